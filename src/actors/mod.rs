@@ -1,0 +1,14 @@
+//! The actor system: one supervisor and the actors it keeps alive.
+//!
+//! - [`revocation::RevocationActor`] owns this instance's view of revoked sessions and tokens.
+//! - [`sessions::SessionActor`] opens, rotates and closes sessions.
+//!
+//! Actors own their state and its sequencing; database and network work runs in tasks they
+//! spawn, whose results come back as messages, so no actor loop ever waits on I/O.
+
+pub mod revocation;
+pub mod sessions;
+pub mod slot;
+pub mod supervisor;
+
+pub use slot::ActorSlot;

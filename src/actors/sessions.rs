@@ -1,0 +1,122 @@
+//! The session actor: the one entry point for opening, rotating and closing sessions.
+//!
+//! Its own job is sequencing. Concurrent refreshes of the same token are coalesced: the first
+//! starts the rotation, the others wait for it and all receive the same successor. The
+//! database work itself runs in spawned tasks (see [`SessionService`]); their results come
+//! back as messages, so the actor's loop never waits on I/O.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use uuid::Uuid;
+
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::usecases::sessions::{IssuedToken, SessionService};
+
+type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
+
+/// What the session actor is asked to do.
+pub enum SessionMsg {
+    /// Open a session for a user who has just proved who they are.
+    Open { user_id: Uuid, reply: Reply<IssuedToken> },
+    /// Exchange a session's token (already signature- and expiry-checked) for its successor.
+    Refresh { claims: Claims, reply: Reply<IssuedToken> },
+    /// End one session.
+    Close { sid: Uuid, reply: Reply<()> },
+    /// End every session of a user.
+    CloseAll { user_id: Uuid, reply: Reply<()> },
+    /// Answers while the actor is alive; used by readiness.
+    Ping(RpcReplyPort<()>),
+    /// A rotation this actor started has finished.
+    RefreshFinished {
+        key: RefreshKey,
+        result: Result<IssuedToken, AuthError>,
+    },
+}
+
+/// Identifies one refresh: the presented token of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefreshKey {
+    sid: Uuid,
+    jti: Uuid,
+}
+
+pub struct SessionActor;
+
+pub struct SessionState {
+    service: Arc<SessionService>,
+    /// Callers waiting for each rotation under way.
+    waiting: HashMap<RefreshKey, Vec<Reply<IssuedToken>>>,
+}
+
+impl Actor for SessionActor {
+    type Msg = SessionMsg;
+    type State = SessionState;
+    type Arguments = Arc<SessionService>;
+
+    async fn pre_start(&self, _myself: ActorRef<SessionMsg>, service: Arc<SessionService>) -> Result<SessionState, ActorProcessingErr> {
+        Ok(SessionState {
+            service,
+            waiting: HashMap::new(),
+        })
+    }
+
+    async fn handle(&self, myself: ActorRef<SessionMsg>, message: SessionMsg, state: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        let service = state.service.clone();
+        match message {
+            SessionMsg::Open { user_id, reply } => {
+                answer_when_done(reply, async move { service.open(user_id).await });
+            }
+            SessionMsg::Close { sid, reply } => {
+                answer_when_done(reply, async move { service.close(sid).await });
+            }
+            SessionMsg::CloseAll { user_id, reply } => {
+                answer_when_done(reply, async move { service.close_all(user_id).await });
+            }
+            SessionMsg::Refresh { claims, reply } => {
+                let key = RefreshKey {
+                    sid: claims.sid,
+                    jti: claims.jti,
+                };
+                if let Some(waiters) = state.waiting.get_mut(&key) {
+                    waiters.push(reply);
+                    return Ok(());
+                }
+                state.waiting.insert(key, vec![reply]);
+                tokio::spawn(async move {
+                    let result = guarded(service.refresh(claims)).await;
+                    let _ = myself.cast(SessionMsg::RefreshFinished { key, result });
+                });
+            }
+            SessionMsg::Ping(reply) => {
+                let _ = reply.send(());
+            }
+            SessionMsg::RefreshFinished { key, result } => {
+                for waiter in state.waiting.remove(&key).unwrap_or_default() {
+                    let _ = waiter.send(result.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` in its own task and sends its result to `reply`.
+fn answer_when_done<T: Send + 'static>(reply: Reply<T>, work: impl Future<Output = Result<T, AuthError>> + Send + 'static) {
+    tokio::spawn(async move {
+        let _ = reply.send(guarded(work).await);
+    });
+}
+
+/// Turns a panic in `work` into a 503 answer, so no caller is left waiting.
+async fn guarded<T>(work: impl Future<Output = Result<T, AuthError>>) -> Result<T, AuthError> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or(Err(AuthError::Unavailable("session actor")))
+}

@@ -1,0 +1,119 @@
+//! Configuration, from the environment (or the equivalent command-line flags).
+//! Every variable and default is the one `shared/API.md` documents.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::crypto::password::HashCost;
+use crate::domain::session::SessionPolicy;
+use crate::usecases::{LoginThrottle, SignupMode};
+
+/// Log output style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything `authd serve` can be told.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to serve on.
+    #[arg(long, env = "AUTH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`.
+    #[arg(long, env = "AUTH_DATABASE_URL", default_value = "sqlite://data/auth.db")]
+    pub database_url: String,
+    /// Redis for shared counters and the revocation exchange; unset means in-process.
+    #[arg(long, env = "AUTH_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    #[arg(long, env = "AUTH_REDIS_NAMESPACE", default_value = "authd")]
+    pub redis_namespace: String,
+    /// Base of links in e-mails.
+    #[arg(long, env = "AUTH_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Ed25519 private key (PKCS#8 PEM), generated when missing.
+    #[arg(long, env = "AUTH_JWT_KEY_FILE", default_value = "data/jwt-ed25519.pem")]
+    pub jwt_key_file: PathBuf,
+    /// `iss` claim of issued tokens.
+    #[arg(long, env = "AUTH_JWT_ISSUER", default_value = "authd")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "AUTH_TOKEN_TTL_SECS", default_value_t = 3600)]
+    pub token_ttl_secs: u64,
+    #[arg(long, env = "AUTH_SESSION_MAX_AGE_SECS", default_value_t = 604_800)]
+    pub session_max_age_secs: u64,
+    /// How long a rotated-away token still yields its successor.
+    #[arg(long, env = "AUTH_REFRESH_GRACE_SECS", default_value_t = 10)]
+    pub refresh_grace_secs: u64,
+    #[arg(long, env = "AUTH_SIGNUP", value_enum, default_value = "open")]
+    pub signup: SignupMode,
+    /// Make this admin at start-up if missing (with `AUTH_ADMIN_PASSWORD`).
+    #[arg(long, env = "AUTH_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    #[arg(long, env = "AUTH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// `pretty` or `json`; default: pretty on a terminal, else json.
+    #[arg(long, env = "AUTH_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// argon2id memory cost in KiB.
+    #[arg(long, env = "AUTH_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    #[arg(long, env = "AUTH_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+    #[arg(long, env = "AUTH_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+    /// Password hashes run at once; default: the number of cores.
+    #[arg(long, env = "AUTH_PASSWORD_WORKERS")]
+    pub password_workers: Option<usize>,
+    /// Password hashes that may wait for a worker before new ones get 503.
+    #[arg(long, env = "AUTH_PASSWORD_QUEUE", default_value_t = 32)]
+    pub password_queue: usize,
+    /// Failed logins per account and window before 429.
+    #[arg(long, env = "AUTH_LOGIN_MAX_FAILURES", default_value_t = 10)]
+    pub login_max_failures: u64,
+    #[arg(long, env = "AUTH_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
+    pub login_failure_window_secs: u64,
+    /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
+    #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
+    pub revocation_catch_up_ms: u64,
+}
+
+impl Config {
+    /// The configuration the environment gives, without reading command-line flags.
+    pub fn from_env() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        Only::parse_from(["authd"]).config
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            token_ttl: Duration::from_secs(self.token_ttl_secs),
+            session_max_age: Duration::from_secs(self.session_max_age_secs),
+            refresh_grace: Duration::from_secs(self.refresh_grace_secs),
+        }
+    }
+
+    pub fn hash_cost(&self) -> HashCost {
+        HashCost {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        }
+    }
+
+    pub fn login_throttle(&self) -> LoginThrottle {
+        LoginThrottle {
+            max_failures: self.login_max_failures,
+            window: Duration::from_secs(self.login_failure_window_secs),
+        }
+    }
+}

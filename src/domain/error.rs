@@ -1,0 +1,55 @@
+//! The one error type of the core. `crate::http::problem` is the only place that turns it
+//! into an HTTP answer, so every variant has exactly one status and one stable `code`.
+
+use std::time::Duration;
+
+/// Everything a use case can refuse or fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// Input is malformed or breaks a limit; `field` names what to fix.
+    #[error("{field}: {reason}")]
+    Validation { field: &'static str, reason: String },
+    /// The password is too easy to guess; `feedback` is safe to show (it never echoes the password).
+    #[error("password is too weak: {feedback}")]
+    WeakPassword { feedback: String },
+    /// Unknown email or wrong password; deliberately indistinguishable.
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    /// No bearer token, or one that is malformed, expired, revoked or badly signed.
+    #[error("token is missing, invalid, expired or revoked")]
+    InvalidToken,
+    /// A token that was rotated away was presented after the grace interval; the session is revoked.
+    #[error("token was already rotated; the session has been revoked")]
+    TokenReused,
+    /// The token in the `Authorization` header differs from the one in the path.
+    #[error("the Authorization header carries a different token than the path")]
+    TokenMismatch,
+    /// Authenticated, but this caller may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The named resource does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Another account already uses this email.
+    #[error("email is already taken")]
+    EmailTaken,
+    /// Too many attempts; try again after the given time.
+    #[error("too many attempts")]
+    RateLimited { retry_after: Duration },
+    /// A bounded worker pool is full; the caller should retry shortly.
+    #[error("server is busy, retry shortly")]
+    Overloaded,
+    /// A dependency (database, cache, actor) did not answer.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+}
+
+impl AuthError {
+    /// Shorthand for a validation failure of one field.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The core of `authd`: entities, rules and errors. No I/O and no framework types live here,
+//! so every rule can be unit-tested with plain values (the current time is always a parameter).
+
+pub mod error;
+pub mod password_policy;
+pub mod revocation;
+pub mod session;
+pub mod token;
+pub mod user;
+
+pub use error::AuthError;

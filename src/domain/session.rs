@@ -1,0 +1,206 @@
+//! Sessions and the refresh-rotation rule.
+//!
+//! A session has exactly one current token. Refreshing the current token rotates it: a
+//! successor is made, the old token is revoked. Presenting the just-rotated token again
+//! within the grace interval yields that same successor (so concurrent refreshes and client
+//! retries agree); presenting any rotated-away token later is treated as theft and revokes
+//! the whole session.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::token::Claims;
+
+/// Lifetimes that shape every session and token.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub token_ttl: Duration,
+    pub session_max_age: Duration,
+    pub refresh_grace: Duration,
+}
+
+/// The identity of one issued token: enough to sign it again, byte for byte (Ed25519
+/// signatures are deterministic), so a successor never has to be stored as a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub jti: Uuid,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// A login session, as the database keeps it. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: i64,
+    /// Absolute end of the session, whatever happens to its tokens.
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub current: TokenGrant,
+    /// The token the current one replaced, and when; drives the grace interval.
+    pub previous_jti: Option<Uuid>,
+    pub rotated_at: Option<i64>,
+}
+
+/// What to do with a refresh request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// The presented token is current: make this successor and revoke the presented one.
+    Rotate(TokenGrant),
+    /// The presented token was just rotated: answer with the existing successor.
+    ReturnCurrent,
+    /// A rotated-away token came back after the grace interval: revoke the session.
+    ReuseDetected,
+    /// The session is revoked or over.
+    Reject,
+}
+
+impl Session {
+    /// Starts a session at `now` with its first token.
+    pub fn start(id: Uuid, user_id: Uuid, first_jti: Uuid, now: i64, policy: &SessionPolicy) -> Self {
+        let expires_at = now + policy.session_max_age.as_secs() as i64;
+        Self {
+            id,
+            user_id,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            current: grant(first_jti, now, expires_at, policy),
+            previous_jti: None,
+            rotated_at: None,
+        }
+    }
+
+    /// Decides a refresh of the token `presented` at `now`; `successor_jti` is used when rotating.
+    pub fn decide_refresh(
+        &self,
+        presented: &Claims,
+        successor_jti: Uuid,
+        now: i64,
+        policy: &SessionPolicy,
+    ) -> RefreshDecision {
+        if self.revoked_at.is_some() || now >= self.expires_at || presented.sid != self.id {
+            return RefreshDecision::Reject;
+        }
+        if presented.jti == self.current.jti {
+            return RefreshDecision::Rotate(grant(successor_jti, now, self.expires_at, policy));
+        }
+        let within_grace = self
+            .rotated_at
+            .is_some_and(|at| now - at <= policy.refresh_grace.as_secs() as i64);
+        if self.previous_jti == Some(presented.jti) && within_grace {
+            RefreshDecision::ReturnCurrent
+        } else {
+            RefreshDecision::ReuseDetected
+        }
+    }
+
+    /// The claims of the session's current token.
+    pub fn current_claims(&self, issuer: &str) -> Claims {
+        Claims {
+            sub: self.user_id,
+            sid: self.id,
+            jti: self.current.jti,
+            iat: self.current.issued_at,
+            exp: self.current.expires_at,
+            iss: issuer.to_owned(),
+        }
+    }
+}
+
+/// A token lives for the token TTL but never beyond its session.
+fn grant(jti: Uuid, now: i64, session_expires_at: i64, policy: &SessionPolicy) -> TokenGrant {
+    TokenGrant {
+        jti,
+        issued_at: now,
+        expires_at: (now + policy.token_ttl.as_secs() as i64).min(session_expires_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: SessionPolicy = SessionPolicy {
+        token_ttl: Duration::from_secs(3600),
+        session_max_age: Duration::from_secs(7 * 24 * 3600),
+        refresh_grace: Duration::from_secs(10),
+    };
+
+    fn session_at(now: i64) -> Session {
+        Session::start(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), now, &POLICY)
+    }
+
+    fn rotated(mut s: Session, next: TokenGrant, now: i64) -> Session {
+        s.previous_jti = Some(s.current.jti);
+        s.rotated_at = Some(now);
+        s.current = next;
+        s
+    }
+
+    #[test]
+    fn the_first_token_lives_one_ttl() {
+        let s = session_at(1_000);
+        assert_eq!(s.current.expires_at, 1_000 + 3600);
+        assert_eq!(s.expires_at, 1_000 + 7 * 24 * 3600);
+    }
+
+    #[test]
+    fn refreshing_the_current_token_rotates_it() {
+        let s = session_at(1_000);
+        let next = Uuid::new_v4();
+        let decision = s.decide_refresh(&s.current_claims("t"), next, 1_500, &POLICY);
+        assert_eq!(
+            decision,
+            RefreshDecision::Rotate(TokenGrant { jti: next, issued_at: 1_500, expires_at: 5_100 })
+        );
+    }
+
+    #[test]
+    fn a_successor_never_outlives_the_session() {
+        let s = session_at(0);
+        let late = s.expires_at - 60;
+        match s.decide_refresh(&s.current_claims("t"), Uuid::new_v4(), late, &POLICY) {
+            RefreshDecision::Rotate(g) => assert_eq!(g.expires_at, s.expires_at),
+            other => panic!("expected rotation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_rotated_token_yields_the_successor_within_grace_only() {
+        let s = session_at(1_000);
+        let old = s.current_claims("t");
+        let next = TokenGrant { jti: Uuid::new_v4(), issued_at: 1_500, expires_at: 5_100 };
+        let s = rotated(s, next, 1_500);
+        assert_eq!(s.decide_refresh(&old, Uuid::new_v4(), 1_510, &POLICY), RefreshDecision::ReturnCurrent);
+        assert_eq!(s.decide_refresh(&old, Uuid::new_v4(), 1_511, &POLICY), RefreshDecision::ReuseDetected);
+    }
+
+    #[test]
+    fn a_token_two_rotations_old_is_reuse_even_within_grace() {
+        let s = session_at(1_000);
+        let first = s.current_claims("t");
+        let s = rotated(s, TokenGrant { jti: Uuid::new_v4(), issued_at: 1_001, expires_at: 4_601 }, 1_001);
+        let s = rotated(s, TokenGrant { jti: Uuid::new_v4(), issued_at: 1_002, expires_at: 4_602 }, 1_002);
+        assert_eq!(s.decide_refresh(&first, Uuid::new_v4(), 1_003, &POLICY), RefreshDecision::ReuseDetected);
+    }
+
+    #[test]
+    fn revoked_or_ended_sessions_reject() {
+        let mut s = session_at(1_000);
+        let claims = s.current_claims("t");
+        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), s.expires_at, &POLICY), RefreshDecision::Reject);
+        s.revoked_at = Some(1_200);
+        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), 1_300, &POLICY), RefreshDecision::Reject);
+    }
+
+    #[test]
+    fn a_token_of_another_session_is_rejected() {
+        let s = session_at(1_000);
+        let mut claims = s.current_claims("t");
+        claims.sid = Uuid::new_v4();
+        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), 1_100, &POLICY), RefreshDecision::Reject);
+    }
+}

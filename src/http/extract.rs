@@ -1,0 +1,124 @@
+//! Request extractors whose failures are problem+json answers: JSON bodies, path and
+//! query parameters, and the bearer token of the caller.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::problem::Problem;
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::usecases::Core;
+
+/// A JSON body. Wrong content type: 415; too large: 413; not JSON: 400 `malformed_json`;
+/// wrong shape: 400 `validation_failed` naming the field but never echoing its value.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        if !is_json(request.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "send the body as application/json",
+            ));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", "the body is over 16 KiB")
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", "the body could not be read")
+            }
+        })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&body);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_problem)?;
+        deserializer.end().map_err(|_| malformed_json())?;
+        Ok(Json(value))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+fn shape_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.inner();
+    match inner.classify() {
+        Category::Data => {
+            let message = inner.to_string();
+            let detail = if message.starts_with("missing field") || message.starts_with("unknown field") {
+                message.split(" at line").next().unwrap_or_default().to_owned()
+            } else {
+                format!("{path}: has the wrong type or value")
+            };
+            Problem::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid input", detail)
+        }
+        Category::Syntax | Category::Eof | Category::Io => malformed_json(),
+    }
+}
+
+fn malformed_json() -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+}
+
+/// A path parameter; a malformed one is a 400 problem.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Problem))]
+pub struct Path<T>(pub T);
+
+/// Query parameters; malformed ones are a 400 problem.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Problem))]
+pub struct Query<T>(pub T);
+
+/// The authenticated caller: a valid, unexpired, unrevoked bearer token (else 401).
+pub struct Caller(pub Claims);
+
+impl FromRequestParts<Arc<Core>> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
+        let token = bearer_token(&parts.headers).ok_or(AuthError::InvalidToken)?;
+        Ok(Caller(core.authenticate(token?)?))
+    }
+}
+
+/// The caller when a bearer token is sent (which must then be valid), else nobody.
+pub struct MaybeCaller(pub Option<Claims>);
+
+impl FromRequestParts<Arc<Core>> for MaybeCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
+        match bearer_token(&parts.headers) {
+            None => Ok(MaybeCaller(None)),
+            Some(token) => Ok(MaybeCaller(Some(core.authenticate(token?)?))),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` header: `None` when there is no header, an error
+/// when there is one of another form.
+pub fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, AuthError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    Some(token.ok_or(AuthError::InvalidToken))
+}

@@ -1,0 +1,7 @@
+//! Route handlers, one file per capability. Each parses, calls one use case, and shapes
+//! the answer; no rule lives here.
+
+pub mod health;
+pub mod sessions;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,145 @@
+//! Redis adapters (fred): attempt counters every instance shares, and the pub/sub channel
+//! that carries revocations between instances. Keys and the channel live under a namespace
+//! so several deployments (or test runs) can share one Redis.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use fred::types::{Builder, ExpireOptions};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::domain::revocation::Revocation;
+use crate::ports::{AttemptCounter, RevocationBus, StoreError, StoreResult};
+
+/// A Redis connection for commands plus one for subscriptions.
+#[derive(Clone)]
+pub struct RedisCache {
+    client: Client,
+    subscriber: SubscriberClient,
+    namespace: String,
+}
+
+impl RedisCache {
+    /// Connects both clients; they reconnect on their own afterwards.
+    pub async fn connect(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        let config = Config::from_url(url)?;
+        let builder = || {
+            let mut builder = Builder::from_config(config.clone());
+            builder
+                .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+                .with_connection_config(|c| c.connection_timeout = Duration::from_secs(2))
+                .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2));
+            builder
+        };
+        let client = builder().build()?;
+        let subscriber = builder().build_subscriber_client()?;
+        client.init().await?;
+        subscriber.init().await?;
+        subscriber.manage_subscriptions();
+        Ok(Self {
+            client,
+            subscriber,
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:attempts:{key}", self.namespace)
+    }
+
+    fn channel(&self) -> String {
+        format!("{}:revocations", self.namespace)
+    }
+
+    pub async fn quit(&self) {
+        let _ = self.subscriber.quit().await;
+        let _ = self.client.quit().await;
+    }
+}
+
+fn unavailable(err: fred::error::Error) -> StoreError {
+    StoreError::Unavailable {
+        component: "redis",
+        reason: err.to_string(),
+    }
+}
+
+#[async_trait]
+impl AttemptCounter for RedisCache {
+    async fn failures(&self, key: &str) -> StoreResult<(u64, Duration)> {
+        let key = self.key(key);
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline.get(&key).await.map_err(unavailable)?;
+        let _: () = pipeline.pttl(&key).await.map_err(unavailable)?;
+        let (count, ttl_ms): (Option<u64>, i64) = pipeline.all().await.map_err(unavailable)?;
+        Ok((count.unwrap_or(0), Duration::from_millis(ttl_ms.max(0) as u64)))
+    }
+
+    async fn record_failure(&self, key: &str, window: Duration) -> StoreResult<u64> {
+        let key = self.key(key);
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline.incr(&key).await.map_err(unavailable)?;
+        let _: () = pipeline
+            .expire(&key, window.as_secs().max(1) as i64, Some(ExpireOptions::NX))
+            .await
+            .map_err(unavailable)?;
+        let (count, _): (u64, i64) = pipeline.all().await.map_err(unavailable)?;
+        Ok(count)
+    }
+
+    async fn clear(&self, key: &str) -> StoreResult<()> {
+        let _: i64 = self.client.del(self.key(key)).await.map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationBus for RedisCache {
+    async fn publish(&self, revocation: &Revocation) -> StoreResult<()> {
+        let payload = serde_json::to_string(revocation).expect("a revocation always serializes");
+        let _: i64 = self.client.publish(self.channel(), payload).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn listen(&self, sink: mpsc::Sender<Revocation>) -> StoreResult<()> {
+        let mut messages = self.subscriber.message_rx();
+        self.subscriber.subscribe(self.channel()).await.map_err(unavailable)?;
+        loop {
+            tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                message = messages.recv() => {
+                    let message = match message {
+                        Ok(message) => message,
+                        // The database catch-up covers whatever a lagging receiver skipped.
+                        Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                            tracing::warn!(skipped, "revocation subscriber lagged");
+                            continue;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => {
+                            return Err(StoreError::Unavailable {
+                                component: "redis",
+                                reason: "subscriber closed".into(),
+                            })
+                        }
+                    };
+                    let Some(text) = message.value.as_string() else { continue };
+                    match serde_json::from_str::<Revocation>(&text) {
+                        Ok(revocation) => {
+                            if sink.send(revocation).await.is_err() {
+                                return Ok(());
+                            }
+                        }
+                        Err(err) => tracing::warn!(%err, "ignoring a malformed revocation message"),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = self.client.ping(None).await.map_err(unavailable)?;
+        Ok(())
+    }
+}

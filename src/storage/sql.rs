@@ -1,0 +1,396 @@
+//! SQLite and PostgreSQL behind one adapter, through sqlx's `Any` driver: both schemas use
+//! only text and 64-bit integers, so the same statements serve both and cannot drift apart.
+//! Each database keeps its own migration set under `migrations/`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::revocation::{Revocation, RevokedSubject};
+use crate::domain::session::{Session, TokenGrant};
+use crate::domain::user::User;
+use crate::ports::{ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl SqlBackend {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!("AUTH_DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+}
+
+/// The SQL adapter of [`UserStore`] and [`SessionStore`].
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: SqlBackend,
+}
+
+impl SqlStore {
+    /// Connects (creating the SQLite file and its folder when missing).
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = SqlBackend::from_url(url)?;
+        let url = match backend {
+            SqlBackend::Sqlite => prepare_sqlite_url(url)?,
+            SqlBackend::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .max_connections(match backend {
+                SqlBackend::Sqlite => 8,
+                SqlBackend::Postgres => 16,
+            });
+        let options = match backend {
+            SqlBackend::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                    Ok(())
+                })
+            }),
+            SqlBackend::Postgres => options,
+        };
+        let pool = options.connect(&url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migration set of this database.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            SqlBackend::Sqlite => &SQLITE_MIGRATIONS,
+            SqlBackend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Grants or withdraws administrator rights; used by `authd admin create`.
+    pub async fn set_admin(&self, id: Uuid, is_admin: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+            .bind(i64::from(is_admin))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Adds `mode=rwc` so a missing file is created, and creates its folder.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if !path.is_empty() && path != ":memory:" {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+fn unavailable(err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable {
+        component: "database",
+        reason: err.to_string(),
+    }
+}
+
+fn conflict_or_unavailable(err: sqlx::Error, rule: &'static str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(rule),
+        _ => unavailable(err),
+    }
+}
+
+fn uuid_column(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    Uuid::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn optional_uuid_column(row: &AnyRow, column: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| Uuid::from_str(&t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let created_at: i64 = row.try_get("created_at")?;
+    Ok(User {
+        id: uuid_column(row, "id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        password_hash: row.try_get("password_hash")?,
+        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+        created_at: OffsetDateTime::from_unix_timestamp(created_at)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    })
+}
+
+fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: uuid_column(row, "id")?,
+        user_id: uuid_column(row, "user_id")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        current: TokenGrant {
+            jti: uuid_column(row, "current_jti")?,
+            issued_at: row.try_get("current_issued_at")?,
+            expires_at: row.try_get("current_expires_at")?,
+        },
+        previous_jti: optional_uuid_column(row, "previous_jti")?,
+        rotated_at: row.try_get("rotated_at")?,
+    })
+}
+
+fn revocation_from_row(row: &AnyRow) -> Result<Revocation, sqlx::Error> {
+    let kind: String = row.try_get("subject_kind")?;
+    let id = uuid_column(row, "subject_id")?;
+    let subject = match kind.as_str() {
+        "session" => RevokedSubject::Session(id),
+        _ => RevokedSubject::Token(id),
+    };
+    Ok(Revocation {
+        subject,
+        until: row.try_get("until")?,
+    })
+}
+
+fn subject_columns(subject: &RevokedSubject) -> (&'static str, String) {
+    match subject {
+        RevokedSubject::Session(id) => ("session", id.to_string()),
+        RevokedSubject::Token(id) => ("token", id.to_string()),
+    }
+}
+
+const INSERT_REVOCATION: &str = "INSERT INTO revocations (subject_kind, subject_id, until, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (subject_kind, subject_id) DO NOTHING";
+
+async fn log_revocation<'c, E>(executor: E, revocation: &Revocation, now: i64) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let (kind, id) = subject_columns(&revocation.subject);
+    sqlx::query(INSERT_REVOCATION)
+        .bind(kind)
+        .bind(id)
+        .bind(revocation.until)
+        .bind(now)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(user.email.to_lowercase())
+        .bind(&user.phone)
+        .bind(&user.password_hash)
+        .bind(i64::from(user.is_admin))
+        .bind(user.created_at.unix_timestamp())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or_unavailable(e, "email"))?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(user_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE email_normalized = $1")
+            .bind(normalized_email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(user_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
+             email_normalized = COALESCE($3, email_normalized), phone = COALESCE($4, phone) WHERE id = $5",
+        )
+        .bind(&update.name)
+        .bind(&update.email)
+        .bind(update.email.as_ref().map(|e| e.to_lowercase()))
+        .bind(&update.phone)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or_unavailable(e, "email"))?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn list_users(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.map(|id| id.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.user_id.to_string())
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.current.jti.to_string())
+        .bind(session.current.issued_at)
+        .bind(session.current.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<Session>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(session_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn rotate_session(
+        &self,
+        id: Uuid,
+        from_jti: Uuid,
+        next: &TokenGrant,
+        old_token: Revocation,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let updated = sqlx::query(
+            "UPDATE sessions SET previous_jti = current_jti, rotated_at = $1, current_jti = $2, \
+             current_issued_at = $3, current_expires_at = $4 \
+             WHERE id = $5 AND current_jti = $6 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(next.jti.to_string())
+        .bind(next.issued_at)
+        .bind(next.expires_at)
+        .bind(id.to_string())
+        .bind(from_jti.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        log_revocation(&mut *tx, &old_token, now).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
+    }
+
+    async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: Uuid, until: i64, now: i64) -> StoreResult<Vec<Revocation>> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let rows = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let mut revocations = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let revocation = Revocation {
+                subject: RevokedSubject::Session(uuid_column(row, "id").map_err(unavailable)?),
+                until,
+            };
+            log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+            revocations.push(revocation);
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(revocations)
+    }
+
+    async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>> {
+        let rows = sqlx::query("SELECT * FROM revocations WHERE created_at >= $1 AND until > $2")
+            .bind(since)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(revocation_from_row).collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
+        Ok(())
+    }
+}

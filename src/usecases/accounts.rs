@@ -1,0 +1,133 @@
+//! Accounts: sign-up, profile reads and updates, the admin listing, and making admins.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Core, SignupMode};
+use crate::domain::password_policy::check_password;
+use crate::domain::token::Claims;
+use crate::domain::user::{may_manage_user, Email, Phone, User, UserName};
+use crate::domain::AuthError;
+use crate::ports::ProfileUpdate;
+
+/// A sign-up request, as received.
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub phone: Option<String>,
+}
+
+/// A profile change; `user_id` names another account (admins only).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub user_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Most users one listing page returns.
+pub const MAX_PAGE: u32 = 100;
+
+/// One page of the user listing.
+#[derive(Debug)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next_cursor: Option<Uuid>,
+}
+
+impl Core {
+    /// Creates an account; with admin-only sign-up the caller must be an admin.
+    pub async fn sign_up(&self, caller: Option<&Claims>, request: SignUp) -> Result<Uuid, AuthError> {
+        if self.settings.signup == SignupMode::Admin {
+            let caller = caller.ok_or(AuthError::InvalidToken)?;
+            if !self.caller(caller).await?.is_admin {
+                return Err(AuthError::Forbidden("only administrators may create accounts"));
+            }
+        }
+        self.create_user(request, false).await
+    }
+
+    /// Creates an administrator unless the email is taken; returns whether one was created.
+    pub async fn ensure_admin(&self, email: &str, name: &str, password: String) -> Result<bool, AuthError> {
+        let request = SignUp {
+            name: name.to_owned(),
+            email: email.to_owned(),
+            password,
+            phone: None,
+        };
+        match self.create_user(request, true).await {
+            Ok(_) => Ok(true),
+            Err(AuthError::EmailTaken) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn create_user(&self, request: SignUp, is_admin: bool) -> Result<Uuid, AuthError> {
+        let name = UserName::parse(&request.name)?;
+        let email = Email::parse(&request.email)?;
+        let phone = request.phone.as_deref().map(Phone::parse).transpose()?;
+        check_password(&request.password, &[name.as_str(), email.as_str()])?;
+        if self.users.user_by_email(&email.normalized()).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let user = User {
+            id: Uuid::now_v7(),
+            name: name.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            phone: phone.map(|p| p.as_str().to_owned()),
+            password_hash: self.hasher.hash(request.password).await?,
+            is_admin,
+            created_at: OffsetDateTime::from_unix_timestamp(self.clock.unix_now()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        self.users.insert_user(&user).await?;
+        Ok(user.id)
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, caller: &Claims) -> Result<User, AuthError> {
+        self.caller(caller).await
+    }
+
+    /// Changes name, email or phone of the caller, or of `user_id` when the caller is an admin.
+    pub async fn update_profile(&self, caller: &Claims, change: ProfileChange) -> Result<(), AuthError> {
+        let target = change.user_id.unwrap_or(caller.sub);
+        if !may_manage_user(&self.caller(caller).await?, target) {
+            return Err(AuthError::Forbidden("only administrators may change another account"));
+        }
+        let update = ProfileUpdate {
+            name: change.name.as_deref().map(UserName::parse).transpose()?.map(|n| n.as_str().to_owned()),
+            email: change.email.as_deref().map(Email::parse).transpose()?.map(|e| e.as_str().to_owned()),
+            phone: change.phone.as_deref().map(Phone::parse).transpose()?.map(|p| p.as_str().to_owned()),
+        };
+        if !self.users.update_profile(target, &update).await? {
+            return Err(AuthError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// Lists accounts in creation order; administrators only.
+    pub async fn list_users(&self, caller: &Claims, limit: Option<u32>, cursor: Option<Uuid>) -> Result<UserPage, AuthError> {
+        if !self.caller(caller).await?.is_admin {
+            return Err(AuthError::Forbidden("only administrators may list users"));
+        }
+        let limit = limit.unwrap_or(50);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AuthError::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
+        }
+        let users = self.users.list_users(cursor, limit).await?;
+        let next_cursor = if users.len() == limit as usize {
+            users.last().map(|u| u.id)
+        } else {
+            None
+        };
+        Ok(UserPage { users, next_cursor })
+    }
+
+    /// The account behind a token; a token of a deleted account is no longer valid.
+    async fn caller(&self, claims: &Claims) -> Result<User, AuthError> {
+        self.users.user_by_id(claims.sub).await?.ok_or(AuthError::InvalidToken)
+    }
+}

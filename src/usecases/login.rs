@@ -1,0 +1,67 @@
+//! Password login: throttled per account, constant-time with respect to whether the
+//! account exists, and ending in a new session.
+
+use super::sessions::IssuedToken;
+use super::Core;
+use crate::actors::sessions::SessionMsg;
+use crate::domain::password_policy::MAX_PASSWORD_LEN;
+use crate::domain::user::{Email, User};
+use crate::domain::AuthError;
+
+/// What a successful login or refresh hands the client.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub user: User,
+    pub token: IssuedToken,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+impl Core {
+    /// Checks email and password and opens a session.
+    pub async fn login(&self, email: &str, password: String) -> Result<Credential, AuthError> {
+        let email = Email::parse(email)?;
+        if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
+            return Err(AuthError::invalid(
+                "password",
+                format!("must be 1 to {MAX_PASSWORD_LEN} characters"),
+            ));
+        }
+        let throttle_key = format!("login:{}", email.normalized());
+        let throttle = self.settings.login_throttle;
+        let (failures, retry_after) = self.attempts.failures(&throttle_key).await?;
+        if failures >= throttle.max_failures {
+            return Err(AuthError::RateLimited { retry_after });
+        }
+
+        let user = self.users.user_by_email(&email.normalized()).await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        if !self.hasher.verify(password, stored_hash).await? {
+            self.attempts.record_failure(&throttle_key, throttle.window).await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        self.attempts.clear(&throttle_key).await?;
+        self.open_session(user).await
+    }
+
+    /// Opens a session for a user who has proved who they are.
+    pub(crate) async fn open_session(&self, user: User) -> Result<Credential, AuthError> {
+        let user_id = user.id;
+        let token = self
+            .actors
+            .sessions
+            .call(|reply| SessionMsg::Open { user_id, reply })
+            .await??;
+        Ok(self.credential(user, token))
+    }
+
+    pub(crate) fn credential(&self, user: User, token: IssuedToken) -> Credential {
+        let expires_in = token.claims.expires_in(self.clock.unix_now());
+        Credential {
+            user,
+            token,
+            expires_in,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Use cases: what the HTTP layer (and the CLI) can ask of the server. Each one validates
+//! with the domain rules, talks to ports and actors, and returns domain results or errors.
+//! [`Core`] holds the wired dependencies; its methods are spread over one file per capability.
+
+pub mod accounts;
+pub mod login;
+pub mod readiness;
+pub mod sessions;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actors::revocation::RevocationView;
+use crate::actors::supervisor::ActorSlots;
+use crate::crypto::jwt::TokenSigner;
+use crate::crypto::password::PasswordHasher;
+use crate::domain::session::SessionPolicy;
+use crate::ports::{AttemptCounter, Clock, RevocationBus, SessionStore, UserStore};
+
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignupMode {
+    /// Anyone may sign up.
+    Open,
+    /// Only administrators may create accounts.
+    Admin,
+}
+
+/// How many failed logins an account tolerates per window before answering 429.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub max_failures: u64,
+    pub window: Duration,
+}
+
+/// Behaviour switches that come from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub signup: SignupMode,
+    pub sessions: SessionPolicy,
+    pub login_throttle: LoginThrottle,
+}
+
+/// The wired dependencies every use case draws on.
+#[derive(Clone)]
+pub struct Core {
+    pub users: Arc<dyn UserStore>,
+    pub session_store: Arc<dyn SessionStore>,
+    pub bus: Arc<dyn RevocationBus>,
+    pub attempts: Arc<dyn AttemptCounter>,
+    pub hasher: PasswordHasher,
+    pub signer: Arc<TokenSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub revoked: RevocationView,
+    pub actors: ActorSlots,
+    pub settings: Settings,
+}

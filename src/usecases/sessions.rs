@@ -1,0 +1,133 @@
+//! Session operations against storage, as the session actor runs them: open, rotate
+//! (with the grace interval and reuse detection of [`Session::decide_refresh`]) and close.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::actors::revocation::RevocationMsg;
+use crate::actors::ActorSlot;
+use crate::crypto::jwt::TokenSigner;
+use crate::domain::revocation::{Revocation, RevokedSubject};
+use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{Clock, SessionStore};
+
+/// A signed token and what it says.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub claims: Claims,
+}
+
+/// How many times a refresh re-reads the session after losing a race to another rotation.
+const ROTATION_ATTEMPTS: usize = 3;
+
+pub struct SessionService {
+    pub store: Arc<dyn SessionStore>,
+    pub signer: Arc<TokenSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: SessionPolicy,
+    pub revocations: ActorSlot<RevocationMsg>,
+}
+
+impl SessionService {
+    pub async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError> {
+        let now = self.clock.unix_now();
+        let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
+        self.store.insert_session(&session).await?;
+        Ok(self.issue(&session))
+    }
+
+    pub async fn refresh(&self, presented: Claims) -> Result<IssuedToken, AuthError> {
+        for _ in 0..ROTATION_ATTEMPTS {
+            let now = self.clock.unix_now();
+            let session = self
+                .store
+                .session_by_id(presented.sid)
+                .await?
+                .ok_or(AuthError::InvalidToken)?;
+            match session.decide_refresh(&presented, Uuid::new_v4(), now, &self.policy) {
+                RefreshDecision::Rotate(next) => {
+                    let old_token = Revocation {
+                        subject: RevokedSubject::Token(presented.jti),
+                        until: presented.exp,
+                    };
+                    if self
+                        .store
+                        .rotate_session(session.id, presented.jti, &next, old_token, now)
+                        .await?
+                    {
+                        self.announce(vec![old_token]).await;
+                        let rotated = Session {
+                            previous_jti: Some(presented.jti),
+                            rotated_at: Some(now),
+                            current: next,
+                            ..session
+                        };
+                        return Ok(self.issue(&rotated));
+                    }
+                }
+                RefreshDecision::ReturnCurrent => return Ok(self.issue(&session)),
+                RefreshDecision::ReuseDetected => {
+                    tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
+                    self.close(session.id).await?;
+                    return Err(AuthError::TokenReused);
+                }
+                RefreshDecision::Reject => return Err(AuthError::InvalidToken),
+            }
+        }
+        Err(AuthError::Unavailable("session store"))
+    }
+
+    pub async fn close(&self, sid: Uuid) -> Result<(), AuthError> {
+        let now = self.clock.unix_now();
+        let revocation = Revocation {
+            subject: RevokedSubject::Session(sid),
+            until: self.latest_token_expiry(now),
+        };
+        self.store.revoke_session(sid, revocation, now).await?;
+        self.announce(vec![revocation]).await;
+        Ok(())
+    }
+
+    pub async fn close_all(&self, user_id: Uuid) -> Result<(), AuthError> {
+        let now = self.clock.unix_now();
+        let revocations = self
+            .store
+            .revoke_user_sessions(user_id, self.latest_token_expiry(now), now)
+            .await?;
+        self.announce(revocations).await;
+        Ok(())
+    }
+
+    /// No token issued before `now` can live past this.
+    fn latest_token_expiry(&self, now: i64) -> i64 {
+        now + self.policy.token_ttl.as_secs() as i64
+    }
+
+    fn issue(&self, session: &Session) -> IssuedToken {
+        let claims = session.current_claims(self.signer.issuer());
+        IssuedToken {
+            token: self.signer.sign(&claims),
+            claims,
+        }
+    }
+
+    /// The revocations are durable already; waits until they hold on this instance and the
+    /// actor spreads them. If it is down, the periodic catch-up from the database still gets
+    /// them everywhere.
+    async fn announce(&self, revocations: Vec<Revocation>) {
+        if revocations.is_empty() {
+            return;
+        }
+        let announced = self
+            .revocations
+            .call(|applied| RevocationMsg::Announce(revocations, applied))
+            .await;
+        if let Err(err) = announced {
+            tracing::warn!(%err, "revocation actor unavailable; relying on catch-up");
+        }
+    }
+}
