@@ -1,0 +1,283 @@
+//! Test harness: starts the real server on a random port, on SQLite or on PostgreSQL + Redis,
+//! and talks to it over HTTP like any client.
+//!
+//! PostgreSQL and Redis come from `AUTH_TEST_DATABASE_URL` / `AUTH_TEST_REDIS_URL` (default:
+//! the local servers). When they are unreachable the PostgreSQL tests say they were skipped,
+//! unless `AUTH_TEST_REQUIRE_SERVICES=1` (as in `make ci`), where that is a failure.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use authd::app::RunningServer;
+use authd::config::Config;
+use fred::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Connection as _;
+use uuid::Uuid;
+
+/// Runs one async test body on each backend: `backend_tests!(name);` for `async fn name(Backend)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::sqlite()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_redis() {
+                    if let Some(backend) = $crate::common::Backend::postgres_redis().await {
+                        super::$name(backend).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Where a test's servers keep their state; every server started from one `Backend` shares it.
+#[derive(Clone)]
+pub struct Backend {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_namespace: String,
+    /// Holds the signing key (and the SQLite file).
+    pub dir: PathBuf,
+}
+
+impl Backend {
+    /// A fresh SQLite database in a new temporary folder.
+    pub fn sqlite() -> Self {
+        let dir = temp_dir();
+        Self {
+            database_url: format!("sqlite://{}", dir.join("auth.db").display()),
+            redis_url: None,
+            redis_namespace: "unused".into(),
+            dir,
+        }
+    }
+
+    /// A fresh PostgreSQL database and a Redis namespace of its own, or `None` (skipped).
+    pub async fn postgres_redis() -> Option<Self> {
+        let admin_url = std::env::var("AUTH_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let redis_url = std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+        let database = format!("authd_test_{}", Uuid::new_v4().simple());
+        let created = async {
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
+            sqlx::query(&format!("CREATE DATABASE {database}")).execute(&mut conn).await?;
+            redis_client(&redis_url).await?;
+            anyhow::Ok(())
+        };
+        match tokio::time::timeout(Duration::from_secs(5), created).await {
+            Ok(Ok(())) => {}
+            outcome => {
+                let reason = match outcome {
+                    Ok(Err(err)) => err.to_string(),
+                    _ => "timed out".into(),
+                };
+                assert!(!required, "PostgreSQL/Redis required but unreachable: {reason}");
+                eprintln!("SKIPPED: PostgreSQL/Redis unreachable ({reason})");
+                return None;
+            }
+        }
+        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+        Some(Self {
+            database_url: format!("{base}/{database}"),
+            redis_url: Some(redis_url),
+            redis_namespace: format!("authd-test-{}", Uuid::new_v4().simple()),
+            dir: temp_dir(),
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// A server configuration on this backend, listening on a random port.
+    pub fn config(&self) -> Config {
+        let mut config = Config::from_env();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.database_url = self.database_url.clone();
+        config.redis_url = self.redis_url.clone();
+        config.redis_namespace = self.redis_namespace.clone();
+        config.jwt_key_file = self.dir.join("jwt.pem");
+        config.admin_email = None;
+        config.admin_password = None;
+        config.revocation_catch_up_ms = 1000;
+        config
+    }
+
+    pub async fn start(&self) -> TestServer {
+        self.start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed its configuration.
+    pub async fn start_with(&self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = self.config();
+        adjust(&mut config);
+        let server = RunningServer::start(&config).await.expect("server starts");
+        TestServer {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+pub async fn redis_client(url: &str) -> anyhow::Result<Client> {
+    let client = Client::new(fred::prelude::Config::from_url(url)?, None, None, None);
+    client.init().await?;
+    Ok(client)
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("authd-test-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running server and an HTTP client for it.
+pub struct TestServer {
+    pub server: RunningServer,
+    pub http: reqwest::Client,
+}
+
+/// An answer: status, headers and the body parsed as JSON (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// Asserts a problem+json error with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert_eq!(self.body["type"], "about:blank");
+        assert!(self.body["title"].is_string());
+    }
+
+    pub fn token(&self) -> String {
+        self.body["token"].as_str().unwrap_or_else(|| panic!("no token in {}", self.body)).to_owned()
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// Signs up a user with [`PASSWORD`] and returns their id.
+    pub async fn sign_up(&self, name: &str, email: &str) -> String {
+        let answer = self
+            .post("/user", None, json!({ "name": name, "email": email, "password": PASSWORD }))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let answer = self.post("/login", None, json!({ "email": email, "password": PASSWORD })).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.token()
+    }
+
+    /// Signs up a fresh user and logs in; returns (user id, email, token).
+    pub async fn new_session(&self) -> (String, String, String) {
+        let email = format!("user-{}@example.com", Uuid::new_v4().simple());
+        let id = self.sign_up("Test User", &email).await;
+        let token = self.login(&email).await;
+        (id, email, token)
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.expect("server stops cleanly");
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body read");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Answer { status, headers, body }
+}
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+
+impl Backend {
+    /// Starts a server that creates [`ADMIN_EMAIL`] at start-up (`AUTH_ADMIN_EMAIL`), and
+    /// returns it with an admin token.
+    pub async fn start_with_admin(&self, adjust: impl FnOnce(&mut Config)) -> (TestServer, String) {
+        let server = self
+            .start_with(|config| {
+                config.admin_email = Some(ADMIN_EMAIL.into());
+                config.admin_password = Some(PASSWORD.into());
+                adjust(config);
+            })
+            .await;
+        let token = server.login(ADMIN_EMAIL).await;
+        (server, token)
+    }
+}
+
+/// Polls `check` every 20 ms until it holds or `within` passes; returns whether it held.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

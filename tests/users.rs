@@ -1,0 +1,183 @@
+//! Accounts: `POST /user`, `PATCH /user`, `GET /user/me`, `GET /user`.
+
+mod common;
+
+use common::{Backend, PASSWORD};
+use serde_json::json;
+use uuid::Uuid;
+
+async fn sign_up_then_read_own_profile(backend: Backend) {
+    let server = backend.start().await;
+    let created = server
+        .post(
+            "/user",
+            None,
+            json!({ "name": "Ana Souza", "email": "Ana@Example.com", "password": PASSWORD, "phone": "+5511999998888" }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    Uuid::parse_str(&id).expect("id is a UUID");
+
+    let token = server.login("ana@example.com").await;
+    let me = server.get("/user/me", Some(&token)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["id"], id);
+    assert_eq!(me.body["name"], "Ana Souza");
+    assert_eq!(me.body["email"], "Ana@Example.com");
+    assert_eq!(me.body["phone"], "+5511999998888");
+    assert_eq!(me.body["organizations"], json!([]));
+    assert_eq!(me.body["mfa"], json!([]));
+    let created_at = me.body["createdAt"].as_str().unwrap();
+    time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    server.stop().await;
+}
+
+async fn sign_up_rejects_bad_input_and_duplicates(backend: Backend) {
+    let server = backend.start().await;
+    server.sign_up("Bruno", "bruno@example.com").await;
+
+    let duplicate = server
+        .post("/user", None, json!({ "name": "Other", "email": "BRUNO@example.com", "password": PASSWORD }))
+        .await;
+    duplicate.assert_problem(409, "email_taken");
+
+    let weak = server
+        .post("/user", None, json!({ "name": "Carla", "email": "carla@example.com", "password": "password1" }))
+        .await;
+    weak.assert_problem(400, "weak_password");
+
+    let own_name = server
+        .post("/user", None, json!({ "name": "Carla Mendes", "email": "carla@example.com", "password": "carlamendes1" }))
+        .await;
+    own_name.assert_problem(400, "weak_password");
+
+    for body in [
+        json!({ "name": "", "email": "d@example.com", "password": PASSWORD }),
+        json!({ "name": "x".repeat(129), "email": "d@example.com", "password": PASSWORD }),
+        json!({ "name": "D", "email": "not-an-email", "password": PASSWORD }),
+        json!({ "name": "D", "email": format!("{}@example.com", "a".repeat(250)), "password": PASSWORD }),
+        json!({ "name": "D", "email": "d@example.com", "password": "short" }),
+        json!({ "name": "D", "email": "d@example.com", "password": "x".repeat(129) }),
+        json!({ "name": "D", "email": "d@example.com", "password": PASSWORD, "phone": "11 9999-8888" }),
+        json!({ "name": "D", "email": "d@example.com" }),
+    ] {
+        server.post("/user", None, body).await.assert_problem(400, "validation_failed");
+    }
+    // Nothing was created by the rejected requests.
+    let login = server.post("/login", None, json!({ "email": "d@example.com", "password": PASSWORD })).await;
+    login.assert_problem(401, "invalid_credentials");
+    server.stop().await;
+}
+
+async fn admin_only_sign_up_needs_an_admin_token(backend: Backend) {
+    let (server, admin) = backend.start_with_admin(|c| c.signup = authd::usecases::SignupMode::Admin).await;
+    let body = json!({ "name": "Eva", "email": "eva@example.com", "password": PASSWORD });
+
+    server.post("/user", None, body.clone()).await.assert_problem(401, "invalid_token");
+    server.post("/user", Some("garbage"), body.clone()).await.assert_problem(401, "invalid_token");
+
+    let created = server.post("/user", Some(&admin), body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let eva = server.login("eva@example.com").await;
+    let by_member = server
+        .post("/user", Some(&eva), json!({ "name": "Fay", "email": "fay@example.com", "password": PASSWORD }))
+        .await;
+    by_member.assert_problem(403, "forbidden");
+    server.stop().await;
+}
+
+async fn update_own_profile_and_others_only_as_admin(backend: Backend) {
+    let (server, admin) = backend.start_with_admin(|_| {}).await;
+    let (gil_id, _, gil) = server.new_session().await;
+    let (hana_id, hana_email, hana) = server.new_session().await;
+
+    let updated = server
+        .patch("/user", Some(&gil), json!({ "name": "Gil Renamed", "phone": "+4915112345678" }))
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body, json!({ "result": true }));
+    let me = server.get("/user/me", Some(&gil)).await;
+    assert_eq!(me.body["name"], "Gil Renamed");
+    assert_eq!(me.body["phone"], "+4915112345678");
+
+    server
+        .patch("/user", Some(&gil), json!({ "userId": hana_id, "name": "Hacked" }))
+        .await
+        .assert_problem(403, "forbidden");
+    server
+        .patch("/user", Some(&gil), json!({ "email": hana_email.to_uppercase() }))
+        .await
+        .assert_problem(409, "email_taken");
+    server
+        .patch("/user", Some(&gil), json!({ "email": "nope" }))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .patch("/user", Some(&gil), json!({ "userId": "not-a-uuid" }))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .patch("/user", None, json!({ "name": "Anon" }))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    let by_admin = server.patch("/user", Some(&admin), json!({ "userId": hana_id, "name": "Hana by Admin" })).await;
+    assert_eq!(by_admin.status, 200, "{}", by_admin.body);
+    assert_eq!(server.get("/user/me", Some(&hana)).await.body["name"], "Hana by Admin");
+    server
+        .patch("/user", Some(&admin), json!({ "userId": Uuid::now_v7(), "name": "Ghost" }))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(server.get("/user/me", Some(&gil)).await.body["id"], gil_id);
+    server.stop().await;
+}
+
+async fn only_admins_list_users_page_by_page(backend: Backend) {
+    let (server, admin) = backend.start_with_admin(|_| {}).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(server.sign_up("Listed", &format!("listed{i}@example.com")).await);
+    }
+    let member = server.login("listed0@example.com").await;
+    server.get("/user", Some(&member)).await.assert_problem(403, "forbidden");
+    server.get("/user", None).await.assert_problem(401, "invalid_token");
+    server.get("/user?limit=0", Some(&admin)).await.assert_problem(400, "validation_failed");
+    server.get("/user?limit=abc", Some(&admin)).await.assert_problem(400, "validation_failed");
+    server.get("/user?cursor=xyz", Some(&admin)).await.assert_problem(400, "validation_failed");
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/user?limit=2&cursor={c}"),
+            None => "/user?limit=2".to_owned(),
+        };
+        let page = server.get(&path, Some(&admin)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let list = page.body["list"].as_array().unwrap();
+        assert!(list.len() <= 2);
+        for user in list {
+            assert!(user["email"].is_string() && user["name"].is_string());
+            assert!(user.get("passwordHash").is_none());
+            seen.push(user["id"].as_str().unwrap().to_owned());
+        }
+        match page.body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "5 users and the admin");
+    for id in &ids {
+        assert!(seen.contains(id));
+    }
+    server.stop().await;
+}
+
+backend_tests!(
+    sign_up_then_read_own_profile,
+    sign_up_rejects_bad_input_and_duplicates,
+    admin_only_sign_up_needs_an_admin_token,
+    update_own_profile_and_others_only_as_admin,
+    only_admins_list_users_page_by_page,
+);
