@@ -281,3 +281,50 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A Redis server of the test's own, on a free port, stopped when dropped; for tests that
+/// flush or stop Redis, which must never touch the Redis other tests share.
+pub struct OwnedRedis {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl OwnedRedis {
+    /// Starts `redis-server`, or returns `None` (skipped) when it is not installed, unless
+    /// services are required.
+    pub async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let spawned = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+                assert!(!required, "redis-server required but not startable: {err}");
+                eprintln!("SKIPPED: redis-server not startable ({err})");
+                return None;
+            }
+        };
+        let redis = Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let url = redis.url.clone();
+        let up = eventually(Duration::from_secs(5), || {
+            let url = url.clone();
+            async move { redis_client(&url).await.is_ok() }
+        })
+        .await;
+        assert!(up, "own redis-server did not come up");
+        Some(redis)
+    }
+}
+
+impl Drop for OwnedRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

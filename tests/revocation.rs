@@ -1,0 +1,116 @@
+//! Revocation holds everywhere: across restarts, a Redis flush, and between instances.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, Backend};
+use fred::prelude::*;
+
+async fn rejected_on(server: &common::TestServer, token: &str) -> bool {
+    server.get("/user/me", Some(token)).await.status == 401
+}
+
+async fn revocation_survives_a_server_restart(backend: Backend) {
+    let server = backend.start().await;
+    let (_, email, logged_out) = server.new_session().await;
+    let rotated_away = server.login(&email).await;
+    let successor = server.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
+    server.request(reqwest::Method::POST, "/logout", Some(&logged_out), None).await;
+    server.stop().await;
+
+    let restarted = backend.start().await;
+    restarted.get("/user/me", Some(&logged_out)).await.assert_problem(401, "invalid_token");
+    restarted.get("/user/me", Some(&rotated_away)).await.assert_problem(401, "invalid_token");
+    assert_eq!(restarted.get("/user/me", Some(&successor)).await.status, 200, "the successor stays valid");
+    restarted.stop().await;
+}
+
+backend_tests!(revocation_survives_a_server_restart);
+
+/// Starts a PostgreSQL + Redis backend, or returns from the test (skipped).
+macro_rules! postgres_redis_or_skip {
+    () => {
+        match Backend::postgres_redis().await {
+            Some(backend) => backend,
+            None => return,
+        }
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_survives_a_redis_flushall_and_restart() {
+    let mut backend = postgres_redis_or_skip!();
+    // FLUSHALL only on a Redis of this test's own, never on the one other tests share.
+    let Some(own_redis) = common::OwnedRedis::start().await else { return };
+    backend.redis_url = Some(own_redis.url.clone());
+    let server = backend.start().await;
+    let (_, _, token) = server.new_session().await;
+    server.request(reqwest::Method::POST, "/logout", Some(&token), None).await;
+
+    let redis = common::redis_client(&own_redis.url).await.unwrap();
+    let _: () = redis.flushall(false).await.unwrap();
+    server.get("/user/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    server.stop().await;
+
+    let restarted = backend.start().await;
+    restarted.get("/user/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    restarted.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_pubsub() {
+    let backend = postgres_redis_or_skip!();
+    // A catch-up far slower than the deadline: only pub/sub can deliver in time.
+    let slow_catch_up = |c: &mut authd::config::Config| c.revocation_catch_up_ms = 60_000;
+    let a = backend.start_with(slow_catch_up).await;
+    let b = backend.start_with(slow_catch_up).await;
+    let (_, email, token) = a.new_session().await;
+    assert_eq!(b.get("/user/me", Some(&token)).await.status, 200, "B accepts A's token");
+
+    a.request(reqwest::Method::POST, "/logout", Some(&token), None).await;
+    assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &token)).await, "B rejects within 1 s");
+
+    let rotated_away = a.login(&email).await;
+    let successor = a.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
+    assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &rotated_away)).await);
+    assert_eq!(b.get("/user/me", Some(&successor)).await.status, 200);
+
+    b.request(reqwest::Method::POST, "/logout/all", Some(&successor), None).await;
+    assert!(eventually(Duration::from_secs(1), || rejected_on(&a, &successor)).await);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_without_redis_catch_up_from_the_database() {
+    let mut backend = postgres_redis_or_skip!();
+    backend.redis_url = None;
+    let fast_catch_up = |c: &mut authd::config::Config| c.revocation_catch_up_ms = 200;
+    let a = backend.start_with(fast_catch_up).await;
+    let b = backend.start_with(fast_catch_up).await;
+    let (_, _, token) = a.new_session().await;
+    assert_eq!(b.get("/user/me", Some(&token)).await.status, 200);
+    a.request(reqwest::Method::POST, "/logout", Some(&token), None).await;
+    assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &token)).await);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_across_two_instances_share_one_successor() {
+    let backend = postgres_redis_or_skip!();
+    let a = backend.start().await;
+    let b = backend.start().await;
+    let (_, _, token) = a.new_session().await;
+    let requests = (0..8).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let url = server.url(&format!("/login/refresh/{token}"));
+        let http = server.http.clone();
+        async move { common::answer(http.get(url).send().await.unwrap()).await.token() }
+    });
+    let successors = futures::future::join_all(requests).await;
+    assert!(successors.iter().all(|t| t == &successors[0]));
+    a.stop().await;
+    b.stop().await;
+}
