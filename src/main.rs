@@ -11,7 +11,11 @@ use authd::config::Config;
 use authd::storage::sql::SqlStore;
 
 #[derive(Parser)]
-#[command(name = "authd", version, about = "A small, fast, self-hostable authentication server")]
+#[command(
+    name = "authd",
+    version,
+    about = "A small, fast, self-hostable authentication server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -21,10 +21,7 @@ pub enum StoreError {
     Conflict(&'static str),
     /// The backend could not be reached or failed.
     #[error("{component} failed: {reason}")]
-    Unavailable {
-        component: &'static str,
-        reason: String,
-    },
+    Unavailable { component: &'static str, reason: String },
 }
 
 impl From<StoreError> for AuthError {

@@ -15,14 +15,29 @@ async fn revocation_survives_a_server_restart(backend: Backend) {
     let server = backend.start().await;
     let (_, email, logged_out) = server.new_session().await;
     let rotated_away = server.login(&email).await;
-    let successor = server.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
-    server.request(reqwest::Method::POST, "/logout", Some(&logged_out), None).await;
+    let successor = server
+        .get(&format!("/login/refresh/{rotated_away}"), None)
+        .await
+        .token();
+    server
+        .request(reqwest::Method::POST, "/logout", Some(&logged_out), None)
+        .await;
     server.stop().await;
 
     let restarted = backend.start().await;
-    restarted.get("/user/me", Some(&logged_out)).await.assert_problem(401, "invalid_token");
-    restarted.get("/user/me", Some(&rotated_away)).await.assert_problem(401, "invalid_token");
-    assert_eq!(restarted.get("/user/me", Some(&successor)).await.status, 200, "the successor stays valid");
+    restarted
+        .get("/user/me", Some(&logged_out))
+        .await
+        .assert_problem(401, "invalid_token");
+    restarted
+        .get("/user/me", Some(&rotated_away))
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_eq!(
+        restarted.get("/user/me", Some(&successor)).await.status,
+        200,
+        "the successor stays valid"
+    );
     restarted.stop().await;
 }
 
@@ -42,19 +57,29 @@ macro_rules! postgres_redis_or_skip {
 async fn revocation_survives_a_redis_flushall_and_restart() {
     let mut backend = postgres_redis_or_skip!();
     // FLUSHALL only on a Redis of this test's own, never on the one other tests share.
-    let Some(own_redis) = common::OwnedRedis::start().await else { return };
+    let Some(own_redis) = common::OwnedRedis::start().await else {
+        return;
+    };
     backend.redis_url = Some(own_redis.url.clone());
     let server = backend.start().await;
     let (_, _, token) = server.new_session().await;
-    server.request(reqwest::Method::POST, "/logout", Some(&token), None).await;
+    server
+        .request(reqwest::Method::POST, "/logout", Some(&token), None)
+        .await;
 
     let redis = common::redis_client(&own_redis.url).await.unwrap();
     let _: () = redis.flushall(false).await.unwrap();
-    server.get("/user/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
     server.stop().await;
 
     let restarted = backend.start().await;
-    restarted.get("/user/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    restarted
+        .get("/user/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
     restarted.stop().await;
 }
 
@@ -69,14 +94,18 @@ async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_p
     assert_eq!(b.get("/user/me", Some(&token)).await.status, 200, "B accepts A's token");
 
     a.request(reqwest::Method::POST, "/logout", Some(&token), None).await;
-    assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &token)).await, "B rejects within 1 s");
+    assert!(
+        eventually(Duration::from_secs(1), || rejected_on(&b, &token)).await,
+        "B rejects within 1 s"
+    );
 
     let rotated_away = a.login(&email).await;
     let successor = a.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
     assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &rotated_away)).await);
     assert_eq!(b.get("/user/me", Some(&successor)).await.status, 200);
 
-    b.request(reqwest::Method::POST, "/logout/all", Some(&successor), None).await;
+    b.request(reqwest::Method::POST, "/logout/all", Some(&successor), None)
+        .await;
     assert!(eventually(Duration::from_secs(1), || rejected_on(&a, &successor)).await);
     a.stop().await;
     b.stop().await;

@@ -11,7 +11,13 @@ async fn login_returns_a_credential_and_hides_which_part_was_wrong(backend: Back
     let server = backend.start().await;
     let id = server.sign_up("Ivo", "ivo@example.com").await;
 
-    let ok = server.post("/login", None, json!({ "email": "IVO@example.com", "password": PASSWORD })).await;
+    let ok = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": "IVO@example.com", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["id"], id);
     assert_eq!(ok.body["name"], "Ivo");
@@ -20,11 +26,26 @@ async fn login_returns_a_credential_and_hides_which_part_was_wrong(backend: Back
     let me = server.get("/user/me", Some(&ok.token())).await;
     assert_eq!(me.status, 200);
 
-    let wrong_password = server.post("/login", None, json!({ "email": "ivo@example.com", "password": "not the password" })).await;
-    let unknown_email = server.post("/login", None, json!({ "email": "nobody@example.com", "password": "not the password" })).await;
+    let wrong_password = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": "ivo@example.com", "password": "not the password" }),
+        )
+        .await;
+    let unknown_email = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": "nobody@example.com", "password": "not the password" }),
+        )
+        .await;
     wrong_password.assert_problem(401, "invalid_credentials");
     unknown_email.assert_problem(401, "invalid_credentials");
-    assert_eq!(wrong_password.body, unknown_email.body, "the two failures must be indistinguishable");
+    assert_eq!(
+        wrong_password.body, unknown_email.body,
+        "the two failures must be indistinguishable"
+    );
 
     server
         .post("/login", None, json!({ "email": "ivo@example.com" }))
@@ -42,11 +63,21 @@ async fn repeated_login_failures_are_rate_limited(backend: Backend) {
     server.sign_up("Jo", "jo@example.com").await;
     for _ in 0..3 {
         server
-            .post("/login", None, json!({ "email": "jo@example.com", "password": "wrong password" }))
+            .post(
+                "/login",
+                None,
+                json!({ "email": "jo@example.com", "password": "wrong password" }),
+            )
             .await
             .assert_problem(401, "invalid_credentials");
     }
-    let limited = server.post("/login", None, json!({ "email": "jo@example.com", "password": PASSWORD })).await;
+    let limited = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": "jo@example.com", "password": PASSWORD }),
+        )
+        .await;
     limited.assert_problem(429, "rate_limited");
     let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry_after));
@@ -67,10 +98,15 @@ async fn refresh_rotates_within_the_session_and_revokes_the_old_token(backend: B
     assert_ne!(second, first);
     assert_eq!(sid_of(&first), sid_of(&second), "same session");
 
-    server.get("/user/me", Some(&first)).await.assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&first))
+        .await
+        .assert_problem(401, "invalid_token");
     assert_eq!(server.get("/user/me", Some(&second)).await.status, 200);
 
-    let by_header = server.request(reqwest::Method::POST, "/login/refresh", Some(&second), None).await;
+    let by_header = server
+        .request(reqwest::Method::POST, "/login/refresh", Some(&second), None)
+        .await;
     assert_eq!(by_header.status, 200, "{}", by_header.body);
     let third = by_header.token();
     assert_ne!(third, second);
@@ -80,7 +116,10 @@ async fn refresh_rotates_within_the_session_and_revokes_the_old_token(backend: B
         .request(reqwest::Method::POST, "/login/refresh", None, None)
         .await
         .assert_problem(401, "invalid_token");
-    server.get("/login/refresh/not-a-token", None).await.assert_problem(401, "invalid_token");
+    server
+        .get("/login/refresh/not-a-token", None)
+        .await
+        .assert_problem(401, "invalid_token");
     let (_, _, other) = server.new_session().await;
     server
         .get(&format!("/login/refresh/{third}"), Some(&other))
@@ -106,7 +145,10 @@ async fn concurrent_refreshes_of_one_token_share_one_successor(backend: Backend)
             a.token()
         })
         .collect();
-    assert!(successors.iter().all(|t| t == &successors[0]), "all 8 got the same successor");
+    assert!(
+        successors.iter().all(|t| t == &successors[0]),
+        "all 8 got the same successor"
+    );
     assert_ne!(successors[0], token);
 
     // A retry within the grace interval gets the same successor too.
@@ -126,7 +168,10 @@ async fn reuse_after_the_grace_interval_revokes_the_session(backend: Backend) {
         .get(&format!("/login/refresh/{first}"), None)
         .await
         .assert_problem(401, "token_reused");
-    server.get("/user/me", Some(&second)).await.assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&second))
+        .await
+        .assert_problem(401, "invalid_token");
     server
         .get(&format!("/login/refresh/{second}"), None)
         .await
@@ -138,7 +183,10 @@ async fn expired_tokens_are_refused_everywhere(backend: Backend) {
     let server = backend.start_with(|c| c.token_ttl_secs = 1).await;
     let (_, _, token) = server.new_session().await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    server.get("/user/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
     server
         .get(&format!("/login/refresh/{token}"), None)
         .await
@@ -152,7 +200,11 @@ async fn a_session_ends_at_its_absolute_lifetime(backend: Backend) {
     let server = backend.start_with(|c| c.session_max_age_secs = 2).await;
     let (_, _, token) = server.new_session().await;
     let successor = server.get(&format!("/login/refresh/{token}"), None).await;
-    assert!(successor.body["expiresIn"].as_i64().unwrap() <= 2, "capped by the session: {}", successor.body);
+    assert!(
+        successor.body["expiresIn"].as_i64().unwrap() <= 2,
+        "capped by the session: {}",
+        successor.body
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     server
         .get(&format!("/login/refresh/{}", successor.token()), None)
@@ -168,21 +220,38 @@ async fn logout_ends_one_session_and_logout_all_every_session(backend: Backend) 
     let tablet = server.login(&email).await;
     let (_, _, stranger) = server.new_session().await;
 
-    let out = server.request(reqwest::Method::POST, "/logout", Some(&phone), None).await;
+    let out = server
+        .request(reqwest::Method::POST, "/logout", Some(&phone), None)
+        .await;
     assert_eq!(out.status, 200);
     assert_eq!(out.body, json!({ "result": true }));
-    server.get("/user/me", Some(&phone)).await.assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&phone))
+        .await
+        .assert_problem(401, "invalid_token");
     server
         .get(&format!("/login/refresh/{phone}"), None)
         .await
         .assert_problem(401, "invalid_token");
     assert_eq!(server.get("/user/me", Some(&laptop)).await.status, 200);
 
-    let all = server.request(reqwest::Method::POST, "/logout/all", Some(&laptop), None).await;
+    let all = server
+        .request(reqwest::Method::POST, "/logout/all", Some(&laptop), None)
+        .await;
     assert_eq!(all.body, json!({ "result": true }));
-    server.get("/user/me", Some(&laptop)).await.assert_problem(401, "invalid_token");
-    server.get("/user/me", Some(&tablet)).await.assert_problem(401, "invalid_token");
-    assert_eq!(server.get("/user/me", Some(&stranger)).await.status, 200, "other users keep their sessions");
+    server
+        .get("/user/me", Some(&laptop))
+        .await
+        .assert_problem(401, "invalid_token");
+    server
+        .get("/user/me", Some(&tablet))
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_eq!(
+        server.get("/user/me", Some(&stranger)).await.status,
+        200,
+        "other users keep their sessions"
+    );
 
     server
         .request(reqwest::Method::POST, "/logout", None, None)
@@ -193,15 +262,22 @@ async fn logout_ends_one_session_and_logout_all_every_session(backend: Backend) 
         .await
         .assert_problem(401, "invalid_token");
     // A new login still works after logging out everywhere.
-    assert_eq!(server.get("/user/me", Some(&server.login(&email).await)).await.status, 200);
+    assert_eq!(
+        server.get("/user/me", Some(&server.login(&email).await)).await.status,
+        200
+    );
     server.stop().await;
 }
 
 fn sid_of(token: &str) -> String {
     use base64::Engine as _;
     let payload = token.split('.').nth(1).unwrap();
-    let claims: serde_json::Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
     claims["sid"].as_str().unwrap().to_owned()
 }
 

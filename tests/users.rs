@@ -38,17 +38,29 @@ async fn sign_up_rejects_bad_input_and_duplicates(backend: Backend) {
     server.sign_up("Bruno", "bruno@example.com").await;
 
     let duplicate = server
-        .post("/user", None, json!({ "name": "Other", "email": "BRUNO@example.com", "password": PASSWORD }))
+        .post(
+            "/user",
+            None,
+            json!({ "name": "Other", "email": "BRUNO@example.com", "password": PASSWORD }),
+        )
         .await;
     duplicate.assert_problem(409, "email_taken");
 
     let weak = server
-        .post("/user", None, json!({ "name": "Carla", "email": "carla@example.com", "password": "password1" }))
+        .post(
+            "/user",
+            None,
+            json!({ "name": "Carla", "email": "carla@example.com", "password": "password1" }),
+        )
         .await;
     weak.assert_problem(400, "weak_password");
 
     let own_name = server
-        .post("/user", None, json!({ "name": "Carla Mendes", "email": "carla@example.com", "password": "carlamendes1" }))
+        .post(
+            "/user",
+            None,
+            json!({ "name": "Carla Mendes", "email": "carla@example.com", "password": "carlamendes1" }),
+        )
         .await;
     own_name.assert_problem(400, "weak_password");
 
@@ -62,26 +74,47 @@ async fn sign_up_rejects_bad_input_and_duplicates(backend: Backend) {
         json!({ "name": "D", "email": "d@example.com", "password": PASSWORD, "phone": "11 9999-8888" }),
         json!({ "name": "D", "email": "d@example.com" }),
     ] {
-        server.post("/user", None, body).await.assert_problem(400, "validation_failed");
+        server
+            .post("/user", None, body)
+            .await
+            .assert_problem(400, "validation_failed");
     }
     // Nothing was created by the rejected requests.
-    let login = server.post("/login", None, json!({ "email": "d@example.com", "password": PASSWORD })).await;
+    let login = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": "d@example.com", "password": PASSWORD }),
+        )
+        .await;
     login.assert_problem(401, "invalid_credentials");
     server.stop().await;
 }
 
 async fn admin_only_sign_up_needs_an_admin_token(backend: Backend) {
-    let (server, admin) = backend.start_with_admin(|c| c.signup = authd::usecases::SignupMode::Admin).await;
+    let (server, admin) = backend
+        .start_with_admin(|c| c.signup = authd::usecases::SignupMode::Admin)
+        .await;
     let body = json!({ "name": "Eva", "email": "eva@example.com", "password": PASSWORD });
 
-    server.post("/user", None, body.clone()).await.assert_problem(401, "invalid_token");
-    server.post("/user", Some("garbage"), body.clone()).await.assert_problem(401, "invalid_token");
+    server
+        .post("/user", None, body.clone())
+        .await
+        .assert_problem(401, "invalid_token");
+    server
+        .post("/user", Some("garbage"), body.clone())
+        .await
+        .assert_problem(401, "invalid_token");
 
     let created = server.post("/user", Some(&admin), body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let eva = server.login("eva@example.com").await;
     let by_member = server
-        .post("/user", Some(&eva), json!({ "name": "Fay", "email": "fay@example.com", "password": PASSWORD }))
+        .post(
+            "/user",
+            Some(&eva),
+            json!({ "name": "Fay", "email": "fay@example.com", "password": PASSWORD }),
+        )
         .await;
     by_member.assert_problem(403, "forbidden");
     server.stop().await;
@@ -93,7 +126,11 @@ async fn update_own_profile_and_others_only_as_admin(backend: Backend) {
     let (hana_id, hana_email, hana) = server.new_session().await;
 
     let updated = server
-        .patch("/user", Some(&gil), json!({ "name": "Gil Renamed", "phone": "+4915112345678" }))
+        .patch(
+            "/user",
+            Some(&gil),
+            json!({ "name": "Gil Renamed", "phone": "+4915112345678" }),
+        )
         .await;
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(updated.body, json!({ "result": true }));
@@ -122,11 +159,21 @@ async fn update_own_profile_and_others_only_as_admin(backend: Backend) {
         .await
         .assert_problem(401, "invalid_token");
 
-    let by_admin = server.patch("/user", Some(&admin), json!({ "userId": hana_id, "name": "Hana by Admin" })).await;
+    let by_admin = server
+        .patch(
+            "/user",
+            Some(&admin),
+            json!({ "userId": hana_id, "name": "Hana by Admin" }),
+        )
+        .await;
     assert_eq!(by_admin.status, 200, "{}", by_admin.body);
     assert_eq!(server.get("/user/me", Some(&hana)).await.body["name"], "Hana by Admin");
     server
-        .patch("/user", Some(&admin), json!({ "userId": Uuid::now_v7(), "name": "Ghost" }))
+        .patch(
+            "/user",
+            Some(&admin),
+            json!({ "userId": Uuid::now_v7(), "name": "Ghost" }),
+        )
         .await
         .assert_problem(404, "not_found");
     assert_eq!(server.get("/user/me", Some(&gil)).await.body["id"], gil_id);
@@ -140,11 +187,23 @@ async fn only_admins_list_users_page_by_page(backend: Backend) {
         ids.push(server.sign_up("Listed", &format!("listed{i}@example.com")).await);
     }
     let member = server.login("listed0@example.com").await;
-    server.get("/user", Some(&member)).await.assert_problem(403, "forbidden");
+    server
+        .get("/user", Some(&member))
+        .await
+        .assert_problem(403, "forbidden");
     server.get("/user", None).await.assert_problem(401, "invalid_token");
-    server.get("/user?limit=0", Some(&admin)).await.assert_problem(400, "validation_failed");
-    server.get("/user?limit=abc", Some(&admin)).await.assert_problem(400, "validation_failed");
-    server.get("/user?cursor=xyz", Some(&admin)).await.assert_problem(400, "validation_failed");
+    server
+        .get("/user?limit=0", Some(&admin))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .get("/user?limit=abc", Some(&admin))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .get("/user?cursor=xyz", Some(&admin))
+        .await
+        .assert_problem(400, "validation_failed");
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;

@@ -66,7 +66,10 @@ pub enum RevocationMsg {
     /// Time to re-read the database log and forget what has lapsed.
     CatchUp,
     /// A catch-up that started at `started_at` has finished; `None` when the database failed.
-    CaughtUp { started_at: i64, found: Option<Vec<Revocation>> },
+    CaughtUp {
+        started_at: i64,
+        found: Option<Vec<Revocation>>,
+    },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
 }
@@ -96,7 +99,11 @@ impl Actor for RevocationActor {
     type State = RevocationState;
     type Arguments = RevocationArgs;
 
-    async fn pre_start(&self, myself: ActorRef<RevocationMsg>, args: RevocationArgs) -> Result<RevocationState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RevocationMsg>,
+        args: RevocationArgs,
+    ) -> Result<RevocationState, ActorProcessingErr> {
         myself.send_interval(args.catch_up_every, || RevocationMsg::CatchUp);
         let listener = tokio::spawn(listen_to_bus(args.bus.clone(), myself.clone()));
         Ok(RevocationState {
@@ -107,12 +114,21 @@ impl Actor for RevocationActor {
         })
     }
 
-    async fn post_stop(&self, _myself: ActorRef<RevocationMsg>, state: &mut RevocationState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<RevocationMsg>,
+        state: &mut RevocationState,
+    ) -> Result<(), ActorProcessingErr> {
         state.listener.abort();
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<RevocationMsg>, message: RevocationMsg, state: &mut RevocationState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<RevocationMsg>,
+        message: RevocationMsg,
+        state: &mut RevocationState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             RevocationMsg::Announce(revocations, applied) => {
                 state.args.view.apply(&revocations);

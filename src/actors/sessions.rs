@@ -59,14 +59,23 @@ impl Actor for SessionActor {
     type State = SessionState;
     type Arguments = Arc<SessionService>;
 
-    async fn pre_start(&self, _myself: ActorRef<SessionMsg>, service: Arc<SessionService>) -> Result<SessionState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        service: Arc<SessionService>,
+    ) -> Result<SessionState, ActorProcessingErr> {
         Ok(SessionState {
             service,
             waiting: HashMap::new(),
         })
     }
 
-    async fn handle(&self, myself: ActorRef<SessionMsg>, message: SessionMsg, state: &mut SessionState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        message: SessionMsg,
+        state: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
         let service = state.service.clone();
         match message {
             SessionMsg::Open { user_id, reply } => {
@@ -107,7 +116,10 @@ impl Actor for SessionActor {
 }
 
 /// Runs `work` in its own task and sends its result to `reply`.
-fn answer_when_done<T: Send + 'static>(reply: Reply<T>, work: impl Future<Output = Result<T, AuthError>> + Send + 'static) {
+fn answer_when_done<T: Send + 'static>(
+    reply: Reply<T>,
+    work: impl Future<Output = Result<T, AuthError>> + Send + 'static,
+) {
     tokio::spawn(async move {
         let _ = reply.send(guarded(work).await);
     });

@@ -45,7 +45,10 @@ impl<M: ractor::Message> ActorSlot<M> {
     }
 
     pub(crate) fn holds(&self, cell: &ractor::ActorCell) -> bool {
-        self.current.read().as_ref().is_some_and(|a| a.get_id() == cell.get_id())
+        self.current
+            .read()
+            .as_ref()
+            .is_some_and(|a| a.get_id() == cell.get_id())
     }
 
     pub(crate) fn take(&self) -> Option<ActorRef<M>> {

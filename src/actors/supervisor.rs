@@ -65,7 +65,11 @@ impl Actor for Supervisor {
     type State = SupervisorArgs;
     type Arguments = SupervisorArgs;
 
-    async fn pre_start(&self, myself: ActorRef<()>, args: SupervisorArgs) -> Result<SupervisorArgs, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<()>,
+        args: SupervisorArgs,
+    ) -> Result<SupervisorArgs, ActorProcessingErr> {
         Self::start_revocations(&myself, &args).await?;
         Self::start_sessions(&myself, &args).await?;
         Ok(args)
@@ -81,7 +85,12 @@ impl Actor for Supervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<()>, event: SupervisionEvent, state: &mut SupervisorArgs) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<()>,
+        event: SupervisionEvent,
+        state: &mut SupervisorArgs,
+    ) -> Result<(), ActorProcessingErr> {
         let SupervisionEvent::ActorFailed(cell, reason) = event else {
             return Ok(());
         };

@@ -117,7 +117,11 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
         file.write_all(contents.as_bytes())?;
     }
     #[cfg(not(unix))]

@@ -83,7 +83,11 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
-        let _admitted = self.admission.clone().try_acquire_owned().map_err(|_| AuthError::Overloaded)?;
+        let _admitted = self
+            .admission
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AuthError::Overloaded)?;
         let _running = self
             .running
             .clone()

@@ -35,7 +35,10 @@ fn dictionary_words(user_inputs: &[&str]) -> Vec<String> {
     let mut words = Vec::new();
     for input in user_inputs {
         let input = input.to_lowercase();
-        let parts: Vec<&str> = input.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3).collect();
+        let parts: Vec<&str> = input
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() >= 3)
+            .collect();
         words.push(parts.concat());
         words.extend(parts.iter().map(|p| (*p).to_owned()));
         words.push(input);

@@ -64,7 +64,10 @@ mod tests {
     fn a_revoked_session_covers_all_its_tokens() {
         let mut set = RevokedSet::default();
         let sid = Uuid::new_v4();
-        set.insert(Revocation { subject: RevokedSubject::Session(sid), until: 100 });
+        set.insert(Revocation {
+            subject: RevokedSubject::Session(sid),
+            until: 100,
+        });
         assert!(set.is_revoked(sid, Uuid::new_v4()));
         assert!(!set.is_revoked(Uuid::new_v4(), Uuid::new_v4()));
     }
@@ -73,7 +76,10 @@ mod tests {
     fn a_revoked_token_covers_only_itself() {
         let mut set = RevokedSet::default();
         let (sid, jti) = (Uuid::new_v4(), Uuid::new_v4());
-        set.insert(Revocation { subject: RevokedSubject::Token(jti), until: 100 });
+        set.insert(Revocation {
+            subject: RevokedSubject::Token(jti),
+            until: 100,
+        });
         assert!(set.is_revoked(sid, jti));
         assert!(!set.is_revoked(sid, Uuid::new_v4()));
     }
@@ -82,8 +88,14 @@ mod tests {
     fn pruning_forgets_only_what_has_lapsed_and_keeps_the_latest_until() {
         let mut set = RevokedSet::default();
         let jti = Uuid::new_v4();
-        set.insert(Revocation { subject: RevokedSubject::Token(jti), until: 100 });
-        set.insert(Revocation { subject: RevokedSubject::Token(jti), until: 50 });
+        set.insert(Revocation {
+            subject: RevokedSubject::Token(jti),
+            until: 100,
+        });
+        set.insert(Revocation {
+            subject: RevokedSubject::Token(jti),
+            until: 50,
+        });
         set.prune(99);
         assert_eq!(set.len(), 1);
         set.prune(100);

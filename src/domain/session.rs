@@ -154,7 +154,11 @@ mod tests {
         let decision = s.decide_refresh(&s.current_claims("t"), next, 1_500, &POLICY);
         assert_eq!(
             decision,
-            RefreshDecision::Rotate(TokenGrant { jti: next, issued_at: 1_500, expires_at: 5_100 })
+            RefreshDecision::Rotate(TokenGrant {
+                jti: next,
+                issued_at: 1_500,
+                expires_at: 5_100
+            })
         );
     }
 
@@ -172,28 +176,63 @@ mod tests {
     fn the_rotated_token_yields_the_successor_within_grace_only() {
         let s = session_at(1_000);
         let old = s.current_claims("t");
-        let next = TokenGrant { jti: Uuid::new_v4(), issued_at: 1_500, expires_at: 5_100 };
+        let next = TokenGrant {
+            jti: Uuid::new_v4(),
+            issued_at: 1_500,
+            expires_at: 5_100,
+        };
         let s = rotated(s, next, 1_500);
-        assert_eq!(s.decide_refresh(&old, Uuid::new_v4(), 1_510, &POLICY), RefreshDecision::ReturnCurrent);
-        assert_eq!(s.decide_refresh(&old, Uuid::new_v4(), 1_511, &POLICY), RefreshDecision::ReuseDetected);
+        assert_eq!(
+            s.decide_refresh(&old, Uuid::new_v4(), 1_510, &POLICY),
+            RefreshDecision::ReturnCurrent
+        );
+        assert_eq!(
+            s.decide_refresh(&old, Uuid::new_v4(), 1_511, &POLICY),
+            RefreshDecision::ReuseDetected
+        );
     }
 
     #[test]
     fn a_token_two_rotations_old_is_reuse_even_within_grace() {
         let s = session_at(1_000);
         let first = s.current_claims("t");
-        let s = rotated(s, TokenGrant { jti: Uuid::new_v4(), issued_at: 1_001, expires_at: 4_601 }, 1_001);
-        let s = rotated(s, TokenGrant { jti: Uuid::new_v4(), issued_at: 1_002, expires_at: 4_602 }, 1_002);
-        assert_eq!(s.decide_refresh(&first, Uuid::new_v4(), 1_003, &POLICY), RefreshDecision::ReuseDetected);
+        let s = rotated(
+            s,
+            TokenGrant {
+                jti: Uuid::new_v4(),
+                issued_at: 1_001,
+                expires_at: 4_601,
+            },
+            1_001,
+        );
+        let s = rotated(
+            s,
+            TokenGrant {
+                jti: Uuid::new_v4(),
+                issued_at: 1_002,
+                expires_at: 4_602,
+            },
+            1_002,
+        );
+        assert_eq!(
+            s.decide_refresh(&first, Uuid::new_v4(), 1_003, &POLICY),
+            RefreshDecision::ReuseDetected
+        );
     }
 
     #[test]
     fn revoked_or_ended_sessions_reject() {
         let mut s = session_at(1_000);
         let claims = s.current_claims("t");
-        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), s.expires_at, &POLICY), RefreshDecision::Reject);
+        assert_eq!(
+            s.decide_refresh(&claims, Uuid::new_v4(), s.expires_at, &POLICY),
+            RefreshDecision::Reject
+        );
         s.revoked_at = Some(1_200);
-        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), 1_300, &POLICY), RefreshDecision::Reject);
+        assert_eq!(
+            s.decide_refresh(&claims, Uuid::new_v4(), 1_300, &POLICY),
+            RefreshDecision::Reject
+        );
     }
 
     #[test]
@@ -201,6 +240,9 @@ mod tests {
         let s = session_at(1_000);
         let mut claims = s.current_claims("t");
         claims.sid = Uuid::new_v4();
-        assert_eq!(s.decide_refresh(&claims, Uuid::new_v4(), 1_100, &POLICY), RefreshDecision::Reject);
+        assert_eq!(
+            s.decide_refresh(&claims, Uuid::new_v4(), 1_100, &POLICY),
+            RefreshDecision::Reject
+        );
     }
 }

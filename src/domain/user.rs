@@ -100,9 +100,8 @@ pub struct Phone(String);
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, AuthError> {
         let digits = raw.strip_prefix('+').unwrap_or("");
-        let valid = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let valid =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         if !valid {
             return Err(AuthError::invalid(
                 "phone",
@@ -163,7 +162,13 @@ mod tests {
     #[test]
     fn phones_must_be_e164() {
         assert!(Phone::parse("+5511999998888").is_ok());
-        for bad in ["5511999998888", "+0511999998888", "+55 11 99999", "+1234567", "+1234567890123456"] {
+        for bad in [
+            "5511999998888",
+            "+0511999998888",
+            "+55 11 99999",
+            "+1234567",
+            "+1234567890123456",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -32,9 +32,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         }
         let body = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", "the body is over 16 KiB")
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "Payload too large",
+                    "the body is over 16 KiB",
+                )
             } else {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", "the body could not be read")
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    "Malformed JSON",
+                    "the body could not be read",
+                )
             }
         })?;
         let mut deserializer = serde_json::Deserializer::from_slice(&body);
@@ -48,7 +58,12 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -71,7 +86,12 @@ fn shape_problem(err: serde_path_to_error::Error<serde_json::Error>) -> Problem 
 }
 
 fn malformed_json() -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        "Malformed JSON",
+        "the body is not valid JSON",
+    )
 }
 
 /// A path parameter; a malformed one is a 400 problem.

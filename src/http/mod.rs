@@ -46,7 +46,11 @@ pub fn router(core: Arc<Core>) -> Router {
                 .make_span_with(request_span)
                 .on_request(())
                 .on_response(|response: &axum::response::Response, latency: Duration, _: &Span| {
-                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "request");
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1e3,
+                        "request"
+                    );
                 }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

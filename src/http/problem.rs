@@ -46,7 +46,9 @@ impl From<AuthError> for Problem {
         let detail = err.to_string();
         match err {
             AuthError::Validation { .. } => Problem::new(S::BAD_REQUEST, "validation_failed", "Invalid input", detail),
-            AuthError::WeakPassword { .. } => Problem::new(S::BAD_REQUEST, "weak_password", "Password too weak", detail),
+            AuthError::WeakPassword { .. } => {
+                Problem::new(S::BAD_REQUEST, "weak_password", "Password too weak", detail)
+            }
             AuthError::InvalidCredentials => {
                 Problem::new(S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials", detail)
             }
@@ -70,13 +72,23 @@ impl From<AuthError> for Problem {
 
 impl From<PathRejection> for Problem {
     fn from(rejection: PathRejection) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid input", rejection.body_text())
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "Invalid input",
+            rejection.body_text(),
+        )
     }
 }
 
 impl From<QueryRejection> for Problem {
     fn from(rejection: QueryRejection) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid input", rejection.body_text())
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "Invalid input",
+            rejection.body_text(),
+        )
     }
 }
 

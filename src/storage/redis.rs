@@ -99,7 +99,11 @@ impl AttemptCounter for RedisCache {
 impl RevocationBus for RedisCache {
     async fn publish(&self, revocation: &Revocation) -> StoreResult<()> {
         let payload = serde_json::to_string(revocation).expect("a revocation always serializes");
-        let _: i64 = self.client.publish(self.channel(), payload).await.map_err(unavailable)?;
+        let _: i64 = self
+            .client
+            .publish(self.channel(), payload)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

@@ -157,8 +157,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         phone: row.try_get("phone")?,
         password_hash: row.try_get("password_hash")?,
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
-        created_at: OffsetDateTime::from_unix_timestamp(created_at)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        created_at: OffsetDateTime::from_unix_timestamp(created_at).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
 
@@ -279,7 +278,10 @@ impl UserStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(unavailable)
+        rows.iter()
+            .map(user_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
     }
 }
 
@@ -386,7 +388,10 @@ impl SessionStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(revocation_from_row).collect::<Result<_, _>>().map_err(unavailable)
+        rows.iter()
+            .map(revocation_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -80,7 +80,8 @@ impl Core {
             phone: phone.map(|p| p.as_str().to_owned()),
             password_hash: self.hasher.hash(request.password).await?,
             is_admin,
-            created_at: OffsetDateTime::from_unix_timestamp(self.clock.unix_now()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            created_at: OffsetDateTime::from_unix_timestamp(self.clock.unix_now())
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         };
         self.users.insert_user(&user).await?;
         Ok(user.id)
@@ -98,9 +99,24 @@ impl Core {
             return Err(AuthError::Forbidden("only administrators may change another account"));
         }
         let update = ProfileUpdate {
-            name: change.name.as_deref().map(UserName::parse).transpose()?.map(|n| n.as_str().to_owned()),
-            email: change.email.as_deref().map(Email::parse).transpose()?.map(|e| e.as_str().to_owned()),
-            phone: change.phone.as_deref().map(Phone::parse).transpose()?.map(|p| p.as_str().to_owned()),
+            name: change
+                .name
+                .as_deref()
+                .map(UserName::parse)
+                .transpose()?
+                .map(|n| n.as_str().to_owned()),
+            email: change
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()?
+                .map(|e| e.as_str().to_owned()),
+            phone: change
+                .phone
+                .as_deref()
+                .map(Phone::parse)
+                .transpose()?
+                .map(|p| p.as_str().to_owned()),
         };
         if !self.users.update_profile(target, &update).await? {
             return Err(AuthError::NotFound("user"));
@@ -109,7 +125,12 @@ impl Core {
     }
 
     /// Lists accounts in creation order; administrators only.
-    pub async fn list_users(&self, caller: &Claims, limit: Option<u32>, cursor: Option<Uuid>) -> Result<UserPage, AuthError> {
+    pub async fn list_users(
+        &self,
+        caller: &Claims,
+        limit: Option<u32>,
+        cursor: Option<Uuid>,
+    ) -> Result<UserPage, AuthError> {
         if !self.caller(caller).await?.is_admin {
             return Err(AuthError::Forbidden("only administrators may list users"));
         }

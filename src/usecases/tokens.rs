@@ -53,7 +53,10 @@ impl Core {
     /// Ends the caller's session.
     pub async fn logout(&self, caller: &Claims) -> Result<(), AuthError> {
         let sid = caller.sid;
-        self.actors.sessions.call(|reply| SessionMsg::Close { sid, reply }).await?
+        self.actors
+            .sessions
+            .call(|reply| SessionMsg::Close { sid, reply })
+            .await?
     }
 
     /// Ends every session of the caller.

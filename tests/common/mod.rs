@@ -73,7 +73,9 @@ impl Backend {
         let database = format!("authd_test_{}", Uuid::new_v4().simple());
         let created = async {
             let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
-            sqlx::query(&format!("CREATE DATABASE {database}")).execute(&mut conn).await?;
+            sqlx::query(&format!("CREATE DATABASE {database}"))
+                .execute(&mut conn)
+                .await?;
             redis_client(&redis_url).await?;
             anyhow::Ok(())
         };
@@ -160,7 +162,10 @@ pub struct Answer {
 
 impl Answer {
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// Asserts a problem+json error with this status and code.
@@ -174,7 +179,10 @@ impl Answer {
     }
 
     pub fn token(&self) -> String {
-        self.body["token"].as_str().unwrap_or_else(|| panic!("no token in {}", self.body)).to_owned()
+        self.body["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {}", self.body))
+            .to_owned()
     }
 }
 
@@ -209,14 +217,20 @@ impl TestServer {
     /// Signs up a user with [`PASSWORD`] and returns their id.
     pub async fn sign_up(&self, name: &str, email: &str) -> String {
         let answer = self
-            .post("/user", None, json!({ "name": name, "email": email, "password": PASSWORD }))
+            .post(
+                "/user",
+                None,
+                json!({ "name": name, "email": email, "password": PASSWORD }),
+            )
             .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         answer.body["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn login(&self, email: &str) -> String {
-        let answer = self.post("/login", None, json!({ "email": email, "password": PASSWORD })).await;
+        let answer = self
+            .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+            .await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         answer.token()
     }
@@ -293,9 +307,22 @@ impl OwnedRedis {
     /// Starts `redis-server`, or returns `None` (skipped) when it is not installed, unless
     /// services are required.
     pub async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let spawned = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .spawn();
         let child = match spawned {

@@ -44,7 +44,10 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(State(core): State<Arc<Core>>, Json(body): Json<LoginBody>) -> Result<JsonResponse<CredentialBody>, Problem> {
+pub async fn login(
+    State(core): State<Arc<Core>>,
+    Json(body): Json<LoginBody>,
+) -> Result<JsonResponse<CredentialBody>, Problem> {
     let credential = core.login(&body.email, body.password).await?;
     Ok(JsonResponse(credential.into()))
 }
@@ -61,7 +64,10 @@ pub async fn refresh_in_path(
 }
 
 /// `POST /login/refresh` with the token in the `Authorization` header.
-pub async fn refresh_in_header(State(core): State<Arc<Core>>, headers: HeaderMap) -> Result<JsonResponse<CredentialBody>, Problem> {
+pub async fn refresh_in_header(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+) -> Result<JsonResponse<CredentialBody>, Problem> {
     let token = bearer_token(&headers).ok_or(AuthError::InvalidToken)??;
     let credential = core.refresh(token, None).await?;
     Ok(JsonResponse(credential.into()))

@@ -16,7 +16,10 @@ pub struct IntrospectBody {
     token: String,
 }
 
-pub async fn introspect(State(core): State<Arc<Core>>, Json(body): Json<IntrospectBody>) -> Result<JsonResponse<Value>, Problem> {
+pub async fn introspect(
+    State(core): State<Arc<Core>>,
+    Json(body): Json<IntrospectBody>,
+) -> Result<JsonResponse<Value>, Problem> {
     let answer = match core.introspect(&body.token).active {
         Some(claims) => json!({ "active": true, "sub": claims.sub, "sid": claims.sid, "exp": claims.exp }),
         None => json!({ "active": false }),
