@@ -40,11 +40,10 @@ impl TokenSigner {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
             let pem = key
                 .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| anyhow::anyhow!("cannot encode key: {e}"))?
-                .to_string();
+                .map_err(|e| anyhow::anyhow!("cannot encode key: {e}"))?;
             write_private(path, &pem)?;
-            tracing::info!(path = %path.display(), "generated a new token signing key");
-            pem
+            tracing::info!(path = %path.display(), "token signing key ready");
+            std::fs::read_to_string(path)?
         };
         Self::from_pem(&pem, issuer)
     }
@@ -109,24 +108,26 @@ impl TokenSigner {
     }
 }
 
+/// Writes the key with mode 0600 without ever exposing a half-written file, and without
+/// clobbering a key another instance wrote first (the caller then reads that one).
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    #[cfg(unix)]
+    let staging = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
     {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(contents.as_bytes())?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(&staging)?, contents.as_bytes())?;
     }
-    #[cfg(not(unix))]
-    std::fs::write(path, contents)?;
-    Ok(())
+    let linked = std::fs::hard_link(&staging, path);
+    std::fs::remove_file(&staging)?;
+    match linked {
+        Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => Err(err.into()),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,58 @@
+# authd — common tasks. `make run` serves on the embedded default; `make test` runs the tests.
+
+CARGO ?= cargo
+COMPOSE ?= docker compose
+# PostgreSQL and Redis the PostgreSQL/Redis test suites use (the local servers by default).
+AUTH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+AUTH_TEST_REDIS_URL ?= redis://127.0.0.1:6379
+export AUTH_TEST_DATABASE_URL AUTH_TEST_REDIS_URL
+# What `make dev` and `make infra/up` point at: the services of docker-compose.yml.
+DEV_DATABASE_URL ?= postgres://authd:authd@127.0.0.1:5432/authd
+DEV_REDIS_URL ?= redis://127.0.0.1:6379
+
+# cargo-nextest when installed (faster, per-test processes), else cargo test.
+TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
+
+.PHONY: run test ci lint dev migrate infra/up infra/down clean clean/docker
+
+## run: build and serve on the embedded default (SQLite and in-process cache under ./data)
+run:
+	$(CARGO) run --release
+
+## test: every test; the PostgreSQL/Redis suites say SKIPPED when those are unreachable
+test:
+	$(CARGO) $(TEST_RUNNER)
+
+## lint: formatting and clippy, warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## ci: lint, then every test with PostgreSQL and Redis required
+ci: lint
+	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER)
+
+## dev: run against the PostgreSQL and Redis of `make infra/up`
+dev:
+	AUTH_DATABASE_URL=$(DEV_DATABASE_URL) AUTH_REDIS_URL=$(DEV_REDIS_URL) $(CARGO) run
+
+## migrate: apply migrations to AUTH_DATABASE_URL (default: the embedded SQLite file)
+migrate:
+	$(CARGO) run --release -- migrate
+
+## infra/up: start PostgreSQL and Redis in Docker and apply the migrations
+infra/up:
+	$(COMPOSE) up -d --wait postgres redis
+	AUTH_DATABASE_URL=$(DEV_DATABASE_URL) $(CARGO) run --release -- migrate
+
+## infra/down: stop the Docker services, keeping their volumes
+infra/down:
+	$(COMPOSE) stop
+
+## clean/docker: remove the Docker services and their volumes
+clean/docker:
+	$(COMPOSE) down --volumes --remove-orphans
+
+## clean: remove build artifacts
+clean:
+	$(CARGO) clean
