@@ -10,6 +10,11 @@ use authd::app::App;
 use authd::config::Config;
 use authd::storage::sql::SqlStore;
 
+/// mimalloc returns freed memory to the OS; glibc's malloc kept hundreds of MiB in per-thread
+/// arenas under load (the SQLite driver runs one thread per connection).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "authd",
