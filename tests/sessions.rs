@@ -269,6 +269,28 @@ async fn logout_ends_one_session_and_logout_all_every_session(backend: Backend) 
     server.stop().await;
 }
 
+async fn a_full_password_pool_answers_503_at_once(backend: Backend) {
+    let server = backend
+        .start_with(|c| {
+            c.password_workers = Some(1);
+            c.password_queue = 0;
+        })
+        .await;
+    let (_, email, _) = server.new_session().await;
+    let logins = (0..12).map(|_| server.post("/login", None, json!({ "email": email, "password": PASSWORD })));
+    let answers = futures::future::join_all(logins).await;
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
+    assert!(ok >= 1, "some logins get through");
+    assert!(!refused.is_empty(), "the excess is refused");
+    assert_eq!(ok + refused.len(), answers.len(), "nothing else: {answers:?}");
+    for answer in refused {
+        answer.assert_problem(503, "overloaded");
+        assert_eq!(answer.headers["retry-after"], "1");
+    }
+    server.stop().await;
+}
+
 fn sid_of(token: &str) -> String {
     use base64::Engine as _;
     let payload = token.split('.').nth(1).unwrap();
@@ -290,4 +312,5 @@ backend_tests!(
     expired_tokens_are_refused_everywhere,
     a_session_ends_at_its_absolute_lifetime,
     logout_ends_one_session_and_logout_all_every_session,
+    a_full_password_pool_answers_503_at_once,
 );

@@ -15,7 +15,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where callers find the live instance of one actor. The supervisor fills and refills it.
 pub struct ActorSlot<M: ractor::Message> {
     name: &'static str,
-    current: Arc<RwLock<Option<ActorRef<M>>>>,
+    pub(crate) current: Arc<RwLock<Option<ActorRef<M>>>>,
 }
 
 impl<M: ractor::Message> Clone for ActorSlot<M> {

@@ -91,17 +91,101 @@ impl Actor for Supervisor {
         event: SupervisionEvent,
         state: &mut SupervisorArgs,
     ) -> Result<(), ActorProcessingErr> {
-        let SupervisionEvent::ActorFailed(cell, reason) = event else {
-            return Ok(());
+        // Children only stop when the supervisor stops them (after emptying their slot), so
+        // any other end, a panic or a kill, is a failure to recover from.
+        let (cell, reason) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => (cell, reason.unwrap_or_else(|| "stopped".into())),
+            _ => return Ok(()),
         };
-        state.slots.restarts.fetch_add(1, Ordering::Relaxed);
         if state.slots.revocations.holds(&cell) {
             tracing::error!(%reason, "revocation actor failed; restarting it");
+            state.slots.restarts.fetch_add(1, Ordering::Relaxed);
             Self::start_revocations(&myself, state).await?;
         } else if state.slots.sessions.holds(&cell) {
             tracing::error!(%reason, "session actor failed; restarting it");
+            state.slots.restarts.fetch_add(1, Ordering::Relaxed);
             Self::start_sessions(&myself, state).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::actors::revocation::RevocationView;
+    use crate::crypto::jwt::TokenSigner;
+    use crate::domain::session::SessionPolicy;
+    use crate::ports::SystemClock;
+    use crate::storage::memory::LocalBus;
+    use crate::storage::sql::SqlStore;
+
+    async fn supervised() -> (ActorRef<()>, ActorSlots) {
+        let store = Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
+        store.migrate().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("authd-sup-{}", uuid::Uuid::new_v4().simple()));
+        let signer = Arc::new(TokenSigner::load_or_create(&dir.join("key.pem"), "t").unwrap());
+        let slots = ActorSlots::new();
+        let args = SupervisorArgs {
+            slots: slots.clone(),
+            revocation: RevocationArgs {
+                view: RevocationView::default(),
+                store: store.clone(),
+                bus: Arc::new(LocalBus),
+                clock: Arc::new(SystemClock),
+                catch_up_every: Duration::from_secs(1),
+            },
+            sessions: Arc::new(SessionService {
+                store,
+                signer,
+                clock: Arc::new(SystemClock),
+                policy: SessionPolicy {
+                    token_ttl: Duration::from_secs(60),
+                    session_max_age: Duration::from_secs(600),
+                    refresh_grace: Duration::from_secs(1),
+                },
+                revocations: slots.revocations.clone(),
+            }),
+        };
+        let (supervisor, _) = Actor::spawn(None, Supervisor, args).await.unwrap();
+        (supervisor, slots)
+    }
+
+    #[tokio::test]
+    async fn a_killed_child_is_restarted_and_its_slot_repointed() {
+        let (supervisor, slots) = supervised().await;
+        slots.sessions.call(SessionMsg::Ping).await.unwrap();
+        let first = slots.sessions.current.read().clone().unwrap();
+        first.kill();
+        let mut restarted = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let current = slots.sessions.current.read().clone().unwrap();
+            if current.get_id() != first.get_id() && slots.sessions.call(SessionMsg::Ping).await.is_ok() {
+                restarted = true;
+                break;
+            }
+        }
+        assert!(restarted, "the session actor came back");
+        assert_eq!(slots.restarts.load(Ordering::Relaxed), 1);
+        slots.revocations.call(RevocationMsg::Ping).await.unwrap();
+        supervisor.stop(None);
+    }
+
+    #[tokio::test]
+    async fn stopping_the_supervisor_stops_the_children_without_restarts() {
+        let (supervisor, slots) = supervised().await;
+        let child = slots.revocations.current.read().clone().unwrap();
+        supervisor.stop_and_wait(None, None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(slots.restarts.load(Ordering::Relaxed), 0);
+        assert!(slots.revocations.call(RevocationMsg::Ping).await.is_err());
+        assert!(matches!(
+            child.get_status(),
+            ractor::ActorStatus::Stopped | ractor::ActorStatus::Stopping
+        ));
     }
 }
