@@ -16,7 +16,7 @@ use crate::actors::supervisor::{ActorSlots, Supervisor, SupervisorArgs};
 use crate::config::Config;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
-use crate::ports::{AttemptCounter, Clock, RevocationBus, SessionStore, SystemClock, UserStore};
+use crate::ports::{AttemptCounter, Clock, OrganizationStore, RevocationBus, SessionStore, SystemClock, UserStore};
 use crate::storage::memory::{LocalBus, MemoryCounter};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
@@ -79,7 +79,8 @@ impl App {
 
         let core = Arc::new(Core {
             users: store.clone() as Arc<dyn UserStore>,
-            session_store: store as Arc<dyn SessionStore>,
+            session_store: store.clone() as Arc<dyn SessionStore>,
+            organizations: store as Arc<dyn OrganizationStore>,
             bus,
             attempts,
             hasher,

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::domain::organization::{Membership, Organization, Role};
 use crate::domain::revocation::Revocation;
 use crate::domain::session::{Session, TokenGrant};
 use crate::domain::user::User;
@@ -28,6 +29,7 @@ impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict("email") => AuthError::EmailTaken,
+            StoreError::Conflict("membership") => AuthError::AlreadyMember,
             StoreError::Conflict(_) => AuthError::Unavailable("database"),
             StoreError::Unavailable { component, reason } => {
                 tracing::error!(component, %reason, "dependency failed");
@@ -84,6 +86,53 @@ pub trait SessionStore: Send + Sync {
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>>;
     /// Cheap round trip for readiness.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// How an organization update ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationUpdate {
+    Updated,
+    UnknownOrganization,
+    UnknownParent,
+    /// The new parent is the organization or one of its descendants; nothing was changed.
+    WouldCycle,
+}
+
+/// Who asks to remove a member, for the rule checked inside the removal's transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RemovalRequester {
+    pub role: Option<Role>,
+    pub is_system_admin: bool,
+}
+
+/// Durable organizations and memberships.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Creates the organization with its first owner.
+    async fn insert_organization(&self, organization: &Organization, owner: &Membership) -> StoreResult<()>;
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    async fn members(&self, organization_id: Uuid) -> StoreResult<Vec<Membership>>;
+    async fn role_of(&self, organization_id: Uuid, user_id: Uuid) -> StoreResult<Option<Role>>;
+    /// Fails with `Conflict("membership")` when the user already belongs to it.
+    async fn add_member(&self, membership: &Membership) -> StoreResult<()>;
+    /// Renames and/or moves (`Some(None)` makes it a root) in one transaction; moves are
+    /// serialized and checked against the hierarchy as committed, so no cycle can form.
+    async fn update_organization(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        parent: Option<Option<Uuid>>,
+    ) -> StoreResult<OrganizationUpdate>;
+    /// Removes a member if [`crate::domain::organization::check_member_removal`] allows it,
+    /// counting owners inside the transaction. The inner error is the refusal.
+    async fn remove_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        requester: RemovalRequester,
+    ) -> StoreResult<Result<(), AuthError>>;
+    /// The user's organizations with their role in each.
+    async fn organizations_of(&self, user_id: Uuid) -> StoreResult<Vec<(Organization, Role)>>;
 }
 
 /// Spreads revocations to the other instances (Redis pub/sub), best effort: the database log

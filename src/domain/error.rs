@@ -33,6 +33,15 @@ pub enum AuthError {
     /// Another account already uses this email.
     #[error("email is already taken")]
     EmailTaken,
+    /// The user already belongs to the organization.
+    #[error("the user is already a member of this organization")]
+    AlreadyMember,
+    /// The new parent is the organization itself or one of its descendants.
+    #[error("the new parent is the organization itself or one of its descendants")]
+    CyclicRelationship,
+    /// Removing this member would leave the organization without an owner.
+    #[error("an organization keeps at least one owner")]
+    LastOwner,
     /// Too many attempts; try again after the given time.
     #[error("too many attempts")]
     RateLimited { retry_after: Duration },

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::usecases::Core;
-use routes::{health, sessions, tokens, users};
+use routes::{health, organizations, sessions, tokens, users};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -34,6 +34,21 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/login/refresh/{token}", get(sessions::refresh_in_path))
         .route("/logout", post(sessions::logout))
         .route("/logout/all", post(sessions::logout_all))
+        .route(
+            "/organization",
+            post(organizations::create)
+                .patch(organizations::update)
+                .get(organizations::mine),
+        )
+        .route(
+            "/organization/add",
+            post(organizations::add_member).patch(organizations::update),
+        )
+        .route("/organization/{id}", get(organizations::details))
+        .route(
+            "/organization/{id}/member/{user_id}",
+            axum::routing::delete(organizations::remove_member),
+        )
         .route("/token/introspect", post(tokens::introspect))
         .route("/.well-known/jwks.json", get(tokens::jwks))
         .route("/health", get(health::live))

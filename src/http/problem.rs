@@ -58,6 +58,11 @@ impl From<AuthError> for Problem {
             AuthError::Forbidden(_) => Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AuthError::NotFound(_) => Problem::new(S::NOT_FOUND, "not_found", "Not found", detail),
             AuthError::EmailTaken => Problem::new(S::CONFLICT, "email_taken", "Email taken", detail),
+            AuthError::AlreadyMember => Problem::new(S::CONFLICT, "already_member", "Already a member", detail),
+            AuthError::CyclicRelationship => {
+                Problem::new(S::CONFLICT, "cyclic_relationship", "Cyclic relationship", detail)
+            }
+            AuthError::LastOwner => Problem::new(S::CONFLICT, "last_owner", "Last owner", detail),
             AuthError::RateLimited { retry_after } => {
                 Problem::new(S::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", detail).retry_after(retry_after)
             }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod login;
+pub mod organizations;
 pub mod readiness;
 pub mod sessions;
 pub mod tokens;
@@ -16,7 +17,7 @@ use crate::actors::supervisor::ActorSlots;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
 use crate::domain::session::SessionPolicy;
-use crate::ports::{AttemptCounter, Clock, RevocationBus, SessionStore, UserStore};
+use crate::ports::{AttemptCounter, Clock, OrganizationStore, RevocationBus, SessionStore, UserStore};
 
 /// Who may create accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +48,7 @@ pub struct Settings {
 pub struct Core {
     pub users: Arc<dyn UserStore>,
     pub session_store: Arc<dyn SessionStore>,
+    pub organizations: Arc<dyn OrganizationStore>,
     pub bus: Arc<dyn RevocationBus>,
     pub attempts: Arc<dyn AttemptCounter>,
     pub hasher: PasswordHasher,

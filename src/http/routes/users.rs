@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::http::extract::{Caller, Json, MaybeCaller, Query};
 use crate::http::problem::Problem;
+use crate::http::routes::organizations;
 use crate::usecases::accounts::{ProfileChange, SignUp};
 use crate::usecases::Core;
 
@@ -63,14 +64,18 @@ pub async fn update(
 }
 
 pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<Value>, Problem> {
-    let user = core.me(&caller).await?;
+    let (user, organizations) = tokio::try_join!(core.me(&caller), core.my_organizations(&caller))?;
+    let organizations: Vec<Value> = organizations
+        .iter()
+        .map(|(organization, role)| organizations::listed(organization, *role))
+        .collect();
     Ok(JsonResponse(json!({
         "id": user.id,
         "name": user.name,
         "email": user.email,
         "phone": user.phone,
         "createdAt": user.created_at.format(&Rfc3339).unwrap_or_default(),
-        "organizations": [],
+        "organizations": organizations,
         "mfa": [],
     })))
 }

@@ -17,6 +17,8 @@ use crate::domain::session::{Session, TokenGrant};
 use crate::domain::user::User;
 use crate::ports::{ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
 
+mod organizations;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 

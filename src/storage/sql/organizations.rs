@@ -1,0 +1,231 @@
+//! The SQL adapter of [`OrganizationStore`].
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{conflict_or_unavailable, optional_uuid_column, unavailable, uuid_column, SqlStore};
+use crate::domain::organization::{check_member_removal, would_create_cycle, Membership, Organization, Role};
+use crate::domain::AuthError;
+use crate::ports::{OrganizationStore, OrganizationUpdate, RemovalRequester, StoreResult};
+
+/// The chain from an organization up to its root, the organization first.
+const ANCESTRY: &str = "WITH RECURSIVE chain (id, parent_id) AS ( \
+       SELECT id, parent_id FROM organizations WHERE id = $1 \
+       UNION ALL \
+       SELECT o.id, o.parent_id FROM organizations o JOIN chain c ON o.id = c.parent_id \
+     ) SELECT id FROM chain";
+
+fn organization_from_row(row: &AnyRow) -> Result<Organization, sqlx::Error> {
+    Ok(Organization {
+        id: uuid_column(row, "id")?,
+        name: row.try_get("name")?,
+        parent_id: optional_uuid_column(row, "parent_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn role_from_row(row: &AnyRow) -> Result<Role, sqlx::Error> {
+    let text: String = row.try_get("role")?;
+    Role::from_stored(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {text:?}").into()))
+}
+
+fn membership_from_row(row: &AnyRow) -> Result<Membership, sqlx::Error> {
+    Ok(Membership {
+        id: uuid_column(row, "id")?,
+        organization_id: uuid_column(row, "organization_id")?,
+        user_id: uuid_column(row, "user_id")?,
+        role: role_from_row(row)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const INSERT_MEMBERSHIP: &str =
+    "INSERT INTO memberships (id, organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+fn insert_membership(membership: &Membership) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(INSERT_MEMBERSHIP)
+        .bind(membership.id.to_string())
+        .bind(membership.organization_id.to_string())
+        .bind(membership.user_id.to_string())
+        .bind(membership.role.as_str())
+        .bind(membership.created_at)
+}
+
+#[async_trait]
+impl OrganizationStore for SqlStore {
+    async fn insert_organization(&self, organization: &Organization, owner: &Membership) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("INSERT INTO organizations (id, name, parent_id, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(organization.id.to_string())
+            .bind(&organization.name)
+            .bind(organization.parent_id.map(|id| id.to_string()))
+            .bind(organization.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        insert_membership(owner).execute(&mut *tx).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
+        let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(organization_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn members(&self, organization_id: Uuid) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query("SELECT * FROM memberships WHERE organization_id = $1 ORDER BY created_at, id")
+            .bind(organization_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(membership_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
+    }
+
+    async fn role_of(&self, organization_id: Uuid, user_id: Uuid) -> StoreResult<Option<Role>> {
+        let row = sqlx::query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+            .bind(organization_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(role_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn add_member(&self, membership: &Membership) -> StoreResult<()> {
+        insert_membership(membership)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict_or_unavailable(e, "membership"))?;
+        Ok(())
+    }
+
+    async fn update_organization(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        parent: Option<Option<Uuid>>,
+    ) -> StoreResult<OrganizationUpdate> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        // Taken first, so concurrent hierarchy changes run one after the other and each
+        // checks the hierarchy the previous one committed.
+        sqlx::query("UPDATE organization_hierarchy_lock SET version = version + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let exists = sqlx::query("SELECT id FROM organizations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if exists.is_none() {
+            return Ok(OrganizationUpdate::UnknownOrganization);
+        }
+        if let Some(new_parent) = parent {
+            if let Some(new_parent) = new_parent {
+                let rows = sqlx::query(ANCESTRY)
+                    .bind(new_parent.to_string())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                if rows.is_empty() {
+                    return Ok(OrganizationUpdate::UnknownParent);
+                }
+                let ancestry = rows
+                    .iter()
+                    .map(|row| uuid_column(row, "id"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unavailable)?;
+                if would_create_cycle(id, &ancestry) {
+                    return Ok(OrganizationUpdate::WouldCycle);
+                }
+            }
+            sqlx::query("UPDATE organizations SET parent_id = $1 WHERE id = $2")
+                .bind(new_parent.map(|p| p.to_string()))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        if let Some(name) = name {
+            sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
+                .bind(name)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(OrganizationUpdate::Updated)
+    }
+
+    async fn remove_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        requester: RemovalRequester,
+    ) -> StoreResult<Result<(), AuthError>> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        // Locks the organization's row, so concurrent removals count owners one at a time.
+        let locked = sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
+            .bind(organization_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if locked.rows_affected() == 0 {
+            return Ok(Err(AuthError::NotFound("organization")));
+        }
+        let target = sqlx::query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+            .bind(organization_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let Some(target) = target else {
+            return Ok(Err(AuthError::NotFound("member")));
+        };
+        let target_role = role_from_row(&target).map_err(unavailable)?;
+        let owners: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'owner'")
+                .bind(organization_id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        if let Err(refusal) =
+            check_member_removal(requester.role, requester.is_system_admin, target_role, owners as usize)
+        {
+            return Ok(Err(refusal));
+        }
+        sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
+            .bind(organization_id.to_string())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(Ok(()))
+    }
+
+    async fn organizations_of(&self, user_id: Uuid) -> StoreResult<Vec<(Organization, Role)>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.name, o.parent_id, o.created_at, m.role FROM memberships m \
+             JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.created_at, o.id",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| Ok((organization_from_row(row)?, role_from_row(row)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(unavailable)
+    }
+}
