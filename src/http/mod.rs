@@ -2,6 +2,7 @@
 //! call a use case and shape the answer.
 
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderName;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::usecases::Core;
 use routes::{health, organizations, sessions, tokens, users};
@@ -26,33 +29,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route of the contract, with limits, request ids and one log line per request.
 pub fn router(core: Arc<Core>) -> Router {
-    Router::new()
-        .route("/user", post(users::sign_up).patch(users::update).get(users::list))
-        .route("/user/me", get(users::me))
-        .route("/login", post(sessions::login))
-        .route("/login/refresh", post(sessions::refresh_in_header))
-        .route("/login/refresh/{token}", get(sessions::refresh_in_path))
-        .route("/logout", post(sessions::logout))
-        .route("/logout/all", post(sessions::logout_all))
-        .route(
-            "/organization",
-            post(organizations::create)
-                .patch(organizations::update)
-                .get(organizations::mine),
-        )
-        .route(
-            "/organization/add",
-            post(organizations::add_member).patch(organizations::update),
-        )
-        .route("/organization/{id}", get(organizations::details))
-        .route(
-            "/organization/{id}/member/{user_id}",
-            axum::routing::delete(organizations::remove_member),
-        )
-        .route("/token/introspect", post(tokens::introspect))
-        .route("/.well-known/jwks.json", get(tokens::jwks))
-        .route("/health", get(health::live))
-        .route("/health/ready", get(health::ready))
+    let (router, document) = documented_routes().split_for_parts();
+    router
+        .layer(Extension(Arc::new(document)))
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -71,6 +50,32 @@ pub fn router(core: Arc<Core>) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(core)
+}
+
+/// The routes of the contract, each with its OpenAPI description; `GET /openapi.json`
+/// serves the document they make.
+pub fn documented_routes() -> OpenApiRouter<Arc<Core>> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(users::sign_up, users::update, users::list))
+        .routes(routes!(users::me))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::refresh_in_header))
+        .routes(routes!(sessions::refresh_in_path))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::logout_all))
+        .routes(routes!(
+            organizations::create,
+            organizations::update,
+            organizations::mine
+        ))
+        .routes(routes!(organizations::add_member, organizations::update_alias))
+        .routes(routes!(organizations::details))
+        .routes(routes!(organizations::remove_member))
+        .routes(routes!(tokens::introspect))
+        .routes(routes!(tokens::jwks))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::openapi_document))
 }
 
 /// Names a request by its route template, never its raw path: the refresh route carries a

@@ -1,23 +1,36 @@
-//! Liveness and readiness.
+//! Liveness, readiness and the API document.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json as JsonResponse;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::http::openapi::ProblemBody;
 use crate::http::problem::Problem;
 use crate::usecases::Core;
 
-pub async fn live() -> JsonResponse<Value> {
-    JsonResponse(json!({ "status": "ok" }))
+#[derive(Serialize, ToSchema)]
+pub struct StatusBody {
+    status: &'static str,
 }
 
-pub async fn ready(State(core): State<Arc<Core>>) -> Result<JsonResponse<Value>, Problem> {
+/// 200 while the process lives.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = StatusBody)))]
+pub async fn live() -> JsonResponse<StatusBody> {
+    JsonResponse(StatusBody { status: "ok" })
+}
+
+/// 200 when storage, cache and actors answer; 503 naming what does not.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses((status = 200, body = StatusBody), (status = 503, body = ProblemBody)))]
+pub async fn ready(State(core): State<Arc<Core>>) -> Result<JsonResponse<StatusBody>, Problem> {
     let failing = core.unready_components().await;
     if failing.is_empty() {
-        return Ok(JsonResponse(json!({ "status": "ready" })));
+        return Ok(JsonResponse(StatusBody { status: "ready" }));
     }
     Err(Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -25,4 +38,13 @@ pub async fn ready(State(core): State<Arc<Core>>) -> Result<JsonResponse<Value>,
         "Not ready",
         format!("not answering: {}", failing.join(", ")),
     ))
+}
+
+/// This document: OpenAPI 3.1 of every route.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, body = Object, description = "OpenAPI 3.1 document")))]
+pub async fn openapi_document(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> JsonResponse<Arc<utoipa::openapi::OpenApi>> {
+    JsonResponse(document)
 }

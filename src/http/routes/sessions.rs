@@ -6,23 +6,26 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json as JsonResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::AuthError;
 use crate::http::extract::{bearer_token, Caller, Json, Path};
+use crate::http::openapi::{ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::usecases::login::Credential;
 use crate::usecases::Core;
 
 /// The contract's credential body.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialBody {
     id: Uuid,
     name: String,
     email: String,
+    /// EdDSA JWT.
     token: String,
+    /// Seconds until `token` expires.
     expires_in: i64,
 }
 
@@ -38,12 +41,21 @@ impl From<Credential> for CredentialBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
     email: String,
     password: String,
 }
 
+/// Logs in with email and password.
+#[utoipa::path(post, path = "/login", tag = "sessions", request_body = LoginBody,
+    responses(
+        (status = 200, body = CredentialBody),
+        (status = 400, body = ProblemBody),
+        (status = 401, body = ProblemBody, description = "invalid_credentials"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
+        (status = 503, body = ProblemBody, description = "overloaded, with Retry-After"),
+    ))]
 pub async fn login(
     State(core): State<Arc<Core>>,
     Json(body): Json<LoginBody>,
@@ -52,7 +64,14 @@ pub async fn login(
     Ok(JsonResponse(credential.into()))
 }
 
-/// `GET /login/refresh/{token}`; an `Authorization` header, if sent, must carry the same token.
+/// Exchanges the token in the path for its successor in the same session. An
+/// `Authorization` header, if sent, must carry the same token.
+#[utoipa::path(get, path = "/login/refresh/{token}", tag = "sessions",
+    params(("token" = String, Path, description = "the current token")),
+    responses(
+        (status = 200, body = CredentialBody),
+        (status = 401, body = ProblemBody, description = "invalid_token, token_reused, token_mismatch"),
+    ))]
 pub async fn refresh_in_path(
     State(core): State<Arc<Core>>,
     Path(token): Path<String>,
@@ -63,7 +82,12 @@ pub async fn refresh_in_path(
     Ok(JsonResponse(credential.into()))
 }
 
-/// `POST /login/refresh` with the token in the `Authorization` header.
+/// Exchanges the bearer token for its successor in the same session.
+#[utoipa::path(post, path = "/login/refresh", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, body = CredentialBody),
+        (status = 401, body = ProblemBody, description = "invalid_token, token_reused"),
+    ))]
 pub async fn refresh_in_header(
     State(core): State<Arc<Core>>,
     headers: HeaderMap,
@@ -73,12 +97,24 @@ pub async fn refresh_in_header(
     Ok(JsonResponse(credential.into()))
 }
 
-pub async fn logout(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<Value>, Problem> {
+/// Ends the caller's session.
+#[utoipa::path(post, path = "/logout", tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, body = ResultBody), (status = 401, body = ProblemBody)))]
+pub async fn logout(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+) -> Result<JsonResponse<ResultBody>, Problem> {
     core.logout(&caller).await?;
-    Ok(JsonResponse(json!({ "result": true })))
+    Ok(JsonResponse(ResultBody { result: true }))
 }
 
-pub async fn logout_all(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<Value>, Problem> {
+/// Ends every session of the caller.
+#[utoipa::path(post, path = "/logout/all", tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, body = ResultBody), (status = 401, body = ProblemBody)))]
+pub async fn logout_all(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+) -> Result<JsonResponse<ResultBody>, Problem> {
     core.logout_everywhere(&caller).await?;
-    Ok(JsonResponse(json!({ "result": true })))
+    Ok(JsonResponse(ResultBody { result: true }))
 }

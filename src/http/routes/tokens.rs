@@ -4,29 +4,52 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json as JsonResponse;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::http::extract::Json;
+use crate::http::openapi::ProblemBody;
 use crate::http::problem::Problem;
 use crate::usecases::Core;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct IntrospectBody {
     token: String,
 }
 
+/// Whether a token is active; `sub`, `sid` and `exp` only when it is.
+#[derive(Serialize, ToSchema)]
+pub struct IntrospectionBody {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+}
+
+/// Tells another service whether a token is still good (signed, unexpired, not revoked).
+#[utoipa::path(post, path = "/token/introspect", tag = "tokens", request_body = IntrospectBody,
+    responses((status = 200, body = IntrospectionBody), (status = 400, body = ProblemBody)))]
 pub async fn introspect(
     State(core): State<Arc<Core>>,
     Json(body): Json<IntrospectBody>,
-) -> Result<JsonResponse<Value>, Problem> {
-    let answer = match core.introspect(&body.token).active {
-        Some(claims) => json!({ "active": true, "sub": claims.sub, "sid": claims.sid, "exp": claims.exp }),
-        None => json!({ "active": false }),
-    };
-    Ok(JsonResponse(answer))
+) -> Result<JsonResponse<IntrospectionBody>, Problem> {
+    let claims = core.introspect(&body.token).active;
+    Ok(JsonResponse(IntrospectionBody {
+        active: claims.is_some(),
+        sub: claims.as_ref().map(|c| c.sub),
+        sid: claims.as_ref().map(|c| c.sid),
+        exp: claims.as_ref().map(|c| c.exp),
+    }))
 }
 
+/// The JSON Web Key Set that verifies this server's tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, body = Object, description = "RFC 7517 key set (OKP / Ed25519)")))]
 pub async fn jwks(State(core): State<Arc<Core>>) -> JsonResponse<Value> {
     JsonResponse(core.signer.jwks())
 }

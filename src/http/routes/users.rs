@@ -6,29 +6,40 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::extract::{Caller, Json, MaybeCaller, Query};
+use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
 use crate::http::problem::Problem;
-use crate::http::routes::organizations;
+use crate::http::routes::organizations::ListedOrganization;
 use crate::usecases::accounts::{ProfileChange, SignUp};
 use crate::usecases::Core;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SignUpBody {
     name: String,
     email: String,
     password: String,
+    /// E.164, e.g. `+5511999998888`.
     phone: Option<String>,
 }
 
+/// Creates an account (with admin-only sign-up, an admin's token is needed).
+#[utoipa::path(post, path = "/user", tag = "users", request_body = SignUpBody,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedBody),
+        (status = 400, body = ProblemBody, description = "validation_failed, weak_password"),
+        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
+        (status = 409, body = ProblemBody, description = "email_taken"),
+    ))]
 pub async fn sign_up(
     State(core): State<Arc<Core>>,
     MaybeCaller(caller): MaybeCaller,
     Json(body): Json<SignUpBody>,
-) -> Result<(StatusCode, JsonResponse<Value>), Problem> {
+) -> Result<(StatusCode, JsonResponse<CreatedBody>), Problem> {
     let request = SignUp {
         name: body.name,
         email: body.email,
@@ -36,23 +47,32 @@ pub async fn sign_up(
         phone: body.phone,
     };
     let id = core.sign_up(caller.as_ref(), request).await?;
-    Ok((StatusCode::CREATED, JsonResponse(json!({ "id": id }))))
+    Ok((StatusCode::CREATED, JsonResponse(CreatedBody { id })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
+    /// Another account to change (admins only).
     user_id: Option<Uuid>,
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
 }
 
+/// Changes name, email or phone of the caller (or, for admins, of `userId`).
+#[utoipa::path(patch, path = "/user", tag = "users", request_body = UpdateBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = ResultBody),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+        (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 409, body = ProblemBody, description = "email_taken"),
+    ))]
 pub async fn update(
     State(core): State<Arc<Core>>,
     Caller(caller): Caller,
     Json(body): Json<UpdateBody>,
-) -> Result<JsonResponse<Value>, Problem> {
+) -> Result<JsonResponse<ResultBody>, Problem> {
     let change = ProfileChange {
         user_id: body.user_id,
         name: body.name,
@@ -60,46 +80,77 @@ pub async fn update(
         phone: body.phone,
     };
     core.update_profile(&caller, change).await?;
-    Ok(JsonResponse(json!({ "result": true })))
+    Ok(JsonResponse(ResultBody { result: true }))
 }
 
-pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<Value>, Problem> {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileBody {
+    id: Uuid,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    /// RFC 3339.
+    created_at: String,
+    organizations: Vec<ListedOrganization>,
+    /// The caller's MFA factors (none until MFA is enrolled).
+    mfa: Vec<serde_json::Value>,
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/user/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = ProfileBody), (status = 401, body = ProblemBody)))]
+pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<ProfileBody>, Problem> {
     let (user, organizations) = tokio::try_join!(core.me(&caller), core.my_organizations(&caller))?;
-    let organizations: Vec<Value> = organizations
-        .iter()
-        .map(|(organization, role)| organizations::listed(organization, *role))
-        .collect();
-    Ok(JsonResponse(json!({
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "phone": user.phone,
-        "createdAt": user.created_at.format(&Rfc3339).unwrap_or_default(),
-        "organizations": organizations,
-        "mfa": [],
-    })))
+    Ok(JsonResponse(ProfileBody {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        phone: user.phone,
+        created_at: user.created_at.format(&Rfc3339).unwrap_or_default(),
+        organizations: organizations
+            .iter()
+            .map(|(o, role)| ListedOrganization::new(o, *role))
+            .collect(),
+        mfa: Vec::new(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
+    /// 1 to 100, default 50.
     limit: Option<u32>,
+    /// `nextCursor` of the previous page.
     cursor: Option<Uuid>,
 }
 
-#[derive(Serialize)]
-struct ListedUser {
+#[derive(Serialize, ToSchema)]
+pub struct ListedUser {
     id: Uuid,
     name: String,
     email: String,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserListBody {
+    list: Vec<ListedUser>,
+    next_cursor: Option<Uuid>,
+}
+
+/// Lists accounts, oldest first (admins only).
+#[utoipa::path(get, path = "/user", tag = "users", params(ListQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserListBody),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
+    ))]
 pub async fn list(
     State(core): State<Arc<Core>>,
     Caller(caller): Caller,
     Query(query): Query<ListQuery>,
-) -> Result<JsonResponse<Value>, Problem> {
+) -> Result<JsonResponse<UserListBody>, Problem> {
     let page = core.list_users(&caller, query.limit, query.cursor).await?;
-    let list: Vec<ListedUser> = page
+    let list = page
         .users
         .into_iter()
         .map(|u| ListedUser {
@@ -108,5 +159,8 @@ pub async fn list(
             email: u.email,
         })
         .collect();
-    Ok(JsonResponse(json!({ "list": list, "nextCursor": page.next_cursor })))
+    Ok(JsonResponse(UserListBody {
+        list,
+        next_cursor: page.next_cursor,
+    }))
 }
