@@ -11,13 +11,22 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::actors::notifications::{NotificationArgs, RetryPolicy};
 use crate::actors::revocation::{RevocationArgs, RevocationView};
 use crate::actors::supervisor::{ActorSlots, Supervisor, SupervisorArgs};
 use crate::config::Config;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
-use crate::ports::{AttemptCounter, Clock, OrganizationStore, RevocationBus, SessionStore, SystemClock, UserStore};
-use crate::storage::memory::{LocalBus, MemoryCounter};
+use crate::crypto::secrets::Secrets;
+use crate::notifications::outbox_dir::OutboxDirSender;
+use crate::notifications::smtp::SmtpSender;
+use crate::notifications::templates::Templates;
+use crate::notifications::twilio::{TwilioConfig, TwilioSender};
+use crate::notifications::Notifier;
+use crate::ports::{
+    Cache, Clock, MessageSender, MfaStore, OrganizationStore, RevocationBus, SessionStore, SystemClock, UserStore,
+};
+use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
 use crate::usecases::sessions::SessionService;
@@ -41,9 +50,9 @@ impl App {
             Some(url) => Some(RedisCache::connect(url, &config.redis_namespace).await?),
             None => None,
         };
-        let (attempts, bus): (Arc<dyn AttemptCounter>, Arc<dyn RevocationBus>) = match &redis {
+        let (cache, bus): (Arc<dyn Cache>, Arc<dyn RevocationBus>) = match &redis {
             Some(redis) => (Arc::new(redis.clone()), Arc::new(redis.clone())),
-            None => (Arc::new(MemoryCounter::default()), Arc::new(LocalBus)),
+            None => (Arc::new(MemoryCache::default()), Arc::new(LocalBus)),
         };
         let store = Arc::new(sql.clone());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -52,6 +61,9 @@ impl App {
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let hasher = PasswordHasher::new(config.hash_cost(), workers, config.password_queue)?;
+
+        let secrets = Secrets::load_or_create(&config.data_key_file)?;
+        let (email, phone) = message_senders(config)?;
 
         let revoked = RevocationView::default();
         revoked.load(store.as_ref(), clock.unix_now()).await?;
@@ -70,19 +82,43 @@ impl App {
             clock: clock.clone(),
             catch_up_every: Duration::from_millis(config.revocation_catch_up_ms.max(100)),
         };
+        let notifications = NotificationArgs {
+            outbox: store.clone(),
+            secrets: secrets.clone(),
+            email,
+            phone,
+            clock: clock.clone(),
+            retry: RetryPolicy {
+                base: Duration::from_millis(config.notify_retry_base_ms.max(1)),
+                cap: Duration::from_secs(config.notify_retry_cap_secs.max(1)),
+                max_attempts: config.notify_max_attempts.max(1),
+            },
+            poll_every: Duration::from_millis(config.notify_poll_ms.max(50)),
+        };
+        let notifier = Arc::new(Notifier {
+            outbox: store.clone(),
+            secrets: secrets.clone(),
+            templates: Templates::load()?,
+            clock: clock.clone(),
+            actor: slots.notifications.clone(),
+        });
         let supervisor_args = SupervisorArgs {
             slots: slots.clone(),
             revocation,
             sessions,
+            notifications,
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
 
         let core = Arc::new(Core {
             users: store.clone() as Arc<dyn UserStore>,
             session_store: store.clone() as Arc<dyn SessionStore>,
-            organizations: store as Arc<dyn OrganizationStore>,
+            organizations: store.clone() as Arc<dyn OrganizationStore>,
+            mfa: store as Arc<dyn MfaStore>,
+            notifier,
+            secrets,
             bus,
-            attempts,
+            cache,
             hasher,
             signer,
             clock,
@@ -133,6 +169,31 @@ impl App {
         }
         self.sql.close().await;
     }
+}
+
+/// The e-mail and the SMS/WhatsApp senders: SMTP and Twilio when configured, else the
+/// outbox folder.
+fn message_senders(config: &Config) -> anyhow::Result<(Arc<dyn MessageSender>, Arc<dyn MessageSender>)> {
+    let outbox = || Arc::new(OutboxDirSender::new(config.outbox_dir.clone())) as Arc<dyn MessageSender>;
+    let email = match &config.smtp_url {
+        Some(url) => Arc::new(SmtpSender::new(url, &config.mail_from)?) as Arc<dyn MessageSender>,
+        None => outbox(),
+    };
+    let phone = match (
+        &config.twilio_account_sid,
+        &config.twilio_auth_token,
+        &config.twilio_from,
+    ) {
+        (Some(sid), Some(token), Some(from)) => Arc::new(TwilioSender::new(TwilioConfig {
+            base_url: config.twilio_base_url.clone(),
+            account_sid: sid.clone(),
+            auth_token: token.clone(),
+            from: from.clone(),
+            whatsapp_from: config.twilio_whatsapp_from.clone(),
+        })?) as Arc<dyn MessageSender>,
+        _ => outbox(),
+    };
+    Ok((email, phone))
 }
 
 /// A server running in the background; what tests and embedders hold.

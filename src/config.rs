@@ -77,6 +77,42 @@ pub struct Config {
     pub login_max_failures: u64,
     #[arg(long, env = "AUTH_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
     pub login_failure_window_secs: u64,
+    /// 32-byte hex key that digests codes and encrypts TOTP seeds and queued messages;
+    /// generated when missing; the same on every instance.
+    #[arg(long, env = "AUTH_DATA_KEY_FILE", default_value = "data/data-key")]
+    pub data_key_file: PathBuf,
+    /// `smtp://host:port` or `smtps://user:pass@host`; unset: messages go to the outbox folder.
+    #[arg(long, env = "AUTH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    #[arg(long, env = "AUTH_MAIL_FROM", default_value = "no-reply@localhost")]
+    pub mail_from: String,
+    #[arg(long, env = "AUTH_TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    #[arg(long, env = "AUTH_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+    /// SMS sender (E.164).
+    #[arg(long, env = "AUTH_TWILIO_FROM")]
+    pub twilio_from: Option<String>,
+    /// WhatsApp sender (E.164); default: the SMS sender.
+    #[arg(long, env = "AUTH_TWILIO_WHATSAPP_FROM")]
+    pub twilio_whatsapp_from: Option<String>,
+    #[arg(long, env = "AUTH_TWILIO_BASE_URL", default_value = "https://api.twilio.com")]
+    pub twilio_base_url: String,
+    /// Where messages go when SMTP or Twilio is not configured.
+    #[arg(long, env = "AUTH_OUTBOX_DIR", default_value = "data/outbox")]
+    pub outbox_dir: PathBuf,
+    /// First retry delay of a failed delivery; it doubles each time.
+    #[arg(long, env = "AUTH_NOTIFY_RETRY_BASE_MS", default_value_t = 1000)]
+    pub notify_retry_base_ms: u64,
+    /// Longest delay between delivery attempts.
+    #[arg(long, env = "AUTH_NOTIFY_RETRY_CAP_SECS", default_value_t = 300)]
+    pub notify_retry_cap_secs: u64,
+    /// Attempts after which a message is recorded as failed.
+    #[arg(long, env = "AUTH_NOTIFY_MAX_ATTEMPTS", default_value_t = 12)]
+    pub notify_max_attempts: u32,
+    /// How often the notification actor looks for due messages.
+    #[arg(long, env = "AUTH_NOTIFY_POLL_MS", default_value_t = 1000)]
+    pub notify_poll_ms: u64,
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod notifications;
 pub mod ports;
 pub mod storage;
 pub mod telemetry;

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::domain::mfa::{Factor, Strategy};
+use crate::domain::notification::{DeliveryChannel, DeliveryError, OutgoingMessage};
 use crate::domain::organization::{Membership, Organization, Role};
 use crate::domain::revocation::Revocation;
 use crate::domain::session::{Session, TokenGrant};
@@ -30,6 +32,7 @@ impl From<StoreError> for AuthError {
         match err {
             StoreError::Conflict("email") => AuthError::EmailTaken,
             StoreError::Conflict("membership") => AuthError::AlreadyMember,
+            StoreError::Conflict("factor") => AuthError::FactorExists,
             StoreError::Conflict(_) => AuthError::Unavailable("database"),
             StoreError::Unavailable { component, reason } => {
                 tracing::error!(component, %reason, "dependency failed");
@@ -135,6 +138,61 @@ pub trait OrganizationStore: Send + Sync {
     async fn organizations_of(&self, user_id: Uuid) -> StoreResult<Vec<(Organization, Role)>>;
 }
 
+/// Durable MFA factors and recovery codes.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// Stores a not-yet-validated factor, replacing a pending one of the same strategy;
+    /// fails with `Conflict("factor")` when a validated one exists.
+    async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()>;
+    async fn factors_of(&self, user_id: Uuid) -> StoreResult<Vec<Factor>>;
+    async fn factor(&self, id: Uuid) -> StoreResult<Option<Factor>>;
+    async fn enable_factor(&self, id: Uuid) -> StoreResult<bool>;
+    /// Deletes one of the user's factors; false when the user has no such factor.
+    async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Disables the user's factor of `strategy` until it is validated again.
+    async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()>;
+    /// Records TOTP `step` as used if it is later than any before; false means a replay.
+    async fn claim_totp_step(&self, factor_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Replaces the user's recovery codes by these digests.
+    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String], now: i64) -> StoreResult<()>;
+    async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool>;
+    /// Marks the unused code with this digest used; false when there is none.
+    async fn use_recovery_code(&self, user_id: Uuid, digest: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// A message in the outbox, as claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct QueuedMessage {
+    pub id: Uuid,
+    pub channel: DeliveryChannel,
+    pub recipient: String,
+    /// The encrypted [`OutgoingMessage`].
+    pub payload_ciphertext: String,
+    pub attempts: u32,
+}
+
+/// The durable outbox of messages to deliver. Times are Unix milliseconds.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    async fn enqueue(&self, message: &QueuedMessage, now_ms: i64) -> StoreResult<()>;
+    /// Leases up to `limit` due messages until `lease_until_ms`; a lease that lapses (a
+    /// crashed instance) makes the message due again.
+    async fn claim_due(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<QueuedMessage>>;
+    /// Delivered: erases the payload.
+    async fn mark_sent(&self, id: Uuid, now_ms: i64) -> StoreResult<()>;
+    async fn mark_retry(&self, id: Uuid, next_attempt_at_ms: i64, error: &str) -> StoreResult<()>;
+    /// Given up: erases the payload and keeps the reason.
+    async fn mark_failed(&self, id: Uuid, now_ms: i64, error: &str) -> StoreResult<()>;
+    /// The status (`pending`, `sent`, `failed`) and attempts of a message.
+    async fn message_status(&self, id: Uuid) -> StoreResult<Option<(String, u32)>>;
+}
+
+/// Delivers one message over its channel (SMTP, Twilio, or the development outbox folder).
+#[async_trait]
+pub trait MessageSender: Send + Sync {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError>;
+}
+
 /// Spreads revocations to the other instances (Redis pub/sub), best effort: the database log
 /// remains the source of truth, so a lost message only delays, never loses, a revocation.
 #[async_trait]
@@ -146,15 +204,19 @@ pub trait RevocationBus: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Counters of failed attempts in a sliding-ish fixed window, shared by all instances
-/// when backed by Redis.
+/// Short-lived shared state: attempt counters, MFA challenges. Backed by Redis when
+/// configured, so every instance sees the same values; in-process otherwise.
 #[async_trait]
-pub trait AttemptCounter: Send + Sync {
-    /// Current failures for `key`, and how long until the window ends.
-    async fn failures(&self, key: &str) -> StoreResult<(u64, Duration)>;
-    /// Adds a failure; the window starts at the first failure and lasts `window`.
-    async fn record_failure(&self, key: &str, window: Duration) -> StoreResult<u64>;
-    async fn clear(&self, key: &str) -> StoreResult<()>;
+pub trait Cache: Send + Sync {
+    /// Adds one to the counter at `key`, returning the new value; a new counter lives `window`.
+    async fn incr(&self, key: &str, window: Duration) -> StoreResult<u64>;
+    /// The counter at `key` (0 when absent) and how long it still lives.
+    async fn counter(&self, key: &str) -> StoreResult<(u64, Duration)>;
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()>;
+    async fn get(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Removes and returns the value at `key`: of concurrent callers, only one gets it.
+    async fn take(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
 /// The current time, as a port so rules can be tested at any instant.

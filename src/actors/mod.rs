@@ -6,6 +6,7 @@
 //! Actors own their state and its sequencing; database and network work runs in tasks they
 //! spawn, whose results come back as messages, so no actor loop ever waits on I/O.
 
+pub mod notifications;
 pub mod revocation;
 pub mod sessions;
 pub mod slot;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use super::notifications::{NotificationActor, NotificationArgs, NotificationMsg};
 use super::revocation::{RevocationActor, RevocationArgs, RevocationMsg};
 use super::sessions::{SessionActor, SessionMsg};
 use super::ActorSlot;
@@ -16,6 +17,7 @@ use crate::usecases::sessions::SessionService;
 pub struct ActorSlots {
     pub revocations: ActorSlot<RevocationMsg>,
     pub sessions: ActorSlot<SessionMsg>,
+    pub notifications: ActorSlot<NotificationMsg>,
     /// Restarts so far, for operators.
     pub restarts: Arc<AtomicU64>,
 }
@@ -25,6 +27,7 @@ impl ActorSlots {
         Self {
             revocations: ActorSlot::new("revocation actor"),
             sessions: ActorSlot::new("session actor"),
+            notifications: ActorSlot::new("notification actor"),
             restarts: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -42,6 +45,7 @@ pub struct SupervisorArgs {
     pub slots: ActorSlots,
     pub revocation: RevocationArgs,
     pub sessions: Arc<SessionService>,
+    pub notifications: NotificationArgs,
 }
 
 pub struct Supervisor;
@@ -50,6 +54,13 @@ impl Supervisor {
     async fn start_revocations(myself: &ActorRef<()>, args: &SupervisorArgs) -> Result<(), ActorProcessingErr> {
         let (actor, _) = Actor::spawn_linked(None, RevocationActor, args.revocation.clone(), myself.get_cell()).await?;
         args.slots.revocations.fill(actor);
+        Ok(())
+    }
+
+    async fn start_notifications(myself: &ActorRef<()>, args: &SupervisorArgs) -> Result<(), ActorProcessingErr> {
+        let (actor, _) =
+            Actor::spawn_linked(None, NotificationActor, args.notifications.clone(), myself.get_cell()).await?;
+        args.slots.notifications.fill(actor);
         Ok(())
     }
 
@@ -72,11 +83,15 @@ impl Actor for Supervisor {
     ) -> Result<SupervisorArgs, ActorProcessingErr> {
         Self::start_revocations(&myself, &args).await?;
         Self::start_sessions(&myself, &args).await?;
+        Self::start_notifications(&myself, &args).await?;
         Ok(args)
     }
 
     async fn post_stop(&self, _myself: ActorRef<()>, state: &mut SupervisorArgs) -> Result<(), ActorProcessingErr> {
         if let Some(actor) = state.slots.sessions.take() {
+            actor.stop(None);
+        }
+        if let Some(actor) = state.slots.notifications.take() {
             actor.stop(None);
         }
         if let Some(actor) = state.slots.revocations.take() {
@@ -102,6 +117,10 @@ impl Actor for Supervisor {
             tracing::error!(%reason, "revocation actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
             Self::start_revocations(&myself, state).await?;
+        } else if state.slots.notifications.holds(&cell) {
+            tracing::error!(%reason, "notification actor failed; restarting it");
+            state.slots.restarts.fetch_add(1, Ordering::Relaxed);
+            Self::start_notifications(&myself, state).await?;
         } else if state.slots.sessions.holds(&cell) {
             tracing::error!(%reason, "session actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
@@ -119,6 +138,7 @@ mod tests {
     use crate::actors::revocation::RevocationView;
     use crate::crypto::jwt::TokenSigner;
     use crate::domain::session::SessionPolicy;
+    use crate::notifications::outbox_dir::OutboxDirSender;
     use crate::ports::SystemClock;
     use crate::storage::memory::LocalBus;
     use crate::storage::sql::SqlStore;
@@ -126,6 +146,7 @@ mod tests {
     async fn supervised() -> (ActorRef<()>, ActorSlots) {
         let store = Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
         store.migrate().await.unwrap();
+        let store_for_outbox = store.clone();
         let dir = std::env::temp_dir().join(format!("authd-sup-{}", uuid::Uuid::new_v4().simple()));
         let signer = Arc::new(TokenSigner::load_or_create(&dir.join("key.pem"), "t").unwrap());
         let slots = ActorSlots::new();
@@ -149,6 +170,19 @@ mod tests {
                 },
                 revocations: slots.revocations.clone(),
             }),
+            notifications: NotificationArgs {
+                outbox: store_for_outbox,
+                secrets: crate::crypto::secrets::Secrets::from_key(&[1; 32]),
+                email: Arc::new(OutboxDirSender::new(dir.join("outbox"))),
+                phone: Arc::new(OutboxDirSender::new(dir.join("outbox"))),
+                clock: Arc::new(SystemClock),
+                retry: crate::actors::notifications::RetryPolicy {
+                    base: Duration::from_millis(100),
+                    cap: Duration::from_secs(1),
+                    max_attempts: 3,
+                },
+                poll_every: Duration::from_secs(1),
+            },
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, args).await.unwrap();
         (supervisor, slots)

@@ -42,6 +42,24 @@ pub enum AuthError {
     /// Removing this member would leave the organization without an owner.
     #[error("an organization keeps at least one owner")]
     LastOwner,
+    /// A one-time code is wrong (or its enrolment or challenge is used up).
+    #[error("the code is wrong")]
+    InvalidCode,
+    /// An MFA or reset hash is unknown, used or expired.
+    #[error("the hash is unknown, used or expired")]
+    InvalidHash,
+    /// The chosen strategy was not offered for this login.
+    #[error("that strategy was not offered for this login")]
+    StrategyNotListed,
+    /// A PHONE factor needs a phone number on the account.
+    #[error("add a phone number to the account first")]
+    PhoneRequired,
+    /// A validated factor of this strategy exists already.
+    #[error("a validated factor of this strategy exists already")]
+    FactorExists,
+    /// The operation needs at least one validated factor.
+    #[error("enable a second factor first")]
+    NoValidatedFactor,
     /// Too many attempts; try again after the given time.
     #[error("too many attempts")]
     RateLimited { retry_after: Duration },

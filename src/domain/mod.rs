@@ -2,6 +2,8 @@
 //! so every rule can be unit-tested with plain values (the current time is always a parameter).
 
 pub mod error;
+pub mod mfa;
+pub mod notification;
 pub mod organization;
 pub mod password_policy;
 pub mod revocation;

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::usecases::Core;
-use routes::{health, organizations, sessions, tokens, users};
+use routes::{health, mfa, organizations, sessions, tokens, users};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -63,6 +63,12 @@ pub fn documented_routes() -> OpenApiRouter<Arc<Core>> {
         .routes(routes!(sessions::refresh_in_path))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))
+        .routes(routes!(mfa::enrol, mfa::list))
+        .routes(routes!(mfa::validate))
+        .routes(routes!(mfa::recovery))
+        .routes(routes!(mfa::delete))
+        .routes(routes!(mfa::choose))
+        .routes(routes!(mfa::code))
         .routes(routes!(
             organizations::create,
             organizations::update,

@@ -40,6 +40,7 @@ pub struct CreatedBody {
         (name = "users", description = "Accounts"),
         (name = "sessions", description = "Login, refresh, logout"),
         (name = "tokens", description = "Introspection and public keys"),
+        (name = "mfa", description = "Second factors and the MFA login steps"),
         (name = "organizations", description = "Organizations and memberships"),
         (name = "operations", description = "Health and documentation"),
     )

@@ -63,6 +63,16 @@ impl From<AuthError> for Problem {
                 Problem::new(S::CONFLICT, "cyclic_relationship", "Cyclic relationship", detail)
             }
             AuthError::LastOwner => Problem::new(S::CONFLICT, "last_owner", "Last owner", detail),
+            AuthError::InvalidCode => Problem::new(S::UNAUTHORIZED, "invalid_code", "Invalid code", detail),
+            AuthError::InvalidHash => Problem::new(S::UNAUTHORIZED, "invalid_hash", "Invalid hash", detail),
+            AuthError::StrategyNotListed => {
+                Problem::new(S::BAD_REQUEST, "strategy_not_listed", "Strategy not offered", detail)
+            }
+            AuthError::PhoneRequired => Problem::new(S::BAD_REQUEST, "phone_required", "Phone required", detail),
+            AuthError::FactorExists => Problem::new(S::CONFLICT, "factor_exists", "Factor exists", detail),
+            AuthError::NoValidatedFactor => {
+                Problem::new(S::BAD_REQUEST, "no_validated_factor", "No validated factor", detail)
+            }
             AuthError::RateLimited { retry_after } => {
                 Problem::new(S::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", detail).retry_after(retry_after)
             }

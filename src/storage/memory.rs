@@ -1,5 +1,5 @@
 //! In-process adapters for the single-binary default: nothing is shared, nothing is lost
-//! that matters (sessions and revocations live in the database).
+//! that matters (sessions, factors and revocations live in the database).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,44 +9,87 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::domain::revocation::Revocation;
-use crate::ports::{AttemptCounter, RevocationBus, StoreResult};
+use crate::ports::{Cache, RevocationBus, StoreResult};
 
-/// Attempt counters in this process's memory.
-#[derive(Default)]
-pub struct MemoryCounter {
-    windows: Mutex<HashMap<String, (u64, Instant)>>,
+#[derive(Debug, Clone)]
+enum Value {
+    Counter(u64),
+    Text(String),
 }
 
-/// Above this many keys, lapsed windows are swept on the next write.
+/// The cache in this process's memory; entries vanish when their time is up.
+#[derive(Default)]
+pub struct MemoryCache {
+    entries: Mutex<HashMap<String, (Value, Instant)>>,
+}
+
+/// Above this many keys, lapsed entries are swept on the next write.
 const SWEEP_THRESHOLD: usize = 10_000;
 
-#[async_trait]
-impl AttemptCounter for MemoryCounter {
-    async fn failures(&self, key: &str) -> StoreResult<(u64, Duration)> {
+impl MemoryCache {
+    fn live(&self, key: &str) -> Option<(Value, Instant)> {
+        let entries = self.entries.lock();
+        entries.get(key).filter(|(_, ends)| *ends > Instant::now()).cloned()
+    }
+
+    fn write(&self, key: &str, value: Value, ttl: Duration) {
         let now = Instant::now();
-        let windows = self.windows.lock();
-        Ok(match windows.get(key) {
-            Some(&(count, ends)) if ends > now => (count, ends - now),
+        let mut entries = self.entries.lock();
+        if entries.len() > SWEEP_THRESHOLD {
+            entries.retain(|_, (_, ends)| *ends > now);
+        }
+        entries.insert(key.to_owned(), (value, now + ttl));
+    }
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn incr(&self, key: &str, window: Duration) -> StoreResult<u64> {
+        let now = Instant::now();
+        let mut entries = self.entries.lock();
+        let entry = entries
+            .entry(key.to_owned())
+            .or_insert((Value::Counter(0), now + window));
+        if entry.1 <= now {
+            *entry = (Value::Counter(0), now + window);
+        }
+        let count = match entry.0 {
+            Value::Counter(count) => count + 1,
+            Value::Text(_) => 1,
+        };
+        entry.0 = Value::Counter(count);
+        Ok(count)
+    }
+
+    async fn counter(&self, key: &str) -> StoreResult<(u64, Duration)> {
+        Ok(match self.live(key) {
+            Some((Value::Counter(count), ends)) => (count, ends.saturating_duration_since(Instant::now())),
             _ => (0, Duration::ZERO),
         })
     }
 
-    async fn record_failure(&self, key: &str, window: Duration) -> StoreResult<u64> {
-        let now = Instant::now();
-        let mut windows = self.windows.lock();
-        if windows.len() > SWEEP_THRESHOLD {
-            windows.retain(|_, (_, ends)| *ends > now);
-        }
-        let entry = windows.entry(key.to_owned()).or_insert((0, now + window));
-        if entry.1 <= now {
-            *entry = (0, now + window);
-        }
-        entry.0 += 1;
-        Ok(entry.0)
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        self.write(key, Value::Text(value.to_owned()), ttl);
+        Ok(())
     }
 
-    async fn clear(&self, key: &str) -> StoreResult<()> {
-        self.windows.lock().remove(key);
+    async fn get(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(match self.live(key) {
+            Some((Value::Text(text), _)) => Some(text),
+            _ => None,
+        })
+    }
+
+    async fn take(&self, key: &str) -> StoreResult<Option<String>> {
+        let removed = self.entries.lock().remove(key);
+        Ok(match removed {
+            Some((Value::Text(text), ends)) if ends > Instant::now() => Some(text),
+            _ => None,
+        })
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.entries.lock().remove(key);
         Ok(())
     }
 }
@@ -76,16 +119,28 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn failures_count_within_a_window_and_reset_after_it() {
-        let counter = MemoryCounter::default();
+    async fn counters_count_within_a_window_and_restart_after_it() {
+        let cache = MemoryCache::default();
         let window = Duration::from_millis(50);
-        assert_eq!(counter.record_failure("k", window).await.unwrap(), 1);
-        assert_eq!(counter.record_failure("k", window).await.unwrap(), 2);
-        assert_eq!(counter.failures("k").await.unwrap().0, 2);
+        assert_eq!(cache.incr("k", window).await.unwrap(), 1);
+        assert_eq!(cache.incr("k", window).await.unwrap(), 2);
+        assert_eq!(cache.counter("k").await.unwrap().0, 2);
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(counter.failures("k").await.unwrap().0, 0);
-        assert_eq!(counter.record_failure("k", window).await.unwrap(), 1);
-        counter.clear("k").await.unwrap();
-        assert_eq!(counter.failures("k").await.unwrap().0, 0);
+        assert_eq!(cache.counter("k").await.unwrap().0, 0);
+        assert_eq!(cache.incr("k", window).await.unwrap(), 1);
+        cache.delete("k").await.unwrap();
+        assert_eq!(cache.counter("k").await.unwrap().0, 0);
+    }
+
+    #[tokio::test]
+    async fn a_value_is_taken_once_and_expires() {
+        let cache = MemoryCache::default();
+        cache.put("v", "x", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(cache.get("v").await.unwrap().as_deref(), Some("x"));
+        assert_eq!(cache.take("v").await.unwrap().as_deref(), Some("x"));
+        assert_eq!(cache.take("v").await.unwrap(), None);
+        cache.put("short", "y", Duration::from_millis(10)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(cache.get("short").await.unwrap(), None);
     }
 }

@@ -1,4 +1,4 @@
-//! Redis adapters (fred): attempt counters every instance shares, and the pub/sub channel
+//! Redis adapters (fred): the cache every instance shares (counters, challenges), and the pub/sub channel
 //! that carries revocations between instances. Keys and the channel live under a namespace
 //! so several deployments (or test runs) can share one Redis.
 
@@ -7,11 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
-use fred::types::{Builder, ExpireOptions};
+use fred::types::{Builder, Expiration, ExpireOptions};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::revocation::Revocation;
-use crate::ports::{AttemptCounter, RevocationBus, StoreError, StoreResult};
+use crate::ports::{Cache, RevocationBus, StoreError, StoreResult};
 
 /// A Redis connection for commands plus one for subscriptions.
 #[derive(Clone)]
@@ -46,7 +46,7 @@ impl RedisCache {
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}:attempts:{key}", self.namespace)
+        format!("{}:{key}", self.namespace)
     }
 
     fn channel(&self) -> String {
@@ -67,8 +67,20 @@ fn unavailable(err: fred::error::Error) -> StoreError {
 }
 
 #[async_trait]
-impl AttemptCounter for RedisCache {
-    async fn failures(&self, key: &str) -> StoreResult<(u64, Duration)> {
+impl Cache for RedisCache {
+    async fn incr(&self, key: &str, window: Duration) -> StoreResult<u64> {
+        let key = self.key(key);
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline.incr(&key).await.map_err(unavailable)?;
+        let _: () = pipeline
+            .pexpire(&key, window.as_millis().max(1) as i64, Some(ExpireOptions::NX))
+            .await
+            .map_err(unavailable)?;
+        let (count, _): (u64, i64) = pipeline.all().await.map_err(unavailable)?;
+        Ok(count)
+    }
+
+    async fn counter(&self, key: &str) -> StoreResult<(u64, Duration)> {
         let key = self.key(key);
         let pipeline = self.client.pipeline();
         let _: () = pipeline.get(&key).await.map_err(unavailable)?;
@@ -77,19 +89,25 @@ impl AttemptCounter for RedisCache {
         Ok((count.unwrap_or(0), Duration::from_millis(ttl_ms.max(0) as u64)))
     }
 
-    async fn record_failure(&self, key: &str, window: Duration) -> StoreResult<u64> {
-        let key = self.key(key);
-        let pipeline = self.client.pipeline();
-        let _: () = pipeline.incr(&key).await.map_err(unavailable)?;
-        let _: () = pipeline
-            .expire(&key, window.as_secs().max(1) as i64, Some(ExpireOptions::NX))
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
+        let expiry = Expiration::PX(ttl.as_millis().max(1) as i64);
+        let _: () = self
+            .client
+            .set(self.key(key), value, Some(expiry), None, false)
             .await
             .map_err(unavailable)?;
-        let (count, _): (u64, i64) = pipeline.all().await.map_err(unavailable)?;
-        Ok(count)
+        Ok(())
     }
 
-    async fn clear(&self, key: &str) -> StoreResult<()> {
+    async fn get(&self, key: &str) -> StoreResult<Option<String>> {
+        self.client.get(self.key(key)).await.map_err(unavailable)
+    }
+
+    async fn take(&self, key: &str) -> StoreResult<Option<String>> {
+        self.client.getdel(self.key(key)).await.map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
         let _: i64 = self.client.del(self.key(key)).await.map_err(unavailable)?;
         Ok(())
     }

@@ -4,6 +4,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Core, SignupMode};
+use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::check_password;
 use crate::domain::token::Claims;
 use crate::domain::user::{may_manage_user, Email, Phone, User, UserName};
@@ -98,6 +99,11 @@ impl Core {
         if !may_manage_user(&self.caller(caller).await?, target) {
             return Err(AuthError::Forbidden("only administrators may change another account"));
         }
+        let before = self
+            .users
+            .user_by_id(target)
+            .await?
+            .ok_or(AuthError::NotFound("user"))?;
         let update = ProfileUpdate {
             name: change
                 .name
@@ -120,6 +126,17 @@ impl Core {
         };
         if !self.users.update_profile(target, &update).await? {
             return Err(AuthError::NotFound("user"));
+        }
+        // A factor proves control of a destination; a new destination must be proved again.
+        if update.phone.as_ref().is_some_and(|p| before.phone.as_ref() != Some(p)) {
+            self.mfa.disable_factor(target, Strategy::Phone).await?;
+        }
+        if update
+            .email
+            .as_ref()
+            .is_some_and(|e| !e.eq_ignore_ascii_case(&before.email))
+        {
+            self.mfa.disable_factor(target, Strategy::Email).await?;
         }
         Ok(())
     }

@@ -4,9 +4,21 @@
 use super::sessions::IssuedToken;
 use super::Core;
 use crate::actors::sessions::SessionMsg;
+use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::MAX_PASSWORD_LEN;
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
+
+/// How a correct password ends: signed in, or asked for a second factor.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    Authenticated(Credential),
+    /// Choose one of `strategies` with `hash` at `POST /mfa/choose`.
+    SecondFactorRequired {
+        hash: String,
+        strategies: Vec<Strategy>,
+    },
+}
 
 /// What a successful login or refresh hands the client.
 #[derive(Debug, Clone)]
@@ -18,8 +30,9 @@ pub struct Credential {
 }
 
 impl Core {
-    /// Checks email and password and opens a session.
-    pub async fn login(&self, email: &str, password: String) -> Result<Credential, AuthError> {
+    /// Checks email and password; opens a session, or starts the MFA steps when the user
+    /// has a validated factor.
+    pub async fn login(&self, email: &str, password: String) -> Result<LoginOutcome, AuthError> {
         let email = Email::parse(email)?;
         if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
             return Err(AuthError::invalid(
@@ -29,7 +42,7 @@ impl Core {
         }
         let throttle_key = format!("login:{}", email.normalized());
         let throttle = self.settings.login_throttle;
-        let (failures, retry_after) = self.attempts.failures(&throttle_key).await?;
+        let (failures, retry_after) = self.cache.counter(&throttle_key).await?;
         if failures >= throttle.max_failures {
             return Err(AuthError::RateLimited { retry_after });
         }
@@ -37,12 +50,15 @@ impl Core {
         let user = self.users.user_by_email(&email.normalized()).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         if !self.hasher.verify(password, stored_hash).await? {
-            self.attempts.record_failure(&throttle_key, throttle.window).await?;
+            self.cache.incr(&throttle_key, throttle.window).await?;
             return Err(AuthError::InvalidCredentials);
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;
-        self.attempts.clear(&throttle_key).await?;
-        self.open_session(user).await
+        self.cache.delete(&throttle_key).await?;
+        if let Some((hash, strategies)) = self.second_factor_challenge(&user).await? {
+            return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
+        }
+        Ok(LoginOutcome::Authenticated(self.open_session(user).await?))
     }
 
     /// Opens a session for a user who has proved who they are.

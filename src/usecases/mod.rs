@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod login;
+pub mod mfa;
 pub mod organizations;
 pub mod readiness;
 pub mod sessions;
@@ -16,8 +17,10 @@ use crate::actors::revocation::RevocationView;
 use crate::actors::supervisor::ActorSlots;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
+use crate::crypto::secrets::Secrets;
 use crate::domain::session::SessionPolicy;
-use crate::ports::{AttemptCounter, Clock, OrganizationStore, RevocationBus, SessionStore, UserStore};
+use crate::notifications::Notifier;
+use crate::ports::{Cache, Clock, MfaStore, OrganizationStore, RevocationBus, SessionStore, UserStore};
 
 /// Who may create accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,8 +52,11 @@ pub struct Core {
     pub users: Arc<dyn UserStore>,
     pub session_store: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
+    pub mfa: Arc<dyn MfaStore>,
+    pub notifier: Arc<Notifier>,
+    pub secrets: Secrets,
     pub bus: Arc<dyn RevocationBus>,
-    pub attempts: Arc<dyn AttemptCounter>,
+    pub cache: Arc<dyn Cache>,
     pub hasher: PasswordHasher,
     pub signer: Arc<TokenSigner>,
     pub clock: Arc<dyn Clock>,

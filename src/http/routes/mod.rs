@@ -2,6 +2,7 @@
 //! the answer; no rule lives here.
 
 pub mod health;
+pub mod mfa;
 pub mod organizations;
 pub mod sessions;
 pub mod tokens;

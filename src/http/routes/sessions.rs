@@ -13,7 +13,7 @@ use crate::domain::AuthError;
 use crate::http::extract::{bearer_token, Caller, Json, Path};
 use crate::http::openapi::{ProblemBody, ResultBody};
 use crate::http::problem::Problem;
-use crate::usecases::login::Credential;
+use crate::usecases::login::{Credential, LoginOutcome};
 use crate::usecases::Core;
 
 /// The contract's credential body.
@@ -47,10 +47,27 @@ pub struct LoginBody {
     password: String,
 }
 
+/// A second factor is needed: choose one of `strategyList` with `hash` at `POST /mfa/choose`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorBody {
+    hash: String,
+    /// `EMAIL`, `PHONE`, `GOOGLE_AUTHENTICATOR`, `RECOVERY_CODE`.
+    strategy_list: Vec<&'static str>,
+}
+
+/// A credential, or the first MFA step.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginBodyAnswer {
+    Credential(CredentialBody),
+    SecondFactor(SecondFactorBody),
+}
+
 /// Logs in with email and password.
 #[utoipa::path(post, path = "/login", tag = "sessions", request_body = LoginBody,
     responses(
-        (status = 200, body = CredentialBody),
+        (status = 200, body = LoginBodyAnswer, description = "a credential, or {hash, strategyList} when MFA is on"),
         (status = 400, body = ProblemBody),
         (status = 401, body = ProblemBody, description = "invalid_credentials"),
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
@@ -59,9 +76,14 @@ pub struct LoginBody {
 pub async fn login(
     State(core): State<Arc<Core>>,
     Json(body): Json<LoginBody>,
-) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let credential = core.login(&body.email, body.password).await?;
-    Ok(JsonResponse(credential.into()))
+) -> Result<JsonResponse<LoginBodyAnswer>, Problem> {
+    Ok(JsonResponse(match core.login(&body.email, body.password).await? {
+        LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential(credential.into()),
+        LoginOutcome::SecondFactorRequired { hash, strategies } => LoginBodyAnswer::SecondFactor(SecondFactorBody {
+            hash,
+            strategy_list: strategies.iter().map(|s| s.as_str()).collect(),
+        }),
+    }))
 }
 
 /// Exchanges the token in the path for its successor in the same session. An

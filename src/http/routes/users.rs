@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::http::extract::{Caller, Json, MaybeCaller, Query};
 use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
 use crate::http::problem::Problem;
+use crate::http::routes::mfa::FactorBody;
 use crate::http::routes::organizations::ListedOrganization;
 use crate::usecases::accounts::{ProfileChange, SignUp};
 use crate::usecases::Core;
@@ -93,15 +94,16 @@ pub struct ProfileBody {
     /// RFC 3339.
     created_at: String,
     organizations: Vec<ListedOrganization>,
-    /// The caller's MFA factors (none until MFA is enrolled).
-    mfa: Vec<serde_json::Value>,
+    /// The caller's MFA factors.
+    mfa: Vec<FactorBody>,
 }
 
 /// The caller's own account.
 #[utoipa::path(get, path = "/user/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 401, body = ProblemBody)))]
 pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<ProfileBody>, Problem> {
-    let (user, organizations) = tokio::try_join!(core.me(&caller), core.my_organizations(&caller))?;
+    let (user, organizations, factors) =
+        tokio::try_join!(core.me(&caller), core.my_organizations(&caller), core.factors(&caller))?;
     Ok(JsonResponse(ProfileBody {
         id: user.id,
         name: user.name,
@@ -112,7 +114,7 @@ pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result
             .iter()
             .map(|(o, role)| ListedOrganization::new(o, *role))
             .collect(),
-        mfa: Vec::new(),
+        mfa: factors.iter().map(FactorBody::from).collect(),
     }))
 }
 

@@ -17,7 +17,9 @@ use crate::domain::session::{Session, TokenGrant};
 use crate::domain::user::User;
 use crate::ports::{ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
 
+mod mfa;
 mod organizations;
+mod outbox;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -1,0 +1,212 @@
+//! Second factors: strategies, factors, the state of enrolments and login challenges, and
+//! the limits that bound guessing.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AuthError;
+
+/// How long a sent code, and any MFA challenge, stays usable.
+pub const CODE_TTL: Duration = Duration::from_secs(600);
+/// Wrong codes after which an enrolment or a login challenge is void.
+pub const MAX_CODE_ATTEMPTS: u64 = 5;
+/// Recovery codes in one set.
+pub const RECOVERY_CODES_PER_SET: usize = 10;
+
+/// A kind of second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Strategy {
+    #[serde(rename = "EMAIL")]
+    Email,
+    #[serde(rename = "PHONE")]
+    Phone,
+    #[serde(rename = "GOOGLE_AUTHENTICATOR")]
+    Totp,
+    #[serde(rename = "RECOVERY_CODE")]
+    RecoveryCode,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Email => "EMAIL",
+            Strategy::Phone => "PHONE",
+            Strategy::Totp => "GOOGLE_AUTHENTICATOR",
+            Strategy::RecoveryCode => "RECOVERY_CODE",
+        }
+    }
+
+    /// Parses a strategy as clients name it (`TOTP` is an alias of `GOOGLE_AUTHENTICATOR`).
+    pub fn parse(text: &str) -> Result<Self, AuthError> {
+        match text {
+            "EMAIL" => Ok(Strategy::Email),
+            "PHONE" => Ok(Strategy::Phone),
+            "GOOGLE_AUTHENTICATOR" | "TOTP" => Ok(Strategy::Totp),
+            "RECOVERY_CODE" => Ok(Strategy::RecoveryCode),
+            _ => Err(AuthError::invalid(
+                "strategy",
+                "must be EMAIL, PHONE, GOOGLE_AUTHENTICATOR (or TOTP) or RECOVERY_CODE",
+            )),
+        }
+    }
+
+    /// A strategy that can be enrolled as a factor (recovery codes are made, not enrolled).
+    pub fn parse_enrollable(text: &str) -> Result<Self, AuthError> {
+        match Self::parse(text)? {
+            Strategy::RecoveryCode => Err(AuthError::invalid(
+                "strategy",
+                "recovery codes come from POST /mfa/recovery",
+            )),
+            strategy => Ok(strategy),
+        }
+    }
+
+    /// Whether a code is sent (EMAIL, PHONE) rather than known to the user (TOTP, recovery).
+    pub fn sends_code(self) -> bool {
+        matches!(self, Strategy::Email | Strategy::Phone)
+    }
+}
+
+/// How a PHONE code travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneChannel {
+    Sms,
+    Whatsapp,
+}
+
+impl PhoneChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneChannel::Sms => "sms",
+            PhoneChannel::Whatsapp => "whatsapp",
+        }
+    }
+
+    /// `sms` (the default) or `whatsapp`.
+    pub fn parse(text: Option<&str>) -> Result<Self, AuthError> {
+        match text.unwrap_or("sms") {
+            "sms" => Ok(PhoneChannel::Sms),
+            "whatsapp" => Ok(PhoneChannel::Whatsapp),
+            _ => Err(AuthError::invalid("channel", "must be \"sms\" or \"whatsapp\"")),
+        }
+    }
+}
+
+/// An enrolled second factor; usable once `enabled` (validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factor {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub strategy: Strategy,
+    pub channel: Option<PhoneChannel>,
+    pub enabled: bool,
+    /// TOTP seed, encrypted under the data key.
+    pub secret_ciphertext: Option<String>,
+    pub last_used_step: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A login that passed the password check and waits for a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginChallenge {
+    pub user_id: Uuid,
+    pub strategies: Vec<Strategy>,
+}
+
+impl LoginChallenge {
+    /// The strategy the user chose, if it was offered.
+    pub fn choose(&self, strategy: Strategy) -> Result<Strategy, AuthError> {
+        if self.strategies.contains(&strategy) {
+            Ok(strategy)
+        } else {
+            Err(AuthError::StrategyNotListed)
+        }
+    }
+}
+
+/// The code step of an MFA login, after the user chose a strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeChallenge {
+    pub user_id: Uuid,
+    pub strategy: Strategy,
+    /// The factor whose code is expected (none for recovery codes).
+    pub factor_id: Option<Uuid>,
+    /// Digest of the code sent (EMAIL and PHONE only).
+    pub code_digest: Option<String>,
+}
+
+/// The strategies a user may pick at login: each enabled factor's, plus recovery codes
+/// while any are unused.
+pub fn login_strategies(factors: &[Factor], has_recovery_codes: bool) -> Vec<Strategy> {
+    let mut strategies: Vec<Strategy> = factors.iter().filter(|f| f.enabled).map(|f| f.strategy).collect();
+    strategies.sort_by_key(|s| s.as_str());
+    strategies.dedup();
+    if has_recovery_codes && !strategies.is_empty() {
+        strategies.push(Strategy::RecoveryCode);
+    }
+    strategies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factor(strategy: Strategy, enabled: bool) -> Factor {
+        Factor {
+            id: Uuid::new_v4(),
+            user_id: Uuid::nil(),
+            strategy,
+            channel: None,
+            enabled,
+            secret_ciphertext: None,
+            last_used_step: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn totp_is_an_alias_and_unknown_strategies_are_refused() {
+        assert_eq!(Strategy::parse("TOTP").unwrap(), Strategy::Totp);
+        assert_eq!(Strategy::parse("GOOGLE_AUTHENTICATOR").unwrap(), Strategy::Totp);
+        assert!(Strategy::parse("SMS").is_err());
+        assert!(Strategy::parse_enrollable("RECOVERY_CODE").is_err());
+    }
+
+    #[test]
+    fn only_enabled_factors_are_offered_and_recovery_codes_only_with_one() {
+        let factors = [
+            factor(Strategy::Email, true),
+            factor(Strategy::Phone, false),
+            factor(Strategy::Totp, true),
+        ];
+        assert_eq!(
+            login_strategies(&factors, true),
+            [Strategy::Email, Strategy::Totp, Strategy::RecoveryCode]
+        );
+        assert_eq!(login_strategies(&factors, false), [Strategy::Email, Strategy::Totp]);
+        assert!(login_strategies(&[factor(Strategy::Phone, false)], true).is_empty());
+    }
+
+    #[test]
+    fn a_challenge_accepts_only_offered_strategies() {
+        let challenge = LoginChallenge {
+            user_id: Uuid::nil(),
+            strategies: vec![Strategy::Email],
+        };
+        assert_eq!(challenge.choose(Strategy::Email).unwrap(), Strategy::Email);
+        assert!(matches!(
+            challenge.choose(Strategy::Totp),
+            Err(AuthError::StrategyNotListed)
+        ));
+    }
+
+    #[test]
+    fn channels_default_to_sms() {
+        assert_eq!(PhoneChannel::parse(None).unwrap(), PhoneChannel::Sms);
+        assert_eq!(PhoneChannel::parse(Some("whatsapp")).unwrap(), PhoneChannel::Whatsapp);
+        assert!(PhoneChannel::parse(Some("pigeon")).is_err());
+    }
+}

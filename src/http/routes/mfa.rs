@@ -1,0 +1,228 @@
+//! `/mfa` routes: enrolment, validation, recovery codes, and the MFA login steps.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json as JsonResponse;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::mfa::Factor;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{ProblemBody, ResultBody};
+use crate::http::problem::Problem;
+use crate::http::routes::sessions::CredentialBody;
+use crate::usecases::Core;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolBody {
+    /// `EMAIL`, `PHONE`, `GOOGLE_AUTHENTICATOR` (or `TOTP`).
+    strategy: String,
+    /// For PHONE: `sms` (default) or `whatsapp`.
+    channel: Option<String>,
+    /// Another user (admins only).
+    user_id: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolledBody {
+    mfa_id: Uuid,
+    strategy: &'static str,
+    /// TOTP only: the seed, base32.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otpauth_uri: Option<String>,
+    /// TOTP only: `data:image/png;base64,...`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_code: Option<String>,
+}
+
+/// Enrols a factor, disabled until validated; EMAIL and PHONE send a code now.
+#[utoipa::path(post, path = "/mfa", tag = "mfa", request_body = EnrolBody, security(("bearer" = [])),
+    responses(
+        (status = 201, body = EnrolledBody),
+        (status = 400, body = ProblemBody, description = "validation_failed, phone_required"),
+        (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 409, body = ProblemBody, description = "factor_exists"),
+    ))]
+pub async fn enrol(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+    Json(body): Json<EnrolBody>,
+) -> Result<(StatusCode, JsonResponse<EnrolledBody>), Problem> {
+    let enrolment = core
+        .enrol_factor(&caller, &body.strategy, body.channel.as_deref(), body.user_id)
+        .await?;
+    let totp = enrolment.totp;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(EnrolledBody {
+            mfa_id: enrolment.factor_id,
+            strategy: enrolment.strategy.as_str(),
+            secret: totp.as_ref().map(|t| t.secret_base32.clone()),
+            otpauth_uri: totp.as_ref().map(|t| t.otpauth_uri.clone()),
+            qr_code: totp.map(|t| t.qr_code),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ValidateBody {
+    /// The `mfaId` from enrolment.
+    id: Uuid,
+    code: String,
+}
+
+/// Enables a factor with the code sent, or a current TOTP code.
+#[utoipa::path(post, path = "/mfa/validate", tag = "mfa", request_body = ValidateBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = ResultBody),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_code"),
+        (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 409, body = ProblemBody, description = "factor_exists"),
+    ))]
+pub async fn validate(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+    Json(body): Json<ValidateBody>,
+) -> Result<JsonResponse<ResultBody>, Problem> {
+    core.validate_factor(&caller, body.id, &body.code).await?;
+    Ok(JsonResponse(ResultBody { result: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesBody {
+    /// Ten single-use codes, shown this once.
+    codes: Vec<String>,
+}
+
+/// Makes a new set of recovery codes, replacing the old one.
+#[utoipa::path(post, path = "/mfa/recovery", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 201, body = RecoveryCodesBody),
+        (status = 400, body = ProblemBody, description = "no_validated_factor"),
+        (status = 401, body = ProblemBody),
+    ))]
+pub async fn recovery(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+) -> Result<(StatusCode, JsonResponse<RecoveryCodesBody>), Problem> {
+    let codes = core.new_recovery_codes(&caller).await?;
+    Ok((StatusCode::CREATED, JsonResponse(RecoveryCodesBody { codes })))
+}
+
+/// One factor, as listed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FactorBody {
+    id: Uuid,
+    strategy: &'static str,
+    channel: Option<&'static str>,
+    enabled: bool,
+    created_at: String,
+}
+
+impl From<&Factor> for FactorBody {
+    fn from(factor: &Factor) -> Self {
+        Self {
+            id: factor.id,
+            strategy: factor.strategy.as_str(),
+            channel: factor.channel.map(|c| c.as_str()),
+            enabled: factor.enabled,
+            created_at: OffsetDateTime::from_unix_timestamp(factor.created_at)
+                .ok()
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FactorListBody {
+    list: Vec<FactorBody>,
+}
+
+/// The caller's factors.
+#[utoipa::path(get, path = "/mfa", tag = "mfa", security(("bearer" = [])),
+    responses((status = 200, body = FactorListBody), (status = 401, body = ProblemBody)))]
+pub async fn list(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+) -> Result<JsonResponse<FactorListBody>, Problem> {
+    let factors = core.factors(&caller).await?;
+    Ok(JsonResponse(FactorListBody {
+        list: factors.iter().map(FactorBody::from).collect(),
+    }))
+}
+
+/// Removes one of the caller's factors.
+#[utoipa::path(delete, path = "/mfa/{id}", tag = "mfa", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody),
+    ))]
+pub async fn delete(
+    State(core): State<Arc<Core>>,
+    Caller(caller): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
+    core.delete_factor(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChooseBody {
+    /// From `POST /login`.
+    hash: String,
+    strategy: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HashBody {
+    /// For `POST /mfa/code`.
+    hash: String,
+}
+
+/// Picks the strategy for this login; EMAIL and PHONE send a fresh code.
+#[utoipa::path(post, path = "/mfa/choose", tag = "mfa", request_body = ChooseBody,
+    responses(
+        (status = 200, body = HashBody),
+        (status = 400, body = ProblemBody, description = "strategy_not_listed, validation_failed"),
+        (status = 401, body = ProblemBody, description = "invalid_hash"),
+    ))]
+pub async fn choose(
+    State(core): State<Arc<Core>>,
+    Json(body): Json<ChooseBody>,
+) -> Result<JsonResponse<HashBody>, Problem> {
+    let hash = core.choose_strategy(&body.hash, &body.strategy).await?;
+    Ok(JsonResponse(HashBody { hash }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeBody {
+    /// From `POST /mfa/choose`.
+    hash: String,
+    code: String,
+}
+
+/// Finishes an MFA login with the code.
+#[utoipa::path(post, path = "/mfa/code", tag = "mfa", request_body = CodeBody,
+    responses(
+        (status = 200, body = CredentialBody),
+        (status = 400, body = ProblemBody),
+        (status = 401, body = ProblemBody, description = "invalid_code, invalid_hash"),
+    ))]
+pub async fn code(
+    State(core): State<Arc<Core>>,
+    Json(body): Json<CodeBody>,
+) -> Result<JsonResponse<CredentialBody>, Problem> {
+    let credential = core.submit_code(&body.hash, &body.code).await?;
+    Ok(JsonResponse(credential.into()))
+}

@@ -1,0 +1,128 @@
+//! Message texts, from the files under `templates/` (compiled in), rendered with minijinja.
+//! Each message has `<name>.subject.txt`, `<name>.txt` and `<name>.html` for e-mail and
+//! `<name>.sms.txt` for SMS and WhatsApp; `.html` values are escaped.
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::domain::notification::{DeliveryChannel, OutgoingMessage};
+
+/// The messages the server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// A one-time MFA code; context: `code`.
+    MfaCode,
+}
+
+impl Template {
+    fn name(self) -> &'static str {
+        match self {
+            Template::MfaCode => "mfa_code",
+        }
+    }
+}
+
+/// Every template file, compiled in.
+const FILES: &[(&str, &str)] = &[
+    (
+        "mfa_code.subject.txt",
+        include_str!("../../templates/mfa_code.subject.txt"),
+    ),
+    ("mfa_code.txt", include_str!("../../templates/mfa_code.txt")),
+    ("mfa_code.html", include_str!("../../templates/mfa_code.html")),
+    ("mfa_code.sms.txt", include_str!("../../templates/mfa_code.sms.txt")),
+];
+
+/// The loaded templates.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn load() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        for (name, source) in FILES {
+            env.add_template(name, source)?;
+        }
+        Ok(Self { env })
+    }
+
+    /// Renders `template` for `channel` to `recipient`.
+    pub fn render(
+        &self,
+        template: Template,
+        channel: DeliveryChannel,
+        recipient: &str,
+        context: impl Serialize,
+    ) -> anyhow::Result<OutgoingMessage> {
+        let context = minijinja::Value::from_serialize(&context);
+        let render = |suffix: &str| -> anyhow::Result<String> {
+            Ok(self
+                .env
+                .get_template(&format!("{}.{suffix}", template.name()))?
+                .render(&context)?)
+        };
+        Ok(match channel {
+            DeliveryChannel::Email => OutgoingMessage {
+                channel,
+                recipient: recipient.to_owned(),
+                subject: Some(render("subject.txt")?.trim().to_owned()),
+                text: render("txt")?,
+                html: Some(render("html")?),
+            },
+            DeliveryChannel::Sms | DeliveryChannel::Whatsapp => OutgoingMessage {
+                channel,
+                recipient: recipient.to_owned(),
+                subject: None,
+                text: render("sms.txt")?.trim().to_owned(),
+                html: None,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_template_renders_for_every_channel() {
+        let templates = Templates::load().unwrap();
+        let email = templates
+            .render(
+                Template::MfaCode,
+                DeliveryChannel::Email,
+                "a@example.com",
+                json!({ "code": "123456" }),
+            )
+            .unwrap();
+        assert!(email.text.contains("123456"));
+        assert!(email.html.unwrap().contains("<strong>123456</strong>"));
+        assert!(!email.subject.unwrap().is_empty());
+        let sms = templates
+            .render(
+                Template::MfaCode,
+                DeliveryChannel::Whatsapp,
+                "+5511999998888",
+                json!({ "code": "654321" }),
+            )
+            .unwrap();
+        assert!(sms.text.contains("654321") && sms.html.is_none());
+    }
+
+    #[test]
+    fn html_escapes_values() {
+        let templates = Templates::load().unwrap();
+        let email = templates
+            .render(
+                Template::MfaCode,
+                DeliveryChannel::Email,
+                "a@example.com",
+                json!({ "code": "<b>" }),
+            )
+            .unwrap();
+        assert!(email.html.unwrap().contains("&lt;b&gt;"));
+    }
+}

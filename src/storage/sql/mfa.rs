@@ -1,0 +1,166 @@
+//! The SQL adapter of [`MfaStore`].
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{conflict_or_unavailable, unavailable, uuid_column, SqlStore};
+use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
+use crate::ports::{MfaStore, StoreError, StoreResult};
+
+fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
+    let strategy: String = row.try_get("strategy")?;
+    let channel: Option<String> = row.try_get("channel")?;
+    Ok(Factor {
+        id: uuid_column(row, "id")?,
+        user_id: uuid_column(row, "user_id")?,
+        strategy: Strategy::parse(&strategy).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+        channel: channel
+            .map(|c| PhoneChannel::parse(Some(&c)))
+            .transpose()
+            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        secret_ciphertext: row.try_get("secret_ciphertext")?,
+        last_used_step: row.try_get("last_used_step")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl MfaStore for SqlStore {
+    async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND strategy = $2 AND enabled = 0")
+            .bind(factor.user_id.to_string())
+            .bind(factor.strategy.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO mfa_factors (id, user_id, strategy, channel, enabled, secret_ciphertext, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6)",
+        )
+        .bind(factor.id.to_string())
+        .bind(factor.user_id.to_string())
+        .bind(factor.strategy.as_str())
+        .bind(factor.channel.map(PhoneChannel::as_str))
+        .bind(&factor.secret_ciphertext)
+        .bind(factor.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or_unavailable(e, "factor"))?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn factors_of(&self, user_id: Uuid) -> StoreResult<Vec<Factor>> {
+        let rows = sqlx::query("SELECT * FROM mfa_factors WHERE user_id = $1 ORDER BY created_at, id")
+            .bind(user_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(factor_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
+    }
+
+    async fn factor(&self, id: Uuid) -> StoreResult<Option<Factor>> {
+        let row = sqlx::query("SELECT * FROM mfa_factors WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(factor_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn enable_factor(&self, id: Uuid) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE mfa_factors SET enabled = 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()> {
+        sqlx::query("UPDATE mfa_factors SET enabled = 0 WHERE user_id = $1 AND strategy = $2")
+            .bind(user_id.to_string())
+            .bind(strategy.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn claim_totp_step(&self, factor_id: Uuid, step: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE mfa_factors SET last_used_step = $1 WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $1)",
+        )
+        .bind(step)
+        .bind(factor_id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String], now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        for digest in digests {
+            sqlx::query("INSERT INTO recovery_codes (id, user_id, code_digest, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(Uuid::now_v7().to_string())
+                .bind(user_id.to_string())
+                .bind(digest)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT id FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL LIMIT 1")
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.is_some())
+    }
+
+    async fn use_recovery_code(&self, user_id: Uuid, digest: &str, now: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_digest = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id.to_string())
+        .bind(digest)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        match result.rows_affected() {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(StoreError::Unavailable {
+                component: "database",
+                reason: "duplicate recovery code digests".into(),
+            }),
+        }
+    }
+}
