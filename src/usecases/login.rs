@@ -12,7 +12,7 @@ use crate::domain::AuthError;
 /// How a correct password ends: signed in, or asked for a second factor.
 #[derive(Debug, Clone)]
 pub enum LoginOutcome {
-    Authenticated(Credential),
+    Authenticated(Box<Credential>),
     /// Choose one of `strategies` with `hash` at `POST /mfa/choose`.
     SecondFactorRequired {
         hash: String,
@@ -58,7 +58,7 @@ impl Core {
         if let Some((hash, strategies)) = self.second_factor_challenge(&user).await? {
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
         }
-        Ok(LoginOutcome::Authenticated(self.open_session(user).await?))
+        Ok(LoginOutcome::Authenticated(Box::new(self.open_session(user).await?)))
     }
 
     /// Opens a session for a user who has proved who they are.

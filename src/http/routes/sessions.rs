@@ -78,7 +78,7 @@ pub async fn login(
     Json(body): Json<LoginBody>,
 ) -> Result<JsonResponse<LoginBodyAnswer>, Problem> {
     Ok(JsonResponse(match core.login(&body.email, body.password).await? {
-        LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential(credential.into()),
+        LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential((*credential).into()),
         LoginOutcome::SecondFactorRequired { hash, strategies } => LoginBodyAnswer::SecondFactor(SecondFactorBody {
             hash,
             strategy_list: strategies.iter().map(|s| s.as_str()).collect(),
