@@ -146,6 +146,9 @@ pub trait MfaStore: Send + Sync {
     async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()>;
     async fn factors_of(&self, user_id: Uuid) -> StoreResult<Vec<Factor>>;
     async fn factor(&self, id: Uuid) -> StoreResult<Option<Factor>>;
+    /// Counts one validation attempt of a pending factor and returns the count so far.
+    async fn count_validation_attempt(&self, id: Uuid) -> StoreResult<u64>;
+    /// Enables the factor and forgets its enrolment code.
     async fn enable_factor(&self, id: Uuid) -> StoreResult<bool>;
     /// Deletes one of the user's factors; false when the user has no such factor.
     async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;

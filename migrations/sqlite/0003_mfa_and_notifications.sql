@@ -10,6 +10,11 @@ CREATE TABLE mfa_factors (
     secret_ciphertext TEXT,
     -- Last TOTP time step accepted, so no step is accepted twice.
     last_used_step    INTEGER,
+    -- EMAIL/PHONE enrolment: digest of the code sent, its expiry (Unix seconds), and the
+    -- validation attempts so far.
+    code_digest       TEXT,
+    code_expires_at   INTEGER,
+    attempts          INTEGER NOT NULL DEFAULT 0,
     created_at        INTEGER NOT NULL,
     UNIQUE (user_id, strategy)
 );

@@ -106,6 +106,9 @@ pub struct Factor {
     /// TOTP seed, encrypted under the data key.
     pub secret_ciphertext: Option<String>,
     pub last_used_step: Option<i64>,
+    /// EMAIL/PHONE enrolment: digest of the code sent, and when it expires (Unix seconds).
+    pub code_digest: Option<String>,
+    pub code_expires_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -163,6 +166,8 @@ mod tests {
             enabled,
             secret_ciphertext: None,
             last_used_step: None,
+            code_digest: None,
+            code_expires_at: None,
             created_at: 0,
         }
     }

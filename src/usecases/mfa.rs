@@ -1,10 +1,11 @@
 //! Second factors: enrolment and validation, recovery codes, and the MFA steps of a login
 //! (choose a strategy, submit the code).
 //!
-//! Codes and hashes live in the cache (Redis when configured, so each step may land on a
-//! different instance) under keyed digests only, for [`CODE_TTL`]. Wrong attempts are
-//! counted with an atomic increment before any comparison, so parallel guesses cannot
-//! exceed [`MAX_CODE_ATTEMPTS`].
+//! An enrolment's code is kept with the pending factor in the database; login challenges
+//! live in the cache (Redis when configured, so each step may land on a different instance)
+//! for [`CODE_TTL`]. Only keyed digests of codes and hashes are stored. Attempts are counted
+//! with an atomic increment before any comparison, so parallel guesses cannot exceed
+//! [`MAX_CODE_ATTEMPTS`].
 
 use serde_json::json;
 use uuid::Uuid;
@@ -72,6 +73,8 @@ impl Core {
             }
             _ => (None, None),
         };
+        let now = self.clock.unix_now();
+        let code = strategy.sends_code().then(six_digit_code);
         let factor = Factor {
             id: Uuid::now_v7(),
             user_id: user.id,
@@ -80,15 +83,12 @@ impl Core {
             enabled: false,
             secret_ciphertext,
             last_used_step: None,
-            created_at: self.clock.unix_now(),
+            code_digest: code.as_ref().map(|c| self.secrets.digest(CODE, c)),
+            code_expires_at: code.as_ref().map(|_| now + CODE_TTL.as_secs() as i64),
+            created_at: now,
         };
         self.mfa.insert_pending_factor(&factor).await?;
-        if strategy.sends_code() {
-            let code = six_digit_code();
-            self.cache
-                .put(&enrolment_key(factor.id), &self.secrets.digest(CODE, &code), CODE_TTL)
-                .await?;
-            self.cache.delete(&failures_key(&enrolment_key(factor.id))).await?;
+        if let Some(code) = code {
             self.send_code(&user, &factor, &code).await?;
         }
         Ok(Enrolment {
@@ -105,28 +105,26 @@ impl Core {
         if factor.enabled {
             return Err(AuthError::FactorExists);
         }
-        let key = enrolment_key(factor.id);
-        let failures = self.cache.incr(&failures_key(&key), CODE_TTL).await?;
-        if failures > MAX_CODE_ATTEMPTS {
-            self.void_enrolment(&factor).await?;
+        let attempts = self.mfa.count_validation_attempt(factor.id).await?;
+        if attempts > MAX_CODE_ATTEMPTS {
+            self.mfa.delete_factor(factor.user_id, factor.id).await?;
             return Err(AuthError::InvalidCode);
         }
         let accepted = match factor.strategy {
             Strategy::Totp => self.totp_accepts(&factor, code).await?,
-            _ => match self.cache.get(&key).await? {
-                Some(digest) => self.secrets.matches(CODE, code, &digest),
-                None => false,
-            },
+            _ => {
+                let unexpired = factor.code_expires_at.is_some_and(|at| self.clock.unix_now() < at);
+                let digest = factor.code_digest.as_deref().unwrap_or_default();
+                unexpired && self.secrets.matches(CODE, code, digest)
+            }
         };
         if !accepted {
-            if failures == MAX_CODE_ATTEMPTS {
-                self.void_enrolment(&factor).await?;
+            if attempts == MAX_CODE_ATTEMPTS {
+                self.mfa.delete_factor(factor.user_id, factor.id).await?;
             }
             return Err(AuthError::InvalidCode);
         }
         self.mfa.enable_factor(factor.id).await?;
-        self.cache.delete(&key).await?;
-        self.cache.delete(&failures_key(&key)).await?;
         Ok(())
     }
 
@@ -301,12 +299,6 @@ impl Core {
         }
     }
 
-    async fn void_enrolment(&self, factor: &Factor) -> Result<(), AuthError> {
-        self.mfa.delete_factor(factor.user_id, factor.id).await?;
-        self.cache.delete(&enrolment_key(factor.id)).await?;
-        Ok(())
-    }
-
     /// Stores a challenge under the digest of a fresh hash and returns the hash.
     async fn store_challenge(&self, stage: &str, challenge: &impl serde::Serialize) -> Result<String, AuthError> {
         let hash = random_token(32);
@@ -319,10 +311,6 @@ impl Core {
     fn settings_issuer(&self) -> String {
         self.signer.issuer().to_owned()
     }
-}
-
-fn enrolment_key(factor_id: Uuid) -> String {
-    format!("mfa:enrol:{factor_id}")
 }
 
 fn challenge_key(stage: &str, hash_digest: &str) -> String {

@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+pub mod twilio;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -115,6 +118,13 @@ impl Backend {
         config.admin_email = None;
         config.admin_password = None;
         config.revocation_catch_up_ms = 1000;
+        config.data_key_file = self.dir.join("data-key");
+        config.outbox_dir = self.dir.join("outbox");
+        config.smtp_url = None;
+        config.twilio_account_sid = None;
+        config.notify_poll_ms = 100;
+        config.notify_retry_base_ms = 100;
+        config.notify_retry_cap_secs = 1;
         config
     }
 

@@ -23,6 +23,8 @@ fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         secret_ciphertext: row.try_get("secret_ciphertext")?,
         last_used_step: row.try_get("last_used_step")?,
+        code_digest: row.try_get("code_digest")?,
+        code_expires_at: row.try_get("code_expires_at")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -38,14 +40,16 @@ impl MfaStore for SqlStore {
             .await
             .map_err(unavailable)?;
         sqlx::query(
-            "INSERT INTO mfa_factors (id, user_id, strategy, channel, enabled, secret_ciphertext, created_at) \
-             VALUES ($1, $2, $3, $4, 0, $5, $6)",
+            "INSERT INTO mfa_factors (id, user_id, strategy, channel, enabled, secret_ciphertext, code_digest, \
+             code_expires_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)",
         )
         .bind(factor.id.to_string())
         .bind(factor.user_id.to_string())
         .bind(factor.strategy.as_str())
         .bind(factor.channel.map(PhoneChannel::as_str))
         .bind(&factor.secret_ciphertext)
+        .bind(&factor.code_digest)
+        .bind(factor.code_expires_at)
         .bind(factor.created_at)
         .execute(&mut *tx)
         .await
@@ -74,8 +78,20 @@ impl MfaStore for SqlStore {
         row.as_ref().map(factor_from_row).transpose().map_err(unavailable)
     }
 
+    async fn count_validation_attempt(&self, id: Uuid) -> StoreResult<u64> {
+        let attempts: Option<i64> =
+            sqlx::query_scalar("UPDATE mfa_factors SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(attempts.unwrap_or(i64::MAX) as u64)
+    }
+
     async fn enable_factor(&self, id: Uuid) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE mfa_factors SET enabled = 1 WHERE id = $1")
+        let result = sqlx::query(
+            "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
+        )
             .bind(id.to_string())
             .execute(&self.pool)
             .await
