@@ -189,7 +189,7 @@ async fn phone_codes_travel_by_sms_and_whatsapp(backend: Backend) {
         server, twilio, _smtp, ..
     } = env(&backend).await;
     for (channel, to_prefix, from) in [
-        (None, "", format!("{}", twilio::FROM)),
+        (None, "", twilio::FROM.to_string()),
         (
             Some("whatsapp"),
             "whatsapp:",
