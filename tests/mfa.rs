@@ -521,6 +521,33 @@ async fn mail_queued_while_smtp_is_down_arrives_when_it_returns_even_after_a_res
     restarted.stop().await;
 }
 
+async fn transient_twilio_failures_are_retried_and_permanent_ones_are_not(backend: Backend) {
+    let Env {
+        server, twilio, _smtp, ..
+    } = env(&backend).await;
+    twilio.fail_next.lock().extend([500, 503]);
+    let phone = random_phone();
+    let (_, token) = user_with(&server, Some(&phone)).await;
+    enrol(&server, &token, json!({ "strategy": "PHONE" })).await;
+    let sms = twilio.wait_for(&phone, 0).await;
+    assert_eq!(sms.code().len(), 6);
+    assert_eq!(*twilio.calls.lock(), 3, "two failures, then delivered");
+
+    twilio.fail_next.lock().push(400);
+    let calls_before = *twilio.calls.lock();
+    let other_phone = random_phone();
+    let (_, other) = user_with(&server, Some(&other_phone)).await;
+    enrol(&server, &other, json!({ "strategy": "PHONE" })).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        *twilio.calls.lock(),
+        calls_before + 1,
+        "a permanent failure is not retried"
+    );
+    assert!(twilio.messages.lock().iter().all(|m| m.to != other_phone));
+    server.stop().await;
+}
+
 backend_tests!(
     email_factor_from_enrolment_to_login,
     a_validated_factor_cannot_be_enrolled_again,
@@ -533,6 +560,7 @@ backend_tests!(
     factors_are_managed_by_their_owner_or_an_admin,
     a_changed_phone_disables_the_phone_factor,
     mail_queued_while_smtp_is_down_arrives_when_it_returns_even_after_a_restart,
+    transient_twilio_failures_are_retried_and_permanent_ones_are_not,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,6 +37,10 @@ impl Sms {
 #[derive(Clone, Default)]
 pub struct FakeTwilio {
     pub messages: Arc<Mutex<Vec<Sms>>>,
+    /// Statuses to answer the next calls with instead of accepting them.
+    pub fail_next: Arc<Mutex<Vec<u16>>>,
+    /// Every call, accepted or not.
+    pub calls: Arc<Mutex<u32>>,
     pub rejected_auth: Arc<Mutex<u32>>,
     pub url: String,
 }
@@ -52,7 +56,6 @@ impl FakeTwilio {
             .route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        fake.url = fake.url.clone();
         fake
     }
 
@@ -86,6 +89,15 @@ async fn create_message(
             StatusCode::UNAUTHORIZED,
             Json(json!({ "code": 20003, "message": "Authenticate" })),
         );
+    }
+    *fake.calls.lock() += 1;
+    let failure = {
+        let mut fail_next = fake.fail_next.lock();
+        (!fail_next.is_empty()).then(|| fail_next.remove(0))
+    };
+    if let Some(status) = failure {
+        let status = StatusCode::from_u16(status).unwrap();
+        return (status, Json(json!({ "code": 21211, "message": "simulated failure" })));
     }
     let field = |name: &str| form.get(name).cloned().unwrap_or_default();
     fake.messages.lock().push(Sms {
