@@ -24,7 +24,8 @@ use crate::notifications::templates::Templates;
 use crate::notifications::twilio::{TwilioConfig, TwilioSender};
 use crate::notifications::Notifier;
 use crate::ports::{
-    Cache, Clock, MessageSender, MfaStore, OrganizationStore, RevocationBus, SessionStore, SystemClock, UserStore,
+    Cache, Clock, MessageSender, MfaStore, OrganizationStore, PasswordResetStore, RevocationBus, SessionStore,
+    SystemClock, UserStore,
 };
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
@@ -114,7 +115,8 @@ impl App {
             users: store.clone() as Arc<dyn UserStore>,
             session_store: store.clone() as Arc<dyn SessionStore>,
             organizations: store.clone() as Arc<dyn OrganizationStore>,
-            mfa: store as Arc<dyn MfaStore>,
+            mfa: store.clone() as Arc<dyn MfaStore>,
+            password_resets: store as Arc<dyn PasswordResetStore>,
             notifier,
             secrets,
             bus,
@@ -128,6 +130,7 @@ impl App {
                 signup: config.signup,
                 sessions: config.session_policy(),
                 login_throttle: config.login_throttle(),
+                password_reset: config.password_reset(),
             },
         });
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {

@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::crypto::password::HashCost;
 use crate::domain::session::SessionPolicy;
-use crate::usecases::{LoginThrottle, SignupMode};
+use crate::usecases::{LoginThrottle, PasswordResetPolicy, SignupMode};
 
 /// Log output style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -113,6 +113,12 @@ pub struct Config {
     /// How often the notification actor looks for due messages.
     #[arg(long, env = "AUTH_NOTIFY_POLL_MS", default_value_t = 1000)]
     pub notify_poll_ms: u64,
+    /// How long a password reset link works.
+    #[arg(long, env = "AUTH_PASSWORD_RESET_TTL_SECS", default_value_t = 1800)]
+    pub password_reset_ttl_secs: u64,
+    /// Reset e-mails per address per hour; further requests still answer 202.
+    #[arg(long, env = "AUTH_PASSWORD_RESET_MAX_PER_HOUR", default_value_t = 3)]
+    pub password_reset_max_per_hour: u64,
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,
@@ -143,6 +149,15 @@ impl Config {
             memory_kib: self.argon2_memory_kib,
             iterations: self.argon2_iterations,
             parallelism: self.argon2_parallelism,
+        }
+    }
+
+    pub fn password_reset(&self) -> PasswordResetPolicy {
+        PasswordResetPolicy {
+            ttl: Duration::from_secs(self.password_reset_ttl_secs),
+            max_per_window: self.password_reset_max_per_hour,
+            rate_window: Duration::from_secs(3600),
+            public_url: self.public_url.clone(),
         }
     }
 

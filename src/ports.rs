@@ -62,6 +62,7 @@ pub trait UserStore: Send + Sync {
     async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>>;
     /// Returns false when the user does not exist.
     async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool>;
+    async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()>;
     /// Users in id order (ids are time-ordered), after `after` when given.
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<User>>;
 }
@@ -83,8 +84,14 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Marks the session revoked and logs it. Returns false if it was already revoked.
     async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool>;
-    /// Revokes every live session of a user; returns the revocations made.
-    async fn revoke_user_sessions(&self, user_id: Uuid, until: i64, now: i64) -> StoreResult<Vec<Revocation>>;
+    /// Revokes every live session of a user but `except`; returns the revocations made.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        until: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Revocation>>;
     /// Revocations logged at or after `since` that still matter at `now`.
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>>;
     /// Cheap round trip for readiness.
@@ -161,6 +168,18 @@ pub trait MfaStore: Send + Sync {
     async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool>;
     /// Marks the unused code with this digest used; false when there is none.
     async fn use_recovery_code(&self, user_id: Uuid, digest: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// Durable password reset requests, by keyed digest of their hash.
+#[async_trait]
+pub trait PasswordResetStore: Send + Sync {
+    /// Records a reset for the user, voiding their older pending ones.
+    async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, now: i64) -> StoreResult<()>;
+    /// The user of a pending (unused, unexpired) reset.
+    async fn pending_reset_user(&self, hash_digest: &str, now: i64) -> StoreResult<Option<Uuid>>;
+    /// Uses the pending reset and sets the user's password, in one transaction; returns the
+    /// user, or `None` when the reset was no longer pending.
+    async fn complete_reset(&self, hash_digest: &str, password_hash: &str, now: i64) -> StoreResult<Option<Uuid>>;
 }
 
 /// A message in the outbox, as claimed for delivery.

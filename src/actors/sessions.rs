@@ -28,8 +28,12 @@ pub enum SessionMsg {
     Refresh { claims: Claims, reply: Reply<IssuedToken> },
     /// End one session.
     Close { sid: Uuid, reply: Reply<()> },
-    /// End every session of a user.
-    CloseAll { user_id: Uuid, reply: Reply<()> },
+    /// End every session of a user, but `except` when given.
+    CloseAll {
+        user_id: Uuid,
+        except: Option<Uuid>,
+        reply: Reply<()>,
+    },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
     /// A rotation this actor started has finished.
@@ -84,8 +88,8 @@ impl Actor for SessionActor {
             SessionMsg::Close { sid, reply } => {
                 answer_when_done(reply, async move { service.close(sid).await });
             }
-            SessionMsg::CloseAll { user_id, reply } => {
-                answer_when_done(reply, async move { service.close_all(user_id).await });
+            SessionMsg::CloseAll { user_id, except, reply } => {
+                answer_when_done(reply, async move { service.close_all(user_id, except).await });
             }
             SessionMsg::Refresh { claims, reply } => {
                 let key = RefreshKey {

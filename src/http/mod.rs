@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::usecases::Core;
-use routes::{health, mfa, organizations, sessions, tokens, users};
+use routes::{health, mfa, organizations, password, sessions, tokens, users};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -58,6 +58,9 @@ pub fn documented_routes() -> OpenApiRouter<Arc<Core>> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(users::sign_up, users::update, users::list))
         .routes(routes!(users::me))
+        .routes(routes!(password::change))
+        .routes(routes!(password::forget))
+        .routes(routes!(password::recover))
         .routes(routes!(sessions::login))
         .routes(routes!(sessions::refresh_in_header))
         .routes(routes!(sessions::refresh_in_path))

@@ -42,6 +42,7 @@ pub struct CreatedBody {
         (name = "tokens", description = "Introspection and public keys"),
         (name = "mfa", description = "Second factors and the MFA login steps"),
         (name = "organizations", description = "Organizations and memberships"),
+        (name = "password", description = "Password reset and change"),
         (name = "operations", description = "Health and documentation"),
     )
 )]

@@ -12,12 +12,15 @@ use crate::domain::notification::{DeliveryChannel, OutgoingMessage};
 pub enum Template {
     /// A one-time MFA code; context: `code`.
     MfaCode,
+    /// A password reset link; context: `link`.
+    PasswordReset,
 }
 
 impl Template {
     fn name(self) -> &'static str {
         match self {
             Template::MfaCode => "mfa_code",
+            Template::PasswordReset => "password_reset",
         }
     }
 }
@@ -31,6 +34,19 @@ const FILES: &[(&str, &str)] = &[
     ("mfa_code.txt", include_str!("../../templates/mfa_code.txt")),
     ("mfa_code.html", include_str!("../../templates/mfa_code.html")),
     ("mfa_code.sms.txt", include_str!("../../templates/mfa_code.sms.txt")),
+    (
+        "password_reset.subject.txt",
+        include_str!("../../templates/password_reset.subject.txt"),
+    ),
+    ("password_reset.txt", include_str!("../../templates/password_reset.txt")),
+    (
+        "password_reset.html",
+        include_str!("../../templates/password_reset.html"),
+    ),
+    (
+        "password_reset.sms.txt",
+        include_str!("../../templates/password_reset.sms.txt"),
+    ),
 ];
 
 /// The loaded templates.
@@ -110,6 +126,16 @@ mod tests {
             )
             .unwrap();
         assert!(sms.text.contains("654321") && sms.html.is_none());
+        let link = "http://127.0.0.1:8080/password/recover?hash=abc_-123";
+        let reset = templates
+            .render(
+                Template::PasswordReset,
+                DeliveryChannel::Email,
+                "a@example.com",
+                json!({ "link": link }),
+            )
+            .unwrap();
+        assert!(reset.text.contains(link) && reset.html.unwrap().contains(link));
     }
 
     #[test]

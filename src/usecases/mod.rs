@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod login;
 pub mod mfa;
 pub mod organizations;
+pub mod password;
 pub mod readiness;
 pub mod sessions;
 pub mod tokens;
@@ -20,7 +21,9 @@ use crate::crypto::password::PasswordHasher;
 use crate::crypto::secrets::Secrets;
 use crate::domain::session::SessionPolicy;
 use crate::notifications::Notifier;
-use crate::ports::{Cache, Clock, MfaStore, OrganizationStore, RevocationBus, SessionStore, UserStore};
+use crate::ports::{
+    Cache, Clock, MfaStore, OrganizationStore, PasswordResetStore, RevocationBus, SessionStore, UserStore,
+};
 
 /// Who may create accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,12 +41,25 @@ pub struct LoginThrottle {
     pub window: Duration,
 }
 
+/// How password resets behave.
+#[derive(Debug, Clone)]
+pub struct PasswordResetPolicy {
+    /// How long a reset link works.
+    pub ttl: Duration,
+    /// Reset e-mails per address per `rate_window`.
+    pub max_per_window: u64,
+    pub rate_window: Duration,
+    /// Base of the link in the e-mail.
+    pub public_url: String,
+}
+
 /// Behaviour switches that come from configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub signup: SignupMode,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
+    pub password_reset: PasswordResetPolicy,
 }
 
 /// The wired dependencies every use case draws on.
@@ -53,6 +69,7 @@ pub struct Core {
     pub session_store: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
     pub mfa: Arc<dyn MfaStore>,
+    pub password_resets: Arc<dyn PasswordResetStore>,
     pub notifier: Arc<Notifier>,
     pub secrets: Secrets,
     pub bus: Arc<dyn RevocationBus>,

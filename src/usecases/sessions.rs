@@ -92,11 +92,11 @@ impl SessionService {
         Ok(())
     }
 
-    pub async fn close_all(&self, user_id: Uuid) -> Result<(), AuthError> {
+    pub async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
         let now = self.clock.unix_now();
         let revocations = self
             .store
-            .revoke_user_sessions(user_id, self.latest_token_expiry(now), now)
+            .revoke_user_sessions(user_id, except, self.latest_token_expiry(now), now)
             .await?;
         self.announce(revocations).await;
         Ok(())

@@ -1,6 +1,7 @@
 //! Token use cases: authenticating a bearer, refreshing, logging out, introspection.
 
 use subtle::ConstantTimeEq as _;
+use uuid::Uuid;
 
 use super::login::Credential;
 use super::Core;
@@ -61,10 +62,14 @@ impl Core {
 
     /// Ends every session of the caller.
     pub async fn logout_everywhere(&self, caller: &Claims) -> Result<(), AuthError> {
-        let user_id = caller.sub;
+        self.end_sessions(caller.sub, None).await
+    }
+
+    /// Ends every session of a user but `except`, on every instance.
+    pub(crate) async fn end_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
         self.actors
             .sessions
-            .call(|reply| SessionMsg::CloseAll { user_id, reply })
+            .call(|reply| SessionMsg::CloseAll { user_id, except, reply })
             .await?
     }
 

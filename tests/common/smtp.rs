@@ -19,6 +19,28 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// The message with quoted-printable encoding undone (soft line breaks and `=XX`).
+    pub fn decoded(&self) -> String {
+        let joined = self.data.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+                (b'=', Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// The 6-digit code after "code is " in the message.
     pub fn code(&self) -> String {
         let start = self.data.find("code is ").expect("a code in the message") + "code is ".len();

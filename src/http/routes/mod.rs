@@ -4,6 +4,7 @@
 pub mod health;
 pub mod mfa;
 pub mod organizations;
+pub mod password;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -20,6 +20,7 @@ use crate::ports::{ProfileUpdate, SessionStore, StoreError, StoreResult, UserSto
 mod mfa;
 mod organizations;
 mod outbox;
+mod password_resets;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -275,6 +276,16 @@ impl UserStore for SqlStore {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<User>> {
         let rows = sqlx::query("SELECT * FROM users WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
@@ -362,13 +373,21 @@ impl SessionStore for SqlStore {
         Ok(updated.rows_affected() == 1)
     }
 
-    async fn revoke_user_sessions(&self, user_id: Uuid, until: i64, now: i64) -> StoreResult<Vec<Revocation>> {
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        until: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Revocation>> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         let rows = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND id <> COALESCE($3, '') RETURNING id",
         )
         .bind(now)
         .bind(user_id.to_string())
+        .bind(except.map(|id| id.to_string()))
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
