@@ -135,7 +135,8 @@ mod tests {
                 json!({ "link": link }),
             )
             .unwrap();
-        assert!(reset.text.contains(link) && reset.html.unwrap().contains(link));
+        assert!(reset.text.contains(link));
+        assert!(reset.html.unwrap().contains("hash=abc_-123"), "escaped for HTML, link intact");
     }
 
     #[test]

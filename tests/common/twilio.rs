@@ -48,7 +48,7 @@ pub struct FakeTwilio {
 impl FakeTwilio {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut fake = FakeTwilio {
+        let fake = FakeTwilio {
             url: format!("http://{}", listener.local_addr().unwrap()),
             ..Default::default()
         };
