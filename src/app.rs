@@ -1,7 +1,7 @@
 //! The composition root: the one place that reads configuration, builds the adapters,
 //! wires them into the ports and actors, and serves HTTP. Tests start servers through it.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,7 @@ impl App {
     /// Connects to storage, applies migrations, loads the signing key and revocations,
     /// starts the actors and makes the start-up admin.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        crate::telemetry::metrics::install();
         let sql = SqlStore::connect(&config.database_url).await?;
         sql.migrate().await?;
         let redis = match &config.redis_url {
@@ -151,16 +152,31 @@ impl App {
         self.core.clone()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the actors.
+    /// Serves until `shutdown` resolves, then stops accepting, gives in-flight requests up
+    /// to `drain_timeout` to finish, and stops the actors.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
+        drain_timeout: Duration,
     ) -> anyhow::Result<()> {
         let router = crate::http::router(self.core.clone());
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+        let graceful = async move {
+            shutdown.await;
+            let _ = signalled.send(true);
+        };
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(graceful)
+            .into_future();
+        let deadline = async move {
+            let _ = on_signal.wait_for(|signalled| *signalled).await;
+            tokio::time::sleep(drain_timeout).await;
+        };
+        tokio::select! {
+            served = server => served?,
+            () = deadline => tracing::warn!("in-flight requests outlived the drain deadline; stopping anyway"),
+        }
         self.stop().await;
         Ok(())
     }
@@ -213,9 +229,14 @@ impl RunningServer {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.serve(listener, async move {
-            let _ = stop.await;
-        }));
+        let drain_timeout = Duration::from_secs(config.shutdown_timeout_secs);
+        let task = tokio::spawn(app.serve(
+            listener,
+            async move {
+                let _ = stop.await;
+            },
+            drain_timeout,
+        ));
         Ok(Self {
             addr,
             shutdown: Some(shutdown),

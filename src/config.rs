@@ -119,6 +119,9 @@ pub struct Config {
     /// Reset e-mails per address per hour; further requests still answer 202.
     #[arg(long, env = "AUTH_PASSWORD_RESET_MAX_PER_HOUR", default_value_t = 3)]
     pub password_reset_max_per_hour: u64,
+    /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
+    #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
+    pub shutdown_timeout_secs: u64,
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,

@@ -75,7 +75,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %config.listen, "authd listening");
-    app.serve(listener, shutdown_signal()).await
+    let drain_timeout = std::time::Duration::from_secs(config.shutdown_timeout_secs);
+    app.serve(listener, shutdown_signal(), drain_timeout).await?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {

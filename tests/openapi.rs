@@ -40,6 +40,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/health/ready"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
 ];
 
 async fn the_document_lists_every_served_route_and_nothing_else(backend: Backend) {

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::telemetry::metrics;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::crypto::secrets::Secrets;
@@ -32,6 +33,19 @@ pub enum NotificationMsg {
     BatchFinished { full: bool },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
+}
+
+impl NotificationMsg {
+    /// The message's name for metrics, and whether it came through the actor's slot (and
+    /// so was counted into the mailbox) rather than from the actor itself or a timer.
+    fn describe(&self) -> (&'static str, bool) {
+        match self {
+            NotificationMsg::Wake => ("wake", true),
+            NotificationMsg::Poll => ("poll", false),
+            NotificationMsg::BatchFinished { .. } => ("batch_finished", false),
+            NotificationMsg::Ping(_) => ("ping", true),
+        }
+    }
 }
 
 /// Retry policy.
@@ -90,6 +104,11 @@ impl Actor for NotificationActor {
         message: NotificationMsg,
         state: &mut NotificationState,
     ) -> Result<(), ActorProcessingErr> {
+        let started = std::time::Instant::now();
+        let (kind, from_outside) = message.describe();
+        if from_outside {
+            metrics::mailbox("notifications", -1.0);
+        }
         match message {
             NotificationMsg::Wake | NotificationMsg::Poll => {
                 if state.delivering {
@@ -108,6 +127,7 @@ impl Actor for NotificationActor {
                 let _ = reply.send(());
             }
         }
+        metrics::actor_handled("notifications", kind, started);
         Ok(())
     }
 }
@@ -162,14 +182,17 @@ async fn deliver_one(args: &NotificationArgs, queued: QueuedMessage) {
     let recorded = match outcome {
         Ok(()) => {
             tracing::info!(id = %queued.id, channel = queued.channel.as_str(), attempts, "message delivered");
+            metrics::notification(queued.channel.as_str(), "sent");
             args.outbox.mark_sent(queued.id, now).await
         }
         Err(err) if err.permanent || attempts >= args.retry.max_attempts => {
             tracing::error!(id = %queued.id, channel = queued.channel.as_str(), attempts, reason = %err, "message failed for good");
+            metrics::notification(queued.channel.as_str(), "failed");
             args.outbox.mark_failed(queued.id, now, &err.reason).await
         }
         Err(err) => {
             let delay = retry_delay(attempts, args.retry.base, args.retry.cap);
+            metrics::notification(queued.channel.as_str(), "retried");
             tracing::warn!(id = %queued.id, channel = queued.channel.as_str(), attempts, reason = %err, retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
             args.outbox
                 .mark_retry(queued.id, now + delay.as_millis() as i64, &err.reason)

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::telemetry::metrics;
 use parking_lot::RwLock;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
@@ -74,6 +75,20 @@ pub enum RevocationMsg {
     Ping(RpcReplyPort<()>),
 }
 
+impl RevocationMsg {
+    /// The message's name for metrics, and whether it came through the actor's slot (and
+    /// so was counted into the mailbox) rather than from the actor itself or a timer.
+    fn describe(&self) -> (&'static str, bool) {
+        match self {
+            RevocationMsg::Announce(..) => ("announce", true),
+            RevocationMsg::Apply(_) => ("apply", false),
+            RevocationMsg::CatchUp => ("catch_up", false),
+            RevocationMsg::CaughtUp { .. } => ("caught_up", false),
+            RevocationMsg::Ping(_) => ("ping", true),
+        }
+    }
+}
+
 /// Everything the actor needs; cloned into each (re)start.
 #[derive(Clone)]
 pub struct RevocationArgs {
@@ -129,6 +144,11 @@ impl Actor for RevocationActor {
         message: RevocationMsg,
         state: &mut RevocationState,
     ) -> Result<(), ActorProcessingErr> {
+        let started = std::time::Instant::now();
+        let (kind, from_outside) = message.describe();
+        if from_outside {
+            metrics::mailbox("revocations", -1.0);
+        }
         match message {
             RevocationMsg::Announce(revocations, applied) => {
                 state.args.view.apply(&revocations);
@@ -170,6 +190,7 @@ impl Actor for RevocationActor {
                 let _ = reply.send(());
             }
         }
+        metrics::actor_handled("revocations", kind, started);
         Ok(())
     }
 }

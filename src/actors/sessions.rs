@@ -10,6 +10,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::telemetry::metrics;
 use futures::FutureExt as _;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use uuid::Uuid;
@@ -41,6 +42,21 @@ pub enum SessionMsg {
         key: RefreshKey,
         result: Result<IssuedToken, AuthError>,
     },
+}
+
+impl SessionMsg {
+    /// The message's name for metrics, and whether it came through the actor's slot (and
+    /// so was counted into the mailbox) rather than from the actor itself or a timer.
+    fn describe(&self) -> (&'static str, bool) {
+        match self {
+            SessionMsg::Open { .. } => ("open", true),
+            SessionMsg::Refresh { .. } => ("refresh", true),
+            SessionMsg::Close { .. } => ("close", true),
+            SessionMsg::CloseAll { .. } => ("close_all", true),
+            SessionMsg::Ping(_) => ("ping", true),
+            SessionMsg::RefreshFinished { .. } => ("refresh_finished", false),
+        }
+    }
 }
 
 /// Identifies one refresh: the presented token of one session.
@@ -80,6 +96,11 @@ impl Actor for SessionActor {
         message: SessionMsg,
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
+        let started = std::time::Instant::now();
+        let (kind, from_outside) = message.describe();
+        if from_outside {
+            metrics::mailbox("sessions", -1.0);
+        }
         let service = state.service.clone();
         match message {
             SessionMsg::Open { user_id, reply } => {
@@ -98,13 +119,13 @@ impl Actor for SessionActor {
                 };
                 if let Some(waiters) = state.waiting.get_mut(&key) {
                     waiters.push(reply);
-                    return Ok(());
+                } else {
+                    state.waiting.insert(key, vec![reply]);
+                    tokio::spawn(async move {
+                        let result = guarded(service.refresh(claims)).await;
+                        let _ = myself.cast(SessionMsg::RefreshFinished { key, result });
+                    });
                 }
-                state.waiting.insert(key, vec![reply]);
-                tokio::spawn(async move {
-                    let result = guarded(service.refresh(claims)).await;
-                    let _ = myself.cast(SessionMsg::RefreshFinished { key, result });
-                });
             }
             SessionMsg::Ping(reply) => {
                 let _ = reply.send(());
@@ -115,6 +136,7 @@ impl Actor for SessionActor {
                 }
             }
         }
+        metrics::actor_handled("sessions", kind, started);
         Ok(())
     }
 }

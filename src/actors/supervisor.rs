@@ -10,6 +10,7 @@ use super::notifications::{NotificationActor, NotificationArgs, NotificationMsg}
 use super::revocation::{RevocationActor, RevocationArgs, RevocationMsg};
 use super::sessions::{SessionActor, SessionMsg};
 use super::ActorSlot;
+use crate::telemetry::metrics as telemetry_metrics;
 use crate::usecases::sessions::SessionService;
 
 /// Handles to every supervised actor; cheap to clone.
@@ -25,9 +26,9 @@ pub struct ActorSlots {
 impl ActorSlots {
     pub fn new() -> Self {
         Self {
-            revocations: ActorSlot::new("revocation actor"),
-            sessions: ActorSlot::new("session actor"),
-            notifications: ActorSlot::new("notification actor"),
+            revocations: ActorSlot::new("revocation actor", "revocations"),
+            sessions: ActorSlot::new("session actor", "sessions"),
+            notifications: ActorSlot::new("notification actor", "notifications"),
             restarts: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -108,25 +109,38 @@ impl Actor for Supervisor {
     ) -> Result<(), ActorProcessingErr> {
         // Children only stop when the supervisor stops them (after emptying their slot), so
         // any other end, a panic or a kill, is a failure to recover from.
-        let (cell, reason) = match event {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => (cell, reason.unwrap_or_else(|| "stopped".into())),
+        let (cell, reason, failed) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string(), true),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, reason.unwrap_or_else(|| "stopped".into()), false)
+            }
             _ => return Ok(()),
         };
         if state.slots.revocations.holds(&cell) {
             tracing::error!(%reason, "revocation actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
+            record_restart(state.slots.revocations.label(), failed);
             Self::start_revocations(&myself, state).await?;
         } else if state.slots.notifications.holds(&cell) {
             tracing::error!(%reason, "notification actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
+            record_restart(state.slots.notifications.label(), failed);
             Self::start_notifications(&myself, state).await?;
         } else if state.slots.sessions.holds(&cell) {
             tracing::error!(%reason, "session actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
+            record_restart(state.slots.sessions.label(), failed);
             Self::start_sessions(&myself, state).await?;
         }
         Ok(())
+    }
+}
+
+/// Counts a restart, and a failure when the actor panicked or returned an error.
+fn record_restart(actor: &'static str, failed: bool) {
+    metrics::counter!(telemetry_metrics::ACTOR_RESTARTS, "actor" => actor).increment(1);
+    if failed {
+        metrics::counter!(telemetry_metrics::ACTOR_FAILURES, "actor" => actor).increment(1);
     }
 }
 

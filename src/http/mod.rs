@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -19,6 +21,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::telemetry::metrics as telemetry_metrics;
 use crate::usecases::Core;
 use routes::{health, mfa, organizations, password, sessions, tokens, users};
 
@@ -34,6 +37,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .layer(Extension(Arc::new(document)))
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
@@ -85,6 +89,7 @@ pub fn documented_routes() -> OpenApiRouter<Arc<Core>> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::openapi_document))
+        .routes(routes!(health::metrics))
 }
 
 /// Names a request by its route template, never its raw path: the refresh route carries a
@@ -101,4 +106,20 @@ fn request_span(request: &Request) -> Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+/// Counts the request and its latency by method, route template and status.
+async fn record_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!(telemetry_metrics::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(telemetry_metrics::HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    response
 }

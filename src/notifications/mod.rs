@@ -56,6 +56,7 @@ impl Notifier {
         };
         let now_ms = (self.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
         self.outbox.enqueue(&queued, now_ms).await?;
+        crate::telemetry::metrics::notification(channel.as_str(), "queued");
         if self.actor.cast(NotificationMsg::Wake).is_err() {
             tracing::warn!("notification actor unavailable; the message waits for its next poll");
         }

@@ -136,7 +136,10 @@ mod tests {
             )
             .unwrap();
         assert!(reset.text.contains(link));
-        assert!(reset.html.unwrap().contains("hash=abc_-123"), "escaped for HTML, link intact");
+        assert!(
+            reset.html.unwrap().contains("hash=abc_-123"),
+            "escaped for HTML, link intact"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::MAX_PASSWORD_LEN;
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
+use crate::telemetry::metrics as telemetry;
 
 /// How a correct password ends: signed in, or asked for a second factor.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ impl Core {
         let throttle = self.settings.login_throttle;
         let (failures, retry_after) = self.cache.counter(&throttle_key).await?;
         if failures >= throttle.max_failures {
+            count_login("rate_limited");
+            metrics::counter!(telemetry::RATE_LIMITED, "scope" => "login").increment(1);
             return Err(AuthError::RateLimited { retry_after });
         }
 
@@ -51,14 +54,18 @@ impl Core {
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         if !self.hasher.verify(password, stored_hash).await? {
             self.cache.incr(&throttle_key, throttle.window).await?;
+            count_login("failed");
             return Err(AuthError::InvalidCredentials);
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;
         self.cache.delete(&throttle_key).await?;
         if let Some((hash, strategies)) = self.second_factor_challenge(&user).await? {
+            count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
         }
-        Ok(LoginOutcome::Authenticated(Box::new(self.open_session(user).await?)))
+        let credential = self.open_session(user).await?;
+        count_login("ok");
+        Ok(LoginOutcome::Authenticated(Box::new(credential)))
     }
 
     /// Opens a session for a user who has proved who they are.
@@ -80,4 +87,8 @@ impl Core {
             expires_in,
         }
     }
+}
+
+fn count_login(outcome: &'static str) {
+    metrics::counter!(telemetry::LOGINS, "outcome" => outcome).increment(1);
 }

@@ -13,6 +13,7 @@ use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore};
+use crate::telemetry::metrics as telemetry;
 
 /// A signed token and what it says.
 #[derive(Debug, Clone)]
@@ -37,6 +38,7 @@ impl SessionService {
         let now = self.clock.unix_now();
         let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
         self.store.insert_session(&session).await?;
+        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
         Ok(self.issue(&session))
     }
 
@@ -60,6 +62,8 @@ impl SessionService {
                         .await?
                     {
                         self.announce(vec![old_token]).await;
+                        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
+                        metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
                         let rotated = Session {
                             previous_jti: Some(presented.jti),
                             rotated_at: Some(now),
@@ -72,6 +76,7 @@ impl SessionService {
                 RefreshDecision::ReturnCurrent => return Ok(self.issue(&session)),
                 RefreshDecision::ReuseDetected => {
                     tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
+                    metrics::counter!(telemetry::TOKEN_REUSE).increment(1);
                     self.close(session.id).await?;
                     return Err(AuthError::TokenReused);
                 }
@@ -122,6 +127,7 @@ impl SessionService {
         if revocations.is_empty() {
             return;
         }
+        metrics::counter!(telemetry::TOKENS_REVOKED).increment(revocations.len() as u64);
         let announced = self
             .revocations
             .call(|applied| RevocationMsg::Announce(revocations, applied))

@@ -48,3 +48,13 @@ pub async fn openapi_document(
 ) -> JsonResponse<Arc<utoipa::openapi::OpenApi>> {
     JsonResponse(document)
 }
+
+/// Prometheus text: HTTP, actor and domain metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus exposition format")))]
+pub async fn metrics() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::metrics::install().render(),
+    )
+}

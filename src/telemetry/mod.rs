@@ -1,4 +1,6 @@
-//! Logging set-up: JSON lines outside a terminal, readable text on one.
+//! Logging set-up (JSON lines outside a terminal, readable text on one) and metrics.
+
+pub mod metrics;
 
 use std::io::IsTerminal as _;
 

@@ -1,0 +1,243 @@
+//! Operations: metrics, logs that never carry a secret, graceful shutdown on SIGTERM.
+
+mod common;
+
+use std::io::Read as _;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::smtp::free_port;
+use common::{Backend, PASSWORD};
+use serde_json::{json, Value};
+
+async fn metrics_cover_http_actors_and_the_domain_without_raw_paths(backend: Backend) {
+    let server = backend.start().await;
+    let (_, _, token) = server.new_session().await;
+    let refreshed = server.get(&format!("/login/refresh/{token}"), None).await;
+    assert_eq!(refreshed.status, 200);
+    server.get("/no/such/route", None).await;
+
+    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = metrics.text().await.unwrap();
+    for expected in [
+        r#"authd_http_requests_total{method="GET",route="/login/refresh/{token}",status="200"}"#,
+        r#"authd_http_requests_total{method="GET",route="unmatched",status="404"}"#,
+        "authd_http_request_duration_seconds_bucket",
+        r#"authd_actor_messages_total{actor="sessions",message="open"}"#,
+        r#"authd_actor_messages_total{actor="sessions",message="refresh"}"#,
+        r#"authd_actor_handling_seconds_bucket{actor="sessions""#,
+        r#"authd_actor_mailbox_depth{actor="sessions"}"#,
+        r#"authd_logins_total{outcome="ok"}"#,
+        "authd_tokens_issued_total",
+        "authd_tokens_refreshed_total",
+        "authd_tokens_revoked_total",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    assert!(!text.contains(&token), "a token leaked into the metrics");
+    assert!(!text.contains("/no/such/route"), "raw paths never become labels");
+    server.stop().await;
+}
+
+backend_tests!(metrics_cover_http_actors_and_the_domain_without_raw_paths);
+
+/// The real binary, on the embedded default in a temporary folder, logging JSON.
+struct Binary {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Binary {
+    async fn start(extra_env: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("authd-bin-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+        command
+            .current_dir(&dir)
+            .env("AUTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("AUTH_LOG_FORMAT", "json")
+            .env("AUTH_NOTIFY_POLL_MS", "100")
+            .env_remove("AUTH_DATABASE_URL")
+            .env_remove("AUTH_REDIS_URL")
+            .env_remove("AUTH_SMTP_URL")
+            .env_remove("AUTH_ADMIN_EMAIL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("authd starts");
+        let binary = Self { child, port, dir };
+        let http = reqwest::Client::new();
+        let url = binary.url("/health");
+        let up = common::eventually(Duration::from_secs(20), || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.is_ok() }
+        })
+        .await;
+        assert!(up, "the binary answers /health");
+        binary
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; returns whether it succeeded and all it printed.
+    fn wait(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        let mut output = String::new();
+        self.child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
+        self.child.stderr.take().unwrap().read_to_string(&mut output).unwrap();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        (status.success(), output)
+    }
+}
+
+async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = http.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    response.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_ever_reaches_the_logs() {
+    let binary = Binary::start(&[("RUST_LOG", "debug")]).await;
+    let http = reqwest::Client::new();
+    let email = "logs@example.com";
+    post(
+        &http,
+        binary.url("/user"),
+        None,
+        json!({ "name": "Logs", "email": email, "password": PASSWORD }),
+    )
+    .await;
+    let token = post(
+        &http,
+        binary.url("/login"),
+        None,
+        json!({ "email": email, "password": PASSWORD }),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed = http
+        .get(binary.url(&format!("/login/refresh/{token}")))
+        .send()
+        .await
+        .unwrap();
+    let token = refreshed.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let totp = post(&http, binary.url("/mfa"), Some(&token), json!({ "strategy": "TOTP" })).await;
+    let secret = totp["secret"].as_str().unwrap().to_owned();
+    let email_factor = post(&http, binary.url("/mfa"), Some(&token), json!({ "strategy": "EMAIL" })).await;
+    assert!(email_factor["mfaId"].is_string());
+    post(&http, binary.url("/password/forget"), None, json!({ "email": email })).await;
+    post(
+        &http,
+        binary.url("/login"),
+        None,
+        json!({ "email": email, "password": "a wrong password" }),
+    )
+    .await;
+
+    // The messages went to the outbox folder; read the code and the reset hash from there.
+    let outbox = binary.dir.join("data/outbox");
+    let found = common::eventually(Duration::from_secs(5), || {
+        let outbox = outbox.clone();
+        async move { std::fs::read_dir(&outbox).map(|d| d.count() >= 2).unwrap_or(false) }
+    })
+    .await;
+    assert!(found, "both messages reached the outbox folder");
+    let mut secrets = vec![PASSWORD.to_owned(), token.clone(), secret];
+    for entry in std::fs::read_dir(&outbox).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        if let Some(at) = text.find("code is ") {
+            secrets.push(text[at + 8..at + 14].to_owned());
+        }
+        if let Some(at) = text.find("hash=") {
+            secrets.push(text[at + 5..].split_whitespace().next().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        secrets.len(),
+        5,
+        "password, token, TOTP seed, code and reset hash: {secrets:?}"
+    );
+    let key = std::fs::read_to_string(binary.dir.join("data/data-key")).unwrap();
+    secrets.push(key.trim().to_owned());
+
+    binary.terminate();
+    let (_, logs) = binary.wait();
+    assert!(
+        logs.contains("\"route\":\"/login/refresh/{token}\""),
+        "requests are logged by route"
+    );
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs: {secret}");
+    }
+    let first_half_of_token = &token[..token.len() / 2];
+    assert!(!logs.contains(first_half_of_token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_and_exits_cleanly() {
+    let binary = Binary::start(&[]).await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let email = "drain@example.com";
+    post(
+        &http,
+        binary.url("/user"),
+        None,
+        json!({ "name": "Drain", "email": email, "password": PASSWORD }),
+    )
+    .await;
+
+    let logins: Vec<_> = (0..16)
+        .map(|_| {
+            let request = http
+                .post(binary.url("/login"))
+                .json(&json!({ "email": email, "password": PASSWORD }));
+            tokio::spawn(async move { request.send().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    binary.terminate();
+    let mut answered = 0;
+    for login in logins {
+        match login.await.unwrap() {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                assert!(status == 200 || status == 503, "an in-flight login got {status}");
+                assert!(response.bytes().await.is_ok(), "the whole answer arrived");
+                answered += 1;
+            }
+            Err(err) => assert!(err.is_connect(), "a request failed without an answer: {err:?}"),
+        }
+    }
+    assert!(answered > 0, "requests in flight were answered");
+    let (success, logs) = binary.wait();
+    assert!(success, "exit status 0; logs:\n{logs}");
+    assert!(logs.contains("shutting down") && logs.contains("\"stopped\""), "{logs}");
+}
