@@ -58,7 +58,11 @@ impl App {
         };
         let store = Arc::new(sql.clone());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let signer = Arc::new(TokenSigner::load_or_create(&config.jwt_key_file, &config.jwt_issuer)?);
+        let mut signer = TokenSigner::load_or_create(&config.jwt_key_file, &config.jwt_issuer)?;
+        for previous in &config.jwt_previous_key_files {
+            signer = signer.with_previous_key(&std::fs::read_to_string(previous)?)?;
+        }
+        let signer = Arc::new(signer);
         let workers = config
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

@@ -39,6 +39,10 @@ pub struct Config {
     /// Ed25519 private key (PKCS#8 PEM), generated when missing.
     #[arg(long, env = "AUTH_JWT_KEY_FILE", default_value = "data/jwt-ed25519.pem")]
     pub jwt_key_file: PathBuf,
+    /// Keys rotated out (PEM files, comma-separated): tokens they signed stay valid until
+    /// they expire, and their public keys stay in the JWKS.
+    #[arg(long, env = "AUTH_JWT_PREVIOUS_KEY_FILES", value_delimiter = ',')]
+    pub jwt_previous_key_files: Vec<PathBuf>,
     /// `iss` claim of issued tokens.
     #[arg(long, env = "AUTH_JWT_ISSUER", default_value = "authd")]
     pub jwt_issuer: String,

@@ -82,3 +82,36 @@ backend_tests!(
     introspection_reports_active_tokens_only,
     health_and_readiness_answer,
 );
+
+async fn tokens_signed_before_a_key_rotation_stay_valid(backend: Backend) {
+    let server = backend.start().await;
+    let (_, _, old_token) = server.new_session().await;
+    server.stop().await;
+
+    let old_key = backend.dir.join("jwt-old.pem");
+    std::fs::rename(backend.dir.join("jwt.pem"), &old_key).unwrap();
+    let rotated = backend
+        .start_with(|c| c.jwt_previous_key_files = vec![old_key.clone()])
+        .await;
+    assert_eq!(rotated.get("/user/me", Some(&old_token)).await.status, 200);
+    let jwks = rotated.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
+    let (_, _, new_token) = rotated.new_session().await;
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&new_token), kid(&old_token));
+    assert_eq!(
+        jwks.body["keys"][0]["kid"],
+        kid(&new_token),
+        "the current key comes first"
+    );
+    rotated.stop().await;
+
+    let without_old_key = backend.start().await;
+    without_old_key
+        .get("/user/me", Some(&old_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    without_old_key.stop().await;
+}
+
+backend_tests!(tokens_signed_before_a_key_rotation_stay_valid);

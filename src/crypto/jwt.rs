@@ -20,14 +20,33 @@ use crate::domain::AuthError;
 /// Longest token accepted for parsing; real ones are about 400 bytes.
 const MAX_TOKEN_LEN: usize = 2048;
 
-/// Signs and verifies this deployment's tokens.
-pub struct TokenSigner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+/// A public key that verifies tokens, with its JWKS identity.
+struct Verifier {
     kid: String,
     /// Public key, base64url, as the JWKS `x` member.
     public_x: String,
+    key: DecodingKey,
+}
+
+impl Verifier {
+    fn of(signing: &SigningKey) -> anyhow::Result<Self> {
+        let public = signing.verifying_key().to_bytes();
+        let public_x = URL_SAFE_NO_PAD.encode(public);
+        Ok(Self {
+            kid: URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]),
+            key: DecodingKey::from_ed_components(&public_x)?,
+            public_x,
+        })
+    }
+}
+
+/// Signs this deployment's tokens with the current key and verifies them with the current
+/// or a previous key (so tokens signed before a key rotation stay valid until they expire).
+pub struct TokenSigner {
+    encoding: EncodingKey,
+    /// The current key first, then previous ones.
+    verifiers: Vec<Verifier>,
+    validation: Validation,
     issuer: String,
 }
 
@@ -49,11 +68,7 @@ impl TokenSigner {
     }
 
     pub fn from_pem(pem: &str, issuer: &str) -> anyhow::Result<Self> {
-        let key = SigningKey::from_pkcs8_pem(pem)
-            .map_err(|e| anyhow::anyhow!("AUTH_JWT_KEY_FILE is not an Ed25519 PKCS#8 PEM key: {e}"))?;
-        let public = key.verifying_key().to_bytes();
-        let public_x = URL_SAFE_NO_PAD.encode(public);
-        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        let key = parse_key(pem)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
         validation.validate_aud = false;
@@ -61,51 +76,73 @@ impl TokenSigner {
         validation.set_issuer(&[issuer]);
         Ok(Self {
             encoding: EncodingKey::from_ed_pem(pem.as_bytes())?,
-            decoding: DecodingKey::from_ed_components(&public_x)?,
+            verifiers: vec![Verifier::of(&key)?],
             validation,
-            kid,
-            public_x,
             issuer: issuer.to_owned(),
         })
+    }
+
+    /// Also accepts tokens signed by the key in `pem` (a key rotated out).
+    pub fn with_previous_key(mut self, pem: &str) -> anyhow::Result<Self> {
+        let verifier = Verifier::of(&parse_key(pem)?)?;
+        if self.verifiers.iter().all(|v| v.kid != verifier.kid) {
+            self.verifiers.push(verifier);
+        }
+        Ok(self)
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    /// Signs claims; Ed25519 is deterministic, so the same claims give the same token.
+    /// Signs claims with the current key; Ed25519 is deterministic, so the same claims give
+    /// the same token.
     pub fn sign(&self, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
+        header.kid = Some(self.verifiers[0].kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing with a loaded Ed25519 key cannot fail")
     }
 
-    /// Checks signature, algorithm, key id and issuer; returns the claims.
+    /// Checks signature (by the key its `kid` names), algorithm and issuer; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::InvalidToken);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+        let kid = header.kid.ok_or(AuthError::InvalidToken)?;
+        let verifier = self
+            .verifiers
+            .iter()
+            .find(|v| v.kid == kid)
+            .ok_or(AuthError::InvalidToken)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &verifier.key, &self.validation)
             .map_err(|_| AuthError::InvalidToken)?;
-        if data.header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(AuthError::InvalidToken);
-        }
         Ok(data.claims)
     }
 
-    /// The JSON Web Key Set other services verify tokens with.
+    /// The JSON Web Key Set other services verify tokens with: the current key and the
+    /// previous ones still configured.
     pub fn jwks(&self) -> serde_json::Value {
-        json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "alg": "EdDSA",
-                "use": "sig",
-                "kid": self.kid,
-                "x": self.public_x,
-            }]
-        })
+        let keys: Vec<serde_json::Value> = self
+            .verifiers
+            .iter()
+            .map(|v| {
+                json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "alg": "EdDSA",
+                    "use": "sig",
+                    "kid": v.kid,
+                    "x": v.public_x,
+                })
+            })
+            .collect();
+        json!({ "keys": keys })
     }
+}
+
+fn parse_key(pem: &str) -> anyhow::Result<SigningKey> {
+    SigningKey::from_pkcs8_pem(pem).map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 PEM key: {e}"))
 }
 
 #[cfg(test)]
@@ -150,6 +187,24 @@ mod tests {
         tampered.replace_range(token.len() - 3.., "AAA");
         assert!(a.verify(&tampered).is_err());
         assert!(a.verify("not.a.jwt").is_err());
+    }
+
+    #[test]
+    fn tokens_of_a_previous_key_verify_after_rotation() {
+        let old_key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let old_pem = old_key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let old = TokenSigner::from_pem(&old_pem, "authd-test").unwrap();
+        let claims = claims();
+        let old_token = old.sign(&claims);
+        let current = signer().with_previous_key(&old_pem).unwrap();
+        assert_eq!(current.verify(&old_token).unwrap(), claims);
+        assert_eq!(current.jwks()["keys"].as_array().unwrap().len(), 2);
+        let new_token = current.sign(&claims);
+        assert_ne!(
+            jsonwebtoken::decode_header(&new_token).unwrap().kid,
+            jsonwebtoken::decode_header(&old_token).unwrap().kid
+        );
+        assert!(old.verify(&new_token).is_err());
     }
 
     #[test]

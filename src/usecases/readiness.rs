@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::Core;
+use crate::actors::notifications::NotificationMsg;
 use crate::actors::revocation::RevocationMsg;
 use crate::actors::sessions::SessionMsg;
 
@@ -12,11 +13,12 @@ const DEADLINE: Duration = Duration::from_secs(2);
 impl Core {
     /// Names of the components that did not answer; empty when all is well.
     pub async fn unready_components(&self) -> Vec<&'static str> {
-        let (database, bus, revocations, sessions) = tokio::join!(
+        let (database, bus, revocations, sessions, notifications) = tokio::join!(
             tokio::time::timeout(DEADLINE, self.session_store.ping()),
             tokio::time::timeout(DEADLINE, self.bus.ping()),
             tokio::time::timeout(DEADLINE, self.actors.revocations.call(RevocationMsg::Ping)),
             tokio::time::timeout(DEADLINE, self.actors.sessions.call(SessionMsg::Ping)),
+            tokio::time::timeout(DEADLINE, self.actors.notifications.call(NotificationMsg::Ping)),
         );
         let mut failing = Vec::new();
         if !matches!(database, Ok(Ok(()))) {
@@ -30,6 +32,9 @@ impl Core {
         }
         if !matches!(sessions, Ok(Ok(()))) {
             failing.push(self.actors.sessions.name());
+        }
+        if !matches!(notifications, Ok(Ok(()))) {
+            failing.push(self.actors.notifications.name());
         }
         failing
     }
