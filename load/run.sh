@@ -45,8 +45,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-(cd "$work" && env "${server_env[@]}" "$binary" > "$work/server.log" 2>&1) &
+pushd "$work" > /dev/null
+env "${server_env[@]}" "$binary" > "$work/server.log" 2>&1 &
 server=$!
+popd > /dev/null
 for _ in $(seq 1 100); do curl -sf "$BASE_URL/health" > /dev/null && break; sleep 0.1; done
 curl -sf "$BASE_URL/health" > /dev/null || { echo "authd did not start"; cat "$work/server.log"; exit 1; }
 
@@ -69,8 +71,8 @@ if [ "$mode" != smoke ]; then
     --summary-export "$results/hello.json" load/hello.js > "$work/hello.out" 2>&1 || true
   echo "== argon2id ceiling"
   "$root/target/release/examples/argon2_rate" 5 | tee "$results/argon2.txt"
-  pid=$server
-  echo "== memory: $(grep VmRSS /proc/$pid/status | awk '{print $2 " " $3}') RSS after the run"
+  echo "== memory: $(awk '/VmRSS/ {print $2 " " $3}' /proc/$server/status) RSS after the run, $(awk '/VmHWM/ {print $2 " " $3}' /proc/$server/status) at peak"
+  curl -sf "$BASE_URL/metrics" > "$results/metrics.txt" && echo "   /metrics saved to load/results/metrics.txt"
 fi
 
 python3 load/summary.py "$results" $scenarios $([ "$mode" != smoke ] && echo hello)
