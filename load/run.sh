@@ -71,7 +71,8 @@ if [ "$mode" != smoke ]; then
     --summary-export "$results/hello.json" load/hello.js > "$work/hello.out" 2>&1 || true
   echo "== argon2id ceiling"
   "$root/target/release/examples/argon2_rate" 5 | tee "$results/argon2.txt"
-  echo "== memory: $(awk '/VmRSS/ {print $2 " " $3}' /proc/$server/status) RSS after the run, $(awk '/VmHWM/ {print $2 " " $3}' /proc/$server/status) at peak"
+  authd_pid=$(pgrep -n -f "^$binary\$" || echo "$server")
+  echo "== memory: $(awk '/VmRSS/ {print $2 " " $3}' "/proc/$authd_pid/status") RSS after the run, $(awk '/VmHWM/ {print $2 " " $3}' "/proc/$authd_pid/status") at peak"
   curl -sf "$BASE_URL/metrics" > "$results/metrics.txt" && echo "   /metrics saved to load/results/metrics.txt"
 fi
 

@@ -177,17 +177,9 @@ impl Core {
     /// for the code step; the login hash is used up.
     pub async fn choose_strategy(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
         let strategy = Strategy::parse(strategy)?;
-        let key = challenge_key("login", &self.secrets.digest(HASH, hash));
-        let stored = self.cache.get(&key).await?.ok_or(AuthError::InvalidHash)?;
-        let challenge: LoginChallenge = serde_json::from_str(&stored).map_err(|_| AuthError::InvalidHash)?;
+        let (key, challenge) = self.load_challenge::<LoginChallenge>("login", hash).await?;
         let strategy = challenge.choose(strategy)?;
-        self.cache.take(&key).await?.ok_or(AuthError::InvalidHash)?;
-
-        let user = self
-            .users
-            .user_by_id(challenge.user_id)
-            .await?
-            .ok_or(AuthError::InvalidHash)?;
+        let user = self.take_challenge(&key, challenge.user_id).await?;
         let factor = match strategy {
             Strategy::RecoveryCode => None,
             _ => Some(
@@ -216,9 +208,7 @@ impl Core {
 
     /// Finishes an MFA login: the right code opens the session.
     pub async fn submit_code(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
-        let key = challenge_key("code", &self.secrets.digest(HASH, hash));
-        let stored = self.cache.get(&key).await?.ok_or(AuthError::InvalidHash)?;
-        let challenge: CodeChallenge = serde_json::from_str(&stored).map_err(|_| AuthError::InvalidHash)?;
+        let (key, challenge) = self.load_challenge::<CodeChallenge>("code", hash).await?;
         let failures = self.cache.incr(&failures_key(&key), CODE_TTL).await?;
         if failures > MAX_CODE_ATTEMPTS {
             self.cache.delete(&key).await?;
@@ -249,12 +239,7 @@ impl Core {
             }
             return Err(AuthError::InvalidCode);
         }
-        self.cache.take(&key).await?.ok_or(AuthError::InvalidHash)?;
-        let user = self
-            .users
-            .user_by_id(challenge.user_id)
-            .await?
-            .ok_or(AuthError::InvalidHash)?;
+        let user = self.take_challenge(&key, challenge.user_id).await?;
         self.open_session(user).await
     }
 
@@ -297,6 +282,24 @@ impl Core {
             Some(step) => Ok(self.mfa.claim_totp_step(factor.id, step).await?),
             None => Ok(false),
         }
+    }
+
+    /// The challenge of `stage` a client's hash names, and its cache key.
+    async fn load_challenge<T: serde::de::DeserializeOwned>(
+        &self,
+        stage: &str,
+        hash: &str,
+    ) -> Result<(String, T), AuthError> {
+        let key = challenge_key(stage, &self.secrets.digest(HASH, hash));
+        let stored = self.cache.get(&key).await?.ok_or(AuthError::InvalidHash)?;
+        let challenge = serde_json::from_str(&stored).map_err(|_| AuthError::InvalidHash)?;
+        Ok((key, challenge))
+    }
+
+    /// Uses a challenge up (only one concurrent caller succeeds) and returns its user.
+    async fn take_challenge(&self, key: &str, user_id: uuid::Uuid) -> Result<User, AuthError> {
+        self.cache.take(key).await?.ok_or(AuthError::InvalidHash)?;
+        self.users.user_by_id(user_id).await?.ok_or(AuthError::InvalidHash)
     }
 
     /// Stores a challenge under the digest of a fresh hash and returns the hash.
