@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::actors::mfa::MfaSteps;
 use crate::actors::notifications::{NotificationArgs, RetryPolicy};
 use crate::actors::revocation::{RevocationArgs, RevocationView};
 use crate::actors::supervisor::{ActorSlots, Supervisor, SupervisorArgs};
@@ -108,14 +109,6 @@ impl App {
             clock: clock.clone(),
             actor: slots.notifications.clone(),
         });
-        let supervisor_args = SupervisorArgs {
-            slots: slots.clone(),
-            revocation,
-            sessions,
-            notifications,
-        };
-        let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
-
         let core = Arc::new(Core {
             users: store.clone() as Arc<dyn UserStore>,
             session_store: store.clone() as Arc<dyn SessionStore>,
@@ -130,7 +123,7 @@ impl App {
             signer,
             clock,
             revoked,
-            actors: slots,
+            actors: slots.clone(),
             settings: Settings {
                 signup: config.signup,
                 sessions: config.session_policy(),
@@ -138,6 +131,15 @@ impl App {
                 password_reset: config.password_reset(),
             },
         });
+        let supervisor_args = SupervisorArgs {
+            slots: slots.clone(),
+            revocation,
+            sessions,
+            notifications,
+            mfa: Some(core.clone() as Arc<dyn MfaSteps>),
+        };
+        let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
+
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             let created = core.ensure_admin(email, "Administrator", password.clone()).await?;
             if created {

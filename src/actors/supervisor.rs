@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use super::mfa::{MfaActor, MfaMsg, MfaSteps};
 use super::notifications::{NotificationActor, NotificationArgs, NotificationMsg};
 use super::revocation::{RevocationActor, RevocationArgs, RevocationMsg};
 use super::sessions::{SessionActor, SessionMsg};
@@ -19,6 +20,7 @@ pub struct ActorSlots {
     pub revocations: ActorSlot<RevocationMsg>,
     pub sessions: ActorSlot<SessionMsg>,
     pub notifications: ActorSlot<NotificationMsg>,
+    pub mfa: ActorSlot<MfaMsg>,
     /// Restarts so far, for operators.
     pub restarts: Arc<AtomicU64>,
 }
@@ -29,6 +31,7 @@ impl ActorSlots {
             revocations: ActorSlot::new("revocation actor", "revocations"),
             sessions: ActorSlot::new("session actor", "sessions"),
             notifications: ActorSlot::new("notification actor", "notifications"),
+            mfa: ActorSlot::new("mfa challenge actor", "mfa"),
             restarts: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -47,6 +50,8 @@ pub struct SupervisorArgs {
     pub revocation: RevocationArgs,
     pub sessions: Arc<SessionService>,
     pub notifications: NotificationArgs,
+    /// The MFA steps; `None` leaves the MFA challenge actor out (tests of the others).
+    pub mfa: Option<Arc<dyn MfaSteps>>,
 }
 
 pub struct Supervisor;
@@ -62,6 +67,14 @@ impl Supervisor {
         let (actor, _) =
             Actor::spawn_linked(None, NotificationActor, args.notifications.clone(), myself.get_cell()).await?;
         args.slots.notifications.fill(actor);
+        Ok(())
+    }
+
+    async fn start_mfa(myself: &ActorRef<()>, args: &SupervisorArgs) -> Result<(), ActorProcessingErr> {
+        if let Some(steps) = &args.mfa {
+            let (actor, _) = Actor::spawn_linked(None, MfaActor, steps.clone(), myself.get_cell()).await?;
+            args.slots.mfa.fill(actor);
+        }
         Ok(())
     }
 
@@ -85,6 +98,7 @@ impl Actor for Supervisor {
         Self::start_revocations(&myself, &args).await?;
         Self::start_sessions(&myself, &args).await?;
         Self::start_notifications(&myself, &args).await?;
+        Self::start_mfa(&myself, &args).await?;
         Ok(args)
     }
 
@@ -93,6 +107,9 @@ impl Actor for Supervisor {
             actor.stop(None);
         }
         if let Some(actor) = state.slots.notifications.take() {
+            actor.stop(None);
+        }
+        if let Some(actor) = state.slots.mfa.take() {
             actor.stop(None);
         }
         if let Some(actor) = state.slots.revocations.take() {
@@ -126,6 +143,11 @@ impl Actor for Supervisor {
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
             record_restart(state.slots.notifications.label(), failed);
             Self::start_notifications(&myself, state).await?;
+        } else if state.slots.mfa.holds(&cell) {
+            tracing::error!(%reason, "mfa challenge actor failed; restarting it");
+            state.slots.restarts.fetch_add(1, Ordering::Relaxed);
+            record_restart(state.slots.mfa.label(), failed);
+            Self::start_mfa(&myself, state).await?;
         } else if state.slots.sessions.holds(&cell) {
             tracing::error!(%reason, "session actor failed; restarting it");
             state.slots.restarts.fetch_add(1, Ordering::Relaxed);
@@ -197,6 +219,7 @@ mod tests {
                 },
                 poll_every: Duration::from_secs(1),
             },
+            mfa: None,
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, args).await.unwrap();
         (supervisor, slots)

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::login::Credential;
 use super::Core;
+use crate::actors::mfa::{MfaMsg, MfaSteps};
 use crate::crypto::secrets::{random_token, six_digit_code};
 use crate::crypto::totp::{self, Provisioning};
 use crate::domain::mfa::{
@@ -174,8 +175,27 @@ impl Core {
     }
 
     /// Picks the strategy for this login; sends a code for EMAIL and PHONE. Returns the hash
-    /// for the code step; the login hash is used up.
+    /// for the code step; the login hash is used up. Sequenced by the MFA challenge actor.
     pub async fn choose_strategy(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
+        let (hash, strategy) = (hash.to_owned(), strategy.to_owned());
+        self.actors
+            .mfa
+            .call(|reply| MfaMsg::Choose { hash, strategy, reply })
+            .await?
+    }
+
+    /// Finishes an MFA login: the right code opens the session. Sequenced by the MFA
+    /// challenge actor.
+    pub async fn submit_code(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
+        let (hash, code) = (hash.to_owned(), code.to_owned());
+        self.actors
+            .mfa
+            .call(|reply| MfaMsg::Submit { hash, code, reply })
+            .await?
+    }
+
+    /// The choose step itself, as the MFA challenge actor runs it.
+    async fn run_choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
         let strategy = Strategy::parse(strategy)?;
         let (key, challenge) = self.load_challenge::<LoginChallenge>("login", hash).await?;
         let strategy = challenge.choose(strategy)?;
@@ -206,8 +226,8 @@ impl Core {
         self.store_challenge("code", &next).await
     }
 
-    /// Finishes an MFA login: the right code opens the session.
-    pub async fn submit_code(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
+    /// The code step itself, as the MFA challenge actor runs it.
+    async fn run_submit(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
         let (key, challenge) = self.load_challenge::<CodeChallenge>("code", hash).await?;
         let failures = self.cache.incr(&failures_key(&key), CODE_TTL).await?;
         if failures > MAX_CODE_ATTEMPTS {
@@ -332,4 +352,15 @@ fn recovery_code() -> String {
     let first: String = (0..5).map(|_| pick()).collect();
     let second: String = (0..5).map(|_| pick()).collect();
     format!("{first}-{second}")
+}
+
+#[async_trait::async_trait]
+impl MfaSteps for Core {
+    async fn choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
+        self.run_choose(hash, strategy).await
+    }
+
+    async fn submit(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
+        self.run_submit(hash, code).await
+    }
 }
