@@ -94,6 +94,14 @@ async fn login_challenge(server: &TestServer, email: &str) -> (String, Vec<Strin
     (answer.body["hash"].as_str().unwrap().to_owned(), strategies)
 }
 
+/// Enrols and validates an EMAIL factor (the first mail to `email`); returns its id.
+async fn enable_email_factor(server: &TestServer, mailbox: &Mailbox, token: &str, email: &str) -> Value {
+    let enrolled = enrol(server, token, json!({ "strategy": "EMAIL" })).await;
+    let code = mailbox.wait_for(email, 0, WAIT).await.code();
+    assert_eq!(validate(server, token, &enrolled["mfaId"], &code).await.status, 200);
+    enrolled["mfaId"].clone()
+}
+
 async fn choose(server: &TestServer, hash: &str, strategy: &str) -> String {
     let answer = server
         .post("/mfa/choose", None, json!({ "hash": hash, "strategy": strategy }))
@@ -331,14 +339,7 @@ async fn five_wrong_codes_void_the_login_challenge_even_in_parallel(backend: Bac
         server, mailbox, _smtp, ..
     } = env(&backend).await;
     let (email, token) = user_with(&server, None).await;
-    let enrolled = enrol(&server, &token, json!({ "strategy": "EMAIL" })).await;
-    validate(
-        &server,
-        &token,
-        &enrolled["mfaId"],
-        &mailbox.wait_for(&email, 0, WAIT).await.code(),
-    )
-    .await;
+    enable_email_factor(&server, &mailbox, &token, &email).await;
 
     let (hash, _) = login_challenge(&server, &email).await;
     let code_hash = choose(&server, &hash, "EMAIL").await;
@@ -396,14 +397,7 @@ async fn choose_and_code_refuse_bad_input(backend: Backend) {
         server, mailbox, _smtp, ..
     } = env(&backend).await;
     let (email, token) = user_with(&server, None).await;
-    let enrolled = enrol(&server, &token, json!({ "strategy": "EMAIL" })).await;
-    validate(
-        &server,
-        &token,
-        &enrolled["mfaId"],
-        &mailbox.wait_for(&email, 0, WAIT).await.code(),
-    )
-    .await;
+    enable_email_factor(&server, &mailbox, &token, &email).await;
     let (hash, _) = login_challenge(&server, &email).await;
 
     server
