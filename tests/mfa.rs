@@ -102,6 +102,15 @@ async fn enable_email_factor(server: &TestServer, mailbox: &Mailbox, token: &str
     enrolled["mfaId"].clone()
 }
 
+/// A six-digit code that is surely not `code`.
+fn wrong_code(code: &str) -> &'static str {
+    if code == "999999" {
+        "999998"
+    } else {
+        "999999"
+    }
+}
+
 async fn choose(server: &TestServer, hash: &str, strategy: &str) -> String {
     let answer = server
         .post("/mfa/choose", None, json!({ "hash": hash, "strategy": strategy }))
@@ -139,7 +148,7 @@ async fn email_factor_from_enrolment_to_login(backend: Backend) {
     let mail = mailbox.wait_for(&email, 0, WAIT).await;
     assert_eq!(mail.from, "authd@example.com");
     let code = mail.code();
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     validate(&server, &token, &enrolled["mfaId"], wrong)
         .await
         .assert_problem(401, "invalid_code");
@@ -344,7 +353,7 @@ async fn five_wrong_codes_void_the_login_challenge_even_in_parallel(backend: Bac
     let (hash, _) = login_challenge(&server, &email).await;
     let code_hash = choose(&server, &hash, "EMAIL").await;
     let code = mailbox.wait_for(&email, 1, WAIT).await.code();
-    let wrong = if code == "999999" { "999998" } else { "999999" };
+    let wrong = wrong_code(&code);
     let guesses = (0..12).map(|_| submit(&server, &code_hash, wrong));
     let answers = futures::future::join_all(guesses).await;
     let invalid_codes = answers.iter().filter(|a| a.body["code"] == "invalid_code").count();
@@ -361,7 +370,7 @@ async fn five_wrong_codes_void_the_login_challenge_even_in_parallel(backend: Bac
     let (hash, _) = login_challenge(&server, &email).await;
     let code_hash = choose(&server, &hash, "EMAIL").await;
     let code = mailbox.wait_for(&email, 2, WAIT).await.code();
-    let wrong = if code == "999999" { "999998" } else { "999999" };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         submit(&server, &code_hash, wrong)
             .await
@@ -380,7 +389,7 @@ async fn five_wrong_codes_void_the_enrolment(backend: Backend) {
     let (email, token) = user_with(&server, None).await;
     let enrolled = enrol(&server, &token, json!({ "strategy": "EMAIL" })).await;
     let code = mailbox.wait_for(&email, 0, WAIT).await.code();
-    let wrong = if code == "999999" { "999998" } else { "999999" };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         validate(&server, &token, &enrolled["mfaId"], wrong)
             .await
