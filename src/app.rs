@@ -28,10 +28,12 @@ use crate::ports::{
     Cache, Clock, MessageSender, MfaStore, OrganizationStore, PasswordResetStore, RevocationBus, SessionStore,
     SystemClock, UserStore,
 };
+use crate::storage::fallback::FallbackCache;
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
 use crate::usecases::sessions::SessionService;
+use crate::usecases::throttle::Throttle;
 use crate::usecases::{Core, Settings};
 
 /// A wired server, ready to serve.
@@ -56,6 +58,10 @@ impl App {
         let (cache, bus): (Arc<dyn Cache>, Arc<dyn RevocationBus>) = match &redis {
             Some(redis) => (Arc::new(redis.clone()), Arc::new(redis.clone())),
             None => (Arc::new(MemoryCache::default()), Arc::new(LocalBus)),
+        };
+        let throttle_cache: Arc<dyn Cache> = match &redis {
+            Some(_) => Arc::new(FallbackCache::new(cache.clone())),
+            None => cache.clone(),
         };
         let store = Arc::new(sql.clone());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -123,12 +129,13 @@ impl App {
             signer,
             clock,
             revoked,
+            throttle: Throttle::new(throttle_cache, config.throttle_policy()),
             actors: slots.clone(),
             settings: Settings {
                 signup: config.signup,
                 sessions: config.session_policy(),
-                login_throttle: config.login_throttle(),
                 password_reset: config.password_reset(),
+                client_ip_header: config.client_ip_header.clone(),
             },
         });
         let supervisor_args = SupervisorArgs {

@@ -9,7 +9,8 @@ use clap::Args;
 
 use crate::crypto::password::HashCost;
 use crate::domain::session::SessionPolicy;
-use crate::usecases::{LoginThrottle, PasswordResetPolicy, SignupMode};
+use crate::domain::throttle::{Backoff, Limit, ThrottlePolicy};
+use crate::usecases::{PasswordResetPolicy, SignupMode};
 
 /// Log output style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,11 +77,35 @@ pub struct Config {
     /// Password hashes that may wait for a worker before new ones get 503.
     #[arg(long, env = "AUTH_PASSWORD_QUEUE", default_value_t = 32)]
     pub password_queue: usize,
-    /// Failed logins per account and window before 429.
-    #[arg(long, env = "AUTH_LOGIN_MAX_FAILURES", default_value_t = 10)]
-    pub login_max_failures: u64,
-    #[arg(long, env = "AUTH_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
-    pub login_failure_window_secs: u64,
+    /// Failed guesses (password, code, hash) at one account per window, from any client.
+    #[arg(long, env = "AUTH_THROTTLE_ACCOUNT_FAILURES", default_value_t = 50)]
+    pub throttle_account_failures: u64,
+    /// Failed guesses from one client address per window, at any account.
+    #[arg(long, env = "AUTH_THROTTLE_IP_FAILURES", default_value_t = 200)]
+    pub throttle_ip_failures: u64,
+    /// Sign-ups and reset requests naming one email address per window.
+    #[arg(long, env = "AUTH_THROTTLE_ACCOUNT_REQUESTS", default_value_t = 10)]
+    pub throttle_account_requests: u64,
+    /// Sign-ups and reset requests from one client address per window.
+    #[arg(long, env = "AUTH_THROTTLE_IP_REQUESTS", default_value_t = 100)]
+    pub throttle_ip_requests: u64,
+    /// Length of the throttle windows.
+    #[arg(long, env = "AUTH_THROTTLE_WINDOW_SECS", default_value_t = 900)]
+    pub throttle_window_secs: u64,
+    /// Failures one account may take from one client back to back before backoff starts.
+    #[arg(long, env = "AUTH_THROTTLE_FREE_FAILURES", default_value_t = 5)]
+    pub throttle_free_failures: u64,
+    /// First backoff wait; it doubles with each further failure.
+    #[arg(long, env = "AUTH_THROTTLE_BACKOFF_BASE_MS", default_value_t = 1000)]
+    pub throttle_backoff_base_ms: u64,
+    /// Longest backoff wait.
+    #[arg(long, env = "AUTH_THROTTLE_BACKOFF_CAP_SECS", default_value_t = 900)]
+    pub throttle_backoff_cap_secs: u64,
+    /// Header a trusted reverse proxy puts the client address in (its last entry counts,
+    /// e.g. `X-Forwarded-For`); unset: the peer address of the connection. Set it only
+    /// behind a proxy that overwrites or appends to it, or clients can pick their address.
+    #[arg(long, env = "AUTH_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
     /// 32-byte hex key that digests codes and encrypts TOTP seeds and queued messages;
     /// generated when missing; the same on every instance.
     #[arg(long, env = "AUTH_DATA_KEY_FILE", default_value = "data/data-key")]
@@ -168,10 +193,21 @@ impl Config {
         }
     }
 
-    pub fn login_throttle(&self) -> LoginThrottle {
-        LoginThrottle {
-            max_failures: self.login_max_failures,
-            window: Duration::from_secs(self.login_failure_window_secs),
+    pub fn throttle_policy(&self) -> ThrottlePolicy {
+        let limit = |max| Limit {
+            max,
+            window: Duration::from_secs(self.throttle_window_secs.max(1)),
+        };
+        ThrottlePolicy {
+            guesses_per_account: limit(self.throttle_account_failures),
+            guesses_per_ip: limit(self.throttle_ip_failures),
+            backoff: Backoff {
+                free_failures: self.throttle_free_failures,
+                base: Duration::from_millis(self.throttle_backoff_base_ms.max(1)),
+                cap: Duration::from_secs(self.throttle_backoff_cap_secs.max(1)),
+            },
+            requests_per_account: limit(self.throttle_account_requests),
+            requests_per_ip: limit(self.throttle_ip_requests),
         }
     }
 }

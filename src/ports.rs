@@ -234,6 +234,14 @@ pub trait Cache: Send + Sync {
     async fn incr(&self, key: &str, window: Duration) -> StoreResult<u64>;
     /// The counter at `key` (0 when absent) and how long it still lives.
     async fn counter(&self, key: &str) -> StoreResult<(u64, Duration)>;
+    /// Takes one off the counter at `key` if it still lives (an attempt given back); an
+    /// absent counter stays absent.
+    async fn decr(&self, key: &str) -> StoreResult<()>;
+    /// Sets `key` only when it is absent; returns `None` when set, or how long the
+    /// existing value still lives. Of concurrent callers, only one sets it.
+    async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<Option<Duration>>;
+    /// How long the value at `key` still lives; `None` when absent.
+    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>>;
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()>;
     async fn get(&self, key: &str) -> StoreResult<Option<String>>;
     /// Removes and returns the value at `key`: of concurrent callers, only one gets it.

@@ -24,10 +24,20 @@ struct Env {
 }
 
 async fn env(backend: &Backend) -> Env {
+    env_with(backend, |_| {}).await
+}
+
+/// Like [`env`], with the server configuration adjusted.
+async fn env_with(backend: &Backend, adjust: impl FnOnce(&mut authd::config::Config)) -> Env {
     let mailbox = Mailbox::default();
     let smtp = SmtpServer::start(0, mailbox.clone()).await;
     let twilio = FakeTwilio::start().await;
-    let server = backend.start_with(|c| configure(c, &smtp.url(), &twilio)).await;
+    let server = backend
+        .start_with(|c| {
+            configure(c, &smtp.url(), &twilio);
+            adjust(c);
+        })
+        .await;
     Env {
         server,
         mailbox,
@@ -343,10 +353,15 @@ async fn recovery_codes_work_once_and_a_new_set_replaces_the_old(backend: Backen
     server.stop().await;
 }
 
+/// Without the client backoff (tested on its own below), to see the per-challenge limit.
+fn without_backoff(config: &mut authd::config::Config) {
+    config.throttle_free_failures = 1_000;
+}
+
 async fn five_wrong_codes_void_the_login_challenge_even_in_parallel(backend: Backend) {
     let Env {
         server, mailbox, _smtp, ..
-    } = env(&backend).await;
+    } = env_with(&backend, without_backoff).await;
     let (email, token) = user_with(&server, None).await;
     enable_email_factor(&server, &mailbox, &token, &email).await;
 
@@ -385,7 +400,7 @@ async fn five_wrong_codes_void_the_login_challenge_even_in_parallel(backend: Bac
 async fn five_wrong_codes_void_the_enrolment(backend: Backend) {
     let Env {
         server, mailbox, _smtp, ..
-    } = env(&backend).await;
+    } = env_with(&backend, without_backoff).await;
     let (email, token) = user_with(&server, None).await;
     let enrolled = enrol(&server, &token, json!({ "strategy": "EMAIL" })).await;
     let code = mailbox.wait_for(&email, 0, WAIT).await.code();
@@ -398,6 +413,36 @@ async fn five_wrong_codes_void_the_enrolment(backend: Backend) {
     let late = validate(&server, &token, &enrolled["mfaId"], &code).await;
     assert!(late.status == 401 || late.status == 404, "{}", late.body);
     assert_eq!(server.get("/mfa", Some(&token)).await.body["list"], json!([]));
+    server.stop().await;
+}
+
+async fn wrong_codes_back_off_per_user_and_client_across_challenges(backend: Backend) {
+    let Env {
+        server, mailbox, _smtp, ..
+    } = env_with(&backend, |c| {
+        c.throttle_free_failures = 3;
+        c.throttle_backoff_base_ms = 30_000;
+    })
+    .await;
+    let (email, token) = user_with(&server, None).await;
+    enable_email_factor(&server, &mailbox, &token, &email).await;
+
+    let (hash, _) = login_challenge(&server, &email).await;
+    let code_hash = choose(&server, &hash, "EMAIL").await;
+    let code = mailbox.wait_for(&email, 1, WAIT).await.code();
+    for _ in 0..3 {
+        submit(&server, &code_hash, wrong_code(&code))
+            .await
+            .assert_problem(401, "invalid_code");
+    }
+    // A fresh challenge does not buy fresh guesses: the right code now waits its turn.
+    let (hash, _) = login_challenge(&server, &email).await;
+    let code_hash = choose(&server, &hash, "EMAIL").await;
+    let code = mailbox.wait_for(&email, 2, WAIT).await.code();
+    let refused = submit(&server, &code_hash, &code).await;
+    refused.assert_problem(429, "rate_limited");
+    let retry_after: u64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((20..=30).contains(&retry_after), "retry after {retry_after} s");
     server.stop().await;
 }
 
@@ -559,6 +604,7 @@ backend_tests!(
     recovery_codes_work_once_and_a_new_set_replaces_the_old,
     five_wrong_codes_void_the_login_challenge_even_in_parallel,
     five_wrong_codes_void_the_enrolment,
+    wrong_codes_back_off_per_user_and_client_across_challenges,
     choose_and_code_refuse_bad_input,
     factors_are_managed_by_their_owner_or_an_admin,
     a_changed_phone_disables_the_phone_factor,

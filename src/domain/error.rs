@@ -72,6 +72,12 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// Whether this answers a wrong guess at a secret (password, code, hash), which the
+    /// throttle counts against the guesser.
+    pub fn is_failed_guess(&self) -> bool {
+        matches!(self, Self::InvalidCredentials | Self::InvalidCode | Self::InvalidHash)
+    }
+
     /// Shorthand for a validation failure of one field.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Validation {

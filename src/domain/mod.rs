@@ -8,6 +8,7 @@ pub mod organization;
 pub mod password_policy;
 pub mod revocation;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod user;
 

@@ -1,10 +1,11 @@
 //! Request extractors whose failures are problem+json answers: JSON bodies, path and
-//! query parameters, and the bearer token of the caller.
+//! query parameters, the bearer token of the caller, and the client's address.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -127,6 +128,27 @@ impl FromRequestParts<Arc<Core>> for MaybeCaller {
             None => Ok(MaybeCaller(None)),
             Some(token) => Ok(MaybeCaller(Some(core.authenticate(token?)?))),
         }
+    }
+}
+
+/// The client's address, for per-client throttling: the last entry of the configured
+/// proxy header when there is one, else the peer address of the connection.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<Arc<Core>> for ClientIp {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
+        let from_proxy = core.settings.client_ip_header.as_deref().and_then(|name| {
+            let values = parts.headers.get_all(name);
+            let last = values.iter().next_back()?.to_str().ok()?;
+            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        });
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        Ok(ClientIp(from_proxy.unwrap_or(peer)))
     }
 }
 

@@ -68,6 +68,32 @@ impl Cache for MemoryCache {
         })
     }
 
+    async fn decr(&self, key: &str) -> StoreResult<()> {
+        let mut entries = self.entries.lock();
+        if let Some((Value::Counter(count), ends)) = entries.get_mut(key) {
+            if *ends > Instant::now() {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<Option<Duration>> {
+        let now = Instant::now();
+        let mut entries = self.entries.lock();
+        if let Some((_, ends)) = entries.get(key).filter(|(_, ends)| *ends > now) {
+            return Ok(Some(ends.saturating_duration_since(now)));
+        }
+        entries.insert(key.to_owned(), (Value::Text(value.to_owned()), now + ttl));
+        Ok(None)
+    }
+
+    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>> {
+        Ok(self
+            .live(key)
+            .map(|(_, ends)| ends.saturating_duration_since(Instant::now())))
+    }
+
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {
         self.write(key, Value::Text(value.to_owned()), ttl);
         Ok(())
@@ -130,6 +156,30 @@ mod tests {
         assert_eq!(cache.incr("k", window).await.unwrap(), 1);
         cache.delete("k").await.unwrap();
         assert_eq!(cache.counter("k").await.unwrap().0, 0);
+    }
+
+    #[tokio::test]
+    async fn a_counter_given_back_goes_down_and_an_absent_one_stays_absent() {
+        let cache = MemoryCache::default();
+        cache.incr("k", Duration::from_secs(5)).await.unwrap();
+        cache.incr("k", Duration::from_secs(5)).await.unwrap();
+        cache.decr("k").await.unwrap();
+        assert_eq!(cache.counter("k").await.unwrap().0, 1);
+        cache.decr("absent").await.unwrap();
+        assert_eq!(cache.ttl("absent").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn only_the_first_put_if_absent_sets_the_value() {
+        let cache = MemoryCache::default();
+        assert_eq!(
+            cache.put_if_absent("g", "1", Duration::from_secs(5)).await.unwrap(),
+            None
+        );
+        let left = cache.put_if_absent("g", "2", Duration::from_secs(5)).await.unwrap();
+        assert!(left.is_some_and(|d| d > Duration::from_secs(4)));
+        assert_eq!(cache.get("g").await.unwrap().as_deref(), Some("1"));
+        assert!(cache.ttl("g").await.unwrap().is_some());
     }
 
     #[tokio::test]

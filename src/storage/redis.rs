@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
-use fred::types::{Builder, Expiration, ExpireOptions};
+use fred::types::{Builder, Expiration, ExpireOptions, SetOptions};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::revocation::Revocation;
@@ -59,6 +59,11 @@ impl RedisCache {
     }
 }
 
+/// DECR that never creates a key: a counter that lapsed between the increment and the
+/// give-back must not come back without an expiry.
+const DECR_IF_PRESENT: &str =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0";
+
 fn unavailable(err: fred::error::Error) -> StoreError {
     StoreError::Unavailable {
         component: "redis",
@@ -87,6 +92,35 @@ impl Cache for RedisCache {
         let _: () = pipeline.pttl(&key).await.map_err(unavailable)?;
         let (count, ttl_ms): (Option<u64>, i64) = pipeline.all().await.map_err(unavailable)?;
         Ok((count.unwrap_or(0), Duration::from_millis(ttl_ms.max(0) as u64)))
+    }
+
+    async fn decr(&self, key: &str) -> StoreResult<()> {
+        let _: i64 = self
+            .client
+            .eval(DECR_IF_PRESENT, vec![self.key(key)], Vec::<String>::new())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<Option<Duration>> {
+        let key = self.key(key);
+        let expiry = Expiration::PX(ttl.as_millis().max(1) as i64);
+        let set: Option<String> = self
+            .client
+            .set(&key, value, Some(expiry), Some(SetOptions::NX), false)
+            .await
+            .map_err(unavailable)?;
+        if set.is_some() {
+            return Ok(None);
+        }
+        let left: i64 = self.client.pttl(&key).await.map_err(unavailable)?;
+        Ok(Some(Duration::from_millis(left.max(0) as u64)))
+    }
+
+    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>> {
+        let left: i64 = self.client.pttl(self.key(key)).await.map_err(unavailable)?;
+        Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()> {

@@ -24,6 +24,8 @@ pub const TOKENS_REVOKED: &str = "authd_tokens_revoked_total";
 pub const TOKEN_REUSE: &str = "authd_token_reuse_detected_total";
 pub const NOTIFICATIONS: &str = "authd_notifications_total";
 pub const RATE_LIMITED: &str = "authd_rate_limited_total";
+/// 1 while rate limits are counted in-process because the shared cache is down.
+pub const CACHE_FALLBACK: &str = "authd_cache_fallback";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -1,11 +1,15 @@
 //! Accounts: sign-up, profile reads and updates, the admin listing, and making admins.
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::throttle::Attempter;
 use super::{Core, SignupMode};
 use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::check_password;
+use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::{may_manage_user, Email, Phone, User, UserName};
 use crate::domain::AuthError;
@@ -40,15 +44,23 @@ pub struct UserPage {
 }
 
 impl Core {
-    /// Creates an account; with admin-only sign-up the caller must be an admin.
-    pub async fn sign_up(&self, caller: Option<&Claims>, request: SignUp) -> Result<Uuid, AuthError> {
+    /// Creates an account; with admin-only sign-up the caller must be an admin. Sign-ups
+    /// are throttled per email address and client, administrators' included.
+    pub async fn sign_up(&self, caller: Option<&Claims>, request: SignUp, client: IpAddr) -> Result<Uuid, AuthError> {
         if self.settings.signup == SignupMode::Admin {
             let caller = caller.ok_or(AuthError::InvalidToken)?;
             if !self.caller(caller).await?.is_admin {
                 return Err(AuthError::Forbidden("only administrators may create accounts"));
             }
         }
-        self.create_user(request, false).await
+        let account = Email::parse(&request.email).ok().map(|email| email.normalized());
+        let who = Attempter {
+            account: account.as_deref(),
+            client,
+        };
+        self.throttle
+            .attempt(Action::SignUp, who, self.create_user(request, false))
+            .await
     }
 
     /// Creates an administrator unless the email is taken; returns whether one was created.

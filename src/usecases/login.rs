@@ -1,11 +1,15 @@
-//! Password login: throttled per account, constant-time with respect to whether the
-//! account exists, and ending in a new session.
+//! Password login: throttled per account and client, constant-time with respect to whether
+//! the account exists, and ending in a new session.
+
+use std::net::IpAddr;
 
 use super::sessions::IssuedToken;
+use super::throttle::Attempter;
 use super::Core;
 use crate::actors::sessions::SessionMsg;
 use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::MAX_PASSWORD_LEN;
+use crate::domain::throttle::Action;
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
 use crate::telemetry::metrics as telemetry;
@@ -33,7 +37,7 @@ pub struct Credential {
 impl Core {
     /// Checks email and password; opens a session, or starts the MFA steps when the user
     /// has a validated factor.
-    pub async fn login(&self, email: &str, password: String) -> Result<LoginOutcome, AuthError> {
+    pub async fn login(&self, email: &str, password: String, client: IpAddr) -> Result<LoginOutcome, AuthError> {
         let email = Email::parse(email)?;
         if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
             return Err(AuthError::invalid(
@@ -41,24 +45,24 @@ impl Core {
                 format!("must be 1 to {MAX_PASSWORD_LEN} characters"),
             ));
         }
-        let throttle_key = format!("login:{}", email.normalized());
-        let throttle = self.settings.login_throttle;
-        let (failures, retry_after) = self.cache.counter(&throttle_key).await?;
-        if failures >= throttle.max_failures {
-            count_login("rate_limited");
-            metrics::counter!(telemetry::RATE_LIMITED, "scope" => "login").increment(1);
-            return Err(AuthError::RateLimited { retry_after });
-        }
-
-        let user = self.users.user_by_email(&email.normalized()).await?;
-        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        if !self.hasher.verify(password, stored_hash).await? {
-            self.cache.incr(&throttle_key, throttle.window).await?;
-            count_login("failed");
-            return Err(AuthError::InvalidCredentials);
-        }
-        let user = user.ok_or(AuthError::InvalidCredentials)?;
-        self.cache.delete(&throttle_key).await?;
+        let normalized = email.normalized();
+        let who = Attempter {
+            account: Some(&normalized),
+            client,
+        };
+        let checked = self
+            .throttle
+            .attempt(Action::Login, who, self.verify_password(&normalized, password));
+        let user = match checked.await {
+            Ok(user) => user,
+            Err(err) => {
+                count_login(match err {
+                    AuthError::RateLimited { .. } => "rate_limited",
+                    _ => "failed",
+                });
+                return Err(err);
+            }
+        };
         if let Some((hash, strategies)) = self.second_factor_challenge(&user).await? {
             count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
@@ -66,6 +70,16 @@ impl Core {
         let credential = self.open_session(user).await?;
         count_login("ok");
         Ok(LoginOutcome::Authenticated(Box::new(credential)))
+    }
+
+    /// The user whose email and password these are; an unknown email costs the same hash.
+    async fn verify_password(&self, normalized_email: &str, password: String) -> Result<User, AuthError> {
+        let user = self.users.user_by_email(normalized_email).await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        if !self.hasher.verify(password, stored_hash).await? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        user.ok_or(AuthError::InvalidCredentials)
     }
 
     /// Opens a session for a user who has proved who they are.

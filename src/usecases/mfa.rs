@@ -7,10 +7,13 @@
 //! with an atomic increment before any comparison, so parallel guesses cannot exceed
 //! [`MAX_CODE_ATTEMPTS`].
 
+use std::net::IpAddr;
+
 use serde_json::json;
 use uuid::Uuid;
 
 use super::login::Credential;
+use super::throttle::Attempter;
 use super::Core;
 use crate::actors::mfa::{MfaMsg, MfaSteps};
 use crate::crypto::secrets::{random_token, six_digit_code};
@@ -20,6 +23,7 @@ use crate::domain::mfa::{
     RECOVERY_CODES_PER_SET,
 };
 use crate::domain::notification::DeliveryChannel;
+use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
@@ -99,13 +103,31 @@ impl Core {
         })
     }
 
-    /// Enables a factor when `code` is the one sent, or a current TOTP code.
-    pub async fn validate_factor(&self, caller: &Claims, factor_id: Uuid, code: &str) -> Result<(), AuthError> {
+    /// Enables a factor when `code` is the one sent, or a current TOTP code. Wrong codes are
+    /// throttled per factor owner and client.
+    pub async fn validate_factor(
+        &self,
+        caller: &Claims,
+        factor_id: Uuid,
+        code: &str,
+        client: IpAddr,
+    ) -> Result<(), AuthError> {
         let factor = self.mfa.factor(factor_id).await?.ok_or(AuthError::NotFound("factor"))?;
         self.managed_user(caller, Some(factor.user_id)).await?;
         if factor.enabled {
             return Err(AuthError::FactorExists);
         }
+        let account = factor.user_id.to_string();
+        let who = Attempter {
+            account: Some(&account),
+            client,
+        };
+        self.throttle
+            .attempt(Action::MfaValidate, who, self.check_enrolment_code(factor, code))
+            .await
+    }
+
+    async fn check_enrolment_code(&self, factor: Factor, code: &str) -> Result<(), AuthError> {
         let attempts = self.mfa.count_validation_attempt(factor.id).await?;
         if attempts > MAX_CODE_ATTEMPTS {
             self.mfa.delete_factor(factor.user_id, factor.id).await?;
@@ -175,23 +197,40 @@ impl Core {
     }
 
     /// Picks the strategy for this login; sends a code for EMAIL and PHONE. Returns the hash
-    /// for the code step; the login hash is used up. Sequenced by the MFA challenge actor.
-    pub async fn choose_strategy(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
+    /// for the code step; the login hash is used up. Sequenced by the MFA challenge actor;
+    /// throttled per user and client.
+    pub async fn choose_strategy(&self, hash: &str, strategy: &str, client: IpAddr) -> Result<String, AuthError> {
+        let account = self.challenge_owner("login", hash).await?.map(|id| id.to_string());
+        let who = Attempter {
+            account: account.as_deref(),
+            client,
+        };
         let (hash, strategy) = (hash.to_owned(), strategy.to_owned());
-        self.actors
-            .mfa
-            .call(|reply| MfaMsg::Choose { hash, strategy, reply })
-            .await?
+        let step = async {
+            self.actors
+                .mfa
+                .call(|reply| MfaMsg::Choose { hash, strategy, reply })
+                .await?
+        };
+        self.throttle.attempt(Action::MfaChoose, who, step).await
     }
 
     /// Finishes an MFA login: the right code opens the session. Sequenced by the MFA
-    /// challenge actor.
-    pub async fn submit_code(&self, hash: &str, code: &str) -> Result<Credential, AuthError> {
+    /// challenge actor; wrong codes are throttled per user and client, across challenges.
+    pub async fn submit_code(&self, hash: &str, code: &str, client: IpAddr) -> Result<Credential, AuthError> {
+        let account = self.challenge_owner("code", hash).await?.map(|id| id.to_string());
+        let who = Attempter {
+            account: account.as_deref(),
+            client,
+        };
         let (hash, code) = (hash.to_owned(), code.to_owned());
-        self.actors
-            .mfa
-            .call(|reply| MfaMsg::Submit { hash, code, reply })
-            .await?
+        let step = async {
+            self.actors
+                .mfa
+                .call(|reply| MfaMsg::Submit { hash, code, reply })
+                .await?
+        };
+        self.throttle.attempt(Action::MfaCode, who, step).await
     }
 
     /// The choose step itself, as the MFA challenge actor runs it.
@@ -314,6 +353,19 @@ impl Core {
         let stored = self.cache.get(&key).await?.ok_or(AuthError::InvalidHash)?;
         let challenge = serde_json::from_str(&stored).map_err(|_| AuthError::InvalidHash)?;
         Ok((key, challenge))
+    }
+
+    /// The user a challenge belongs to, without using it; `None` for an unknown hash.
+    async fn challenge_owner(&self, stage: &str, hash: &str) -> Result<Option<Uuid>, AuthError> {
+        #[derive(serde::Deserialize)]
+        struct Owner {
+            user_id: Uuid,
+        }
+        match self.load_challenge::<Owner>(stage, hash).await {
+            Ok((_, owner)) => Ok(Some(owner.user_id)),
+            Err(AuthError::InvalidHash) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Uses a challenge up (only one concurrent caller succeeds) and returns its user.

@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod password;
 pub mod readiness;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -34,13 +35,6 @@ pub enum SignupMode {
     Admin,
 }
 
-/// How many failed logins an account tolerates per window before answering 429.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginThrottle {
-    pub max_failures: u64,
-    pub window: Duration,
-}
-
 /// How password resets behave.
 #[derive(Debug, Clone)]
 pub struct PasswordResetPolicy {
@@ -58,8 +52,9 @@ pub struct PasswordResetPolicy {
 pub struct Settings {
     pub signup: SignupMode,
     pub sessions: SessionPolicy,
-    pub login_throttle: LoginThrottle,
     pub password_reset: PasswordResetPolicy,
+    /// Header naming the client address, set by a trusted proxy; `None`: the peer address.
+    pub client_ip_header: Option<String>,
 }
 
 /// The wired dependencies every use case draws on.
@@ -79,5 +74,6 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     pub revoked: RevocationView,
     pub actors: ActorSlots,
+    pub throttle: throttle::Throttle,
     pub settings: Settings,
 }

@@ -1,11 +1,15 @@
 //! Password reset by e-mailed link, and password change for a signed-in user.
 
+use std::net::IpAddr;
+
 use serde_json::json;
 
+use super::throttle::Attempter;
 use super::Core;
 use crate::crypto::secrets::random_token;
 use crate::domain::notification::DeliveryChannel;
 use crate::domain::password_policy::{check_password, MAX_PASSWORD_LEN};
+use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::Email;
 use crate::domain::AuthError;
@@ -17,8 +21,17 @@ const RESET: &str = "password-reset";
 impl Core {
     /// Accepts a reset request. Whether or not the address has an account, the answer is
     /// the same and comes at once: the look-up and the e-mail happen in the background.
-    pub fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
+    /// Requests are throttled per address and client whether or not the account exists.
+    pub async fn request_password_reset(&self, email: &str, client: IpAddr) -> Result<(), AuthError> {
         let email = Email::parse(email)?;
+        let normalized = email.normalized();
+        let who = Attempter {
+            account: Some(&normalized),
+            client,
+        };
+        self.throttle
+            .attempt(Action::PasswordForget, who, async { Ok(()) })
+            .await?;
         let core = self.clone();
         tokio::spawn(async move {
             if let Err(err) = core.send_reset_link(&email).await {
@@ -89,7 +102,13 @@ impl Core {
 
     /// Changes the caller's password after checking the current one; the caller's other
     /// sessions end, this one stays.
-    pub async fn change_password(&self, caller: &Claims, current: String, new: String) -> Result<(), AuthError> {
+    pub async fn change_password(
+        &self,
+        caller: &Claims,
+        current: String,
+        new: String,
+        client: IpAddr,
+    ) -> Result<(), AuthError> {
         if current.is_empty() || current.chars().count() > MAX_PASSWORD_LEN {
             return Err(AuthError::invalid(
                 "currentPassword",
@@ -97,17 +116,17 @@ impl Core {
             ));
         }
         let user = self.me(caller).await?;
-        let throttle_key = format!("login:{}", user.email.to_lowercase());
-        let throttle = self.settings.login_throttle;
-        let (failures, retry_after) = self.cache.counter(&throttle_key).await?;
-        if failures >= throttle.max_failures {
-            return Err(AuthError::RateLimited { retry_after });
-        }
         check_password(&new, &[&user.name, &user.email])?;
-        if !self.hasher.verify(current, Some(user.password_hash.clone())).await? {
-            self.cache.incr(&throttle_key, throttle.window).await?;
-            return Err(AuthError::InvalidCredentials);
-        }
+        let account = user.id.to_string();
+        let who = Attempter {
+            account: Some(&account),
+            client,
+        };
+        let verified = self.hasher.verify(current, Some(user.password_hash.clone()));
+        let current_matches = async { verified.await?.then_some(()).ok_or(AuthError::InvalidCredentials) };
+        self.throttle
+            .attempt(Action::PasswordChange, who, current_matches)
+            .await?;
         let password_hash = self.hasher.hash(new).await?;
         self.users.set_password_hash(user.id, &password_hash).await?;
         self.end_sessions(user.id, Some(caller.sid)).await

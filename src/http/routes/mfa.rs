@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::mfa::Factor;
-use crate::http::extract::{Caller, Json, Path};
+use crate::http::extract::{Caller, ClientIp, Json, Path};
 use crate::http::openapi::{ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::http::routes::sessions::CredentialBody;
@@ -87,13 +87,15 @@ pub struct ValidateBody {
         (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_code"),
         (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
         (status = 409, body = ProblemBody, description = "factor_exists"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn validate(
     State(core): State<Arc<Core>>,
     Caller(caller): Caller,
+    ClientIp(client): ClientIp,
     Json(body): Json<ValidateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.validate_factor(&caller, body.id, &body.code).await?;
+    core.validate_factor(&caller, body.id, &body.code, client).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -196,12 +198,14 @@ pub struct HashBody {
         (status = 200, body = HashBody),
         (status = 400, body = ProblemBody, description = "strategy_not_listed, validation_failed"),
         (status = 401, body = ProblemBody, description = "invalid_hash"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn choose(
     State(core): State<Arc<Core>>,
+    ClientIp(client): ClientIp,
     Json(body): Json<ChooseBody>,
 ) -> Result<JsonResponse<HashBody>, Problem> {
-    let hash = core.choose_strategy(&body.hash, &body.strategy).await?;
+    let hash = core.choose_strategy(&body.hash, &body.strategy, client).await?;
     Ok(JsonResponse(HashBody { hash }))
 }
 
@@ -218,11 +222,13 @@ pub struct CodeBody {
         (status = 200, body = CredentialBody),
         (status = 400, body = ProblemBody),
         (status = 401, body = ProblemBody, description = "invalid_code, invalid_hash"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn code(
     State(core): State<Arc<Core>>,
+    ClientIp(client): ClientIp,
     Json(body): Json<CodeBody>,
 ) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let credential = core.submit_code(&body.hash, &body.code).await?;
+    let credential = core.submit_code(&body.hash, &body.code, client).await?;
     Ok(JsonResponse(credential.into()))
 }

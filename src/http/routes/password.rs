@@ -8,7 +8,7 @@ use axum::Json as JsonResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::http::extract::{Caller, Json};
+use crate::http::extract::{Caller, ClientIp, Json};
 use crate::http::openapi::{ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::usecases::Core;
@@ -20,12 +20,16 @@ pub struct ForgetBody {
 
 /// E-mails a reset link if the address has an account; the answer is the same either way.
 #[utoipa::path(post, path = "/password/forget", tag = "password", request_body = ForgetBody,
-    responses((status = 202, body = ResultBody), (status = 400, body = ProblemBody)))]
+    responses(
+        (status = 202, body = ResultBody), (status = 400, body = ProblemBody),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
+    ))]
 pub async fn forget(
     State(core): State<Arc<Core>>,
+    ClientIp(client): ClientIp,
     Json(body): Json<ForgetBody>,
 ) -> Result<(StatusCode, JsonResponse<ResultBody>), Problem> {
-    core.request_password_reset(&body.email)?;
+    core.request_password_reset(&body.email, client).await?;
     Ok((StatusCode::ACCEPTED, JsonResponse(ResultBody { result: true })))
 }
 
@@ -70,9 +74,10 @@ pub struct ChangeBody {
 pub async fn change(
     State(core): State<Arc<Core>>,
     Caller(caller): Caller,
+    ClientIp(client): ClientIp,
     Json(body): Json<ChangeBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.change_password(&caller, body.current_password, body.new_password)
+    core.change_password(&caller, body.current_password, body.new_password, client)
         .await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }

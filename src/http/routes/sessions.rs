@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::AuthError;
-use crate::http::extract::{bearer_token, Caller, Json, Path};
+use crate::http::extract::{bearer_token, Caller, ClientIp, Json, Path};
 use crate::http::openapi::{ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::usecases::login::{Credential, LoginOutcome};
@@ -75,15 +75,20 @@ pub enum LoginBodyAnswer {
     ))]
 pub async fn login(
     State(core): State<Arc<Core>>,
+    ClientIp(client): ClientIp,
     Json(body): Json<LoginBody>,
 ) -> Result<JsonResponse<LoginBodyAnswer>, Problem> {
-    Ok(JsonResponse(match core.login(&body.email, body.password).await? {
-        LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential((*credential).into()),
-        LoginOutcome::SecondFactorRequired { hash, strategies } => LoginBodyAnswer::SecondFactor(SecondFactorBody {
-            hash,
-            strategy_list: strategies.iter().map(|s| s.as_str()).collect(),
-        }),
-    }))
+    Ok(JsonResponse(
+        match core.login(&body.email, body.password, client).await? {
+            LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential((*credential).into()),
+            LoginOutcome::SecondFactorRequired { hash, strategies } => {
+                LoginBodyAnswer::SecondFactor(SecondFactorBody {
+                    hash,
+                    strategy_list: strategies.iter().map(|s| s.as_str()).collect(),
+                })
+            }
+        },
+    ))
 }
 
 /// Exchanges the token in the path for its successor in the same session. An

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::extract::{Caller, Json, MaybeCaller, Query};
+use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Query};
 use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::http::routes::mfa::FactorBody;
@@ -35,10 +35,12 @@ pub struct SignUpBody {
         (status = 400, body = ProblemBody, description = "validation_failed, weak_password"),
         (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
         (status = 409, body = ProblemBody, description = "email_taken"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn sign_up(
     State(core): State<Arc<Core>>,
     MaybeCaller(caller): MaybeCaller,
+    ClientIp(client): ClientIp,
     Json(body): Json<SignUpBody>,
 ) -> Result<(StatusCode, JsonResponse<CreatedBody>), Problem> {
     let request = SignUp {
@@ -47,7 +49,7 @@ pub async fn sign_up(
         password: body.password,
         phone: body.phone,
     };
-    let id = core.sign_up(caller.as_ref(), request).await?;
+    let id = core.sign_up(caller.as_ref(), request, client).await?;
     Ok((StatusCode::CREATED, JsonResponse(CreatedBody { id })))
 }
 
