@@ -21,16 +21,16 @@ run:
 
 ## test: every test; the PostgreSQL/Redis suites say SKIPPED when those are unreachable
 test:
-	$(CARGO) $(TEST_RUNNER)
+	$(CARGO) $(TEST_RUNNER) --features fault-injection
 
 ## lint: formatting and clippy, warnings as errors
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 ## ci: lint, every test with PostgreSQL and Redis required, and the k6 smoke run
 ci: lint
-	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER)
+	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
 	load/run.sh smoke
 
 ## load: k6 scenarios on a release build (LOAD_BACKEND=postgres, SOAK=1, DURATION=30s, VUS=...)

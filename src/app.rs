@@ -19,6 +19,8 @@ use crate::config::Config;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::secrets::Secrets;
+#[cfg(feature = "fault-injection")]
+use crate::domain::AuthError;
 use crate::notifications::outbox_dir::OutboxDirSender;
 use crate::notifications::smtp::SmtpSender;
 use crate::notifications::templates::Templates;
@@ -231,6 +233,8 @@ fn message_senders(config: &Config) -> anyhow::Result<(Arc<dyn MessageSender>, A
 /// A server running in the background; what tests and embedders hold.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    #[cfg(feature = "fault-injection")]
+    actors: crate::actors::supervisor::ActorSlots,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -239,6 +243,8 @@ impl RunningServer {
     /// Builds and starts a server on `config.listen` (port 0 picks a free one).
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let app = App::build(config).await?;
+        #[cfg(feature = "fault-injection")]
+        let actors = app.core.actors.clone();
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -252,6 +258,8 @@ impl RunningServer {
         ));
         Ok(Self {
             addr,
+            #[cfg(feature = "fault-injection")]
+            actors,
             shutdown: Some(shutdown),
             task,
         })
@@ -259,6 +267,12 @@ impl RunningServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Test-only: makes one of this server's actors panic or stall.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, actor: &str, fault: crate::actors::fault::Fault) -> Result<(), AuthError> {
+        self.actors.inject(actor, fault)
     }
 
     /// Stops gracefully and waits until everything is closed.

@@ -43,6 +43,9 @@ pub enum MfaMsg {
     StepFinished { hash: String },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
+    /// Test-only: misbehave on purpose, to prove supervision and call timeouts.
+    #[cfg(feature = "fault-injection")]
+    Inject(super::fault::Fault),
 }
 
 impl MfaMsg {
@@ -53,6 +56,8 @@ impl MfaMsg {
             MfaMsg::Submit { .. } => ("submit", true),
             MfaMsg::StepFinished { .. } => ("step_finished", false),
             MfaMsg::Ping(_) => ("ping", true),
+            #[cfg(feature = "fault-injection")]
+            MfaMsg::Inject(_) => ("inject", true),
         }
     }
 }
@@ -113,6 +118,8 @@ impl Actor for MfaActor {
             MfaMsg::Ping(reply) => {
                 let _ = reply.send(());
             }
+            #[cfg(feature = "fault-injection")]
+            MfaMsg::Inject(fault) => fault.strike().await,
         }
         metrics::actor_handled("mfa", kind, started);
         Ok(())

@@ -8,6 +8,8 @@
 //! Actors own their state and its sequencing; database and network work runs in tasks they
 //! spawn, whose results come back as messages, so no actor loop ever waits on I/O.
 
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod mfa;
 pub mod notifications;
 pub mod revocation;

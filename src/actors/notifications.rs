@@ -33,6 +33,9 @@ pub enum NotificationMsg {
     BatchFinished { full: bool },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
+    /// Test-only: misbehave on purpose, to prove supervision and call timeouts.
+    #[cfg(feature = "fault-injection")]
+    Inject(super::fault::Fault),
 }
 
 impl NotificationMsg {
@@ -44,6 +47,8 @@ impl NotificationMsg {
             NotificationMsg::Poll => ("poll", false),
             NotificationMsg::BatchFinished { .. } => ("batch_finished", false),
             NotificationMsg::Ping(_) => ("ping", true),
+            #[cfg(feature = "fault-injection")]
+            NotificationMsg::Inject(_) => ("inject", true),
         }
     }
 }
@@ -126,6 +131,8 @@ impl Actor for NotificationActor {
             NotificationMsg::Ping(reply) => {
                 let _ = reply.send(());
             }
+            #[cfg(feature = "fault-injection")]
+            NotificationMsg::Inject(fault) => fault.strike().await,
         }
         metrics::actor_handled("notifications", kind, started);
         Ok(())

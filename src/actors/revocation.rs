@@ -73,6 +73,9 @@ pub enum RevocationMsg {
     },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
+    /// Test-only: misbehave on purpose, to prove supervision and call timeouts.
+    #[cfg(feature = "fault-injection")]
+    Inject(super::fault::Fault),
 }
 
 impl RevocationMsg {
@@ -85,6 +88,8 @@ impl RevocationMsg {
             RevocationMsg::CatchUp => ("catch_up", false),
             RevocationMsg::CaughtUp { .. } => ("caught_up", false),
             RevocationMsg::Ping(_) => ("ping", true),
+            #[cfg(feature = "fault-injection")]
+            RevocationMsg::Inject(_) => ("inject", true),
         }
     }
 }
@@ -189,15 +194,24 @@ impl Actor for RevocationActor {
             RevocationMsg::Ping(reply) => {
                 let _ = reply.send(());
             }
+            #[cfg(feature = "fault-injection")]
+            RevocationMsg::Inject(fault) => fault.strike().await,
         }
         metrics::actor_handled("revocations", kind, started);
         Ok(())
     }
 }
 
-/// Forwards what the bus delivers to the actor, re-listening after a failure.
+/// Forwards what the bus delivers to the actor. After the bus fails or reconnects it
+/// listens again and has the actor catch up from the database at once, so what was
+/// published during an outage arrives without waiting for the next periodic catch-up.
 async fn listen_to_bus(bus: Arc<dyn RevocationBus>, actor: ActorRef<RevocationMsg>) {
+    let mut relistening = false;
     loop {
+        if relistening && actor.cast(RevocationMsg::CatchUp).is_err() {
+            return;
+        }
+        relistening = true;
         let (sink, mut received) = mpsc::channel(256);
         let forward_to = actor.clone();
         let forwarder = tokio::spawn(async move {

@@ -37,6 +37,9 @@ pub enum SessionMsg {
     },
     /// Answers while the actor is alive; used by readiness.
     Ping(RpcReplyPort<()>),
+    /// Test-only: misbehave on purpose, to prove supervision and call timeouts.
+    #[cfg(feature = "fault-injection")]
+    Inject(super::fault::Fault),
     /// A rotation this actor started has finished.
     RefreshFinished {
         key: RefreshKey,
@@ -54,6 +57,8 @@ impl SessionMsg {
             SessionMsg::Close { .. } => ("close", true),
             SessionMsg::CloseAll { .. } => ("close_all", true),
             SessionMsg::Ping(_) => ("ping", true),
+            #[cfg(feature = "fault-injection")]
+            SessionMsg::Inject(_) => ("inject", true),
             SessionMsg::RefreshFinished { .. } => ("refresh_finished", false),
         }
     }
@@ -130,6 +135,8 @@ impl Actor for SessionActor {
             SessionMsg::Ping(reply) => {
                 let _ = reply.send(());
             }
+            #[cfg(feature = "fault-injection")]
+            SessionMsg::Inject(fault) => fault.strike().await,
             SessionMsg::RefreshFinished { key, result } => {
                 for waiter in state.waiting.remove(&key).unwrap_or_default() {
                     let _ = waiter.send(result.clone());

@@ -30,6 +30,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Longest any request may take: past it the client gets a 503, whatever hangs below.
+/// Above every inner deadline (actor calls 5 s, database acquire 5 s, Redis 2 s), so it
+/// only fires when something has none.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Every route of the contract, with limits, request ids and one log line per request.
 pub fn router(core: Arc<Core>) -> Router {
     let (router, document) = documented_routes().split_for_parts();
@@ -37,6 +42,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .layer(Extension(Arc::new(document)))
         .fallback(problem::unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn(within_deadline))
         .layer(middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -106,6 +112,19 @@ fn request_span(request: &Request) -> Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+/// Answers 503 when the request outlives [`REQUEST_DEADLINE`].
+async fn within_deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("request outlived its deadline");
+            axum::response::IntoResponse::into_response(problem::Problem::from(crate::domain::AuthError::Unavailable(
+                "server",
+            )))
+        }
+    }
 }
 
 /// Counts the request and its latency by method, route template and status.

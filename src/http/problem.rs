@@ -80,6 +80,7 @@ impl From<AuthError> for Problem {
                 .retry_after(Duration::from_secs(1)),
             AuthError::Unavailable(_) => {
                 Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Dependency unavailable", detail)
+                    .retry_after(Duration::from_secs(5))
             }
         }
     }

@@ -161,10 +161,19 @@ impl RevocationBus for RedisCache {
 
     async fn listen(&self, sink: mpsc::Sender<Revocation>) -> StoreResult<()> {
         let mut messages = self.subscriber.message_rx();
+        let mut reconnects = self.subscriber.reconnect_rx();
         self.subscriber.subscribe(self.channel()).await.map_err(unavailable)?;
         loop {
             tokio::select! {
                 _ = sink.closed() => return Ok(()),
+                // The client resubscribes by itself; ending here lets the caller catch up on
+                // what was published while the connection was down.
+                _ = reconnects.recv() => {
+                    return Err(StoreError::Unavailable {
+                        component: "redis",
+                        reason: "reconnected after an outage".into(),
+                    })
+                }
                 message = messages.recv() => {
                     let message = match message {
                         Ok(message) => message,

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod smtp;
 pub mod twilio;
 
@@ -309,7 +310,8 @@ where
 /// A Redis server of the test's own, on a free port, stopped when dropped; for tests that
 /// flush or stop Redis, which must never touch the Redis other tests share.
 pub struct OwnedRedis {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
+    port: u16,
     pub url: String,
 }
 
@@ -317,25 +319,8 @@ impl OwnedRedis {
     /// Starts `redis-server`, or returns `None` (skipped) when it is not installed, unless
     /// services are required.
     pub async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let spawned = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        let child = match spawned {
+        let port = free_port();
+        let child = match spawn_redis(port) {
             Ok(child) => child,
             Err(err) => {
                 let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
@@ -344,24 +329,67 @@ impl OwnedRedis {
                 return None;
             }
         };
-        let redis = Self {
-            child,
+        let mut redis = Self {
+            child: Some(child),
+            port,
             url: format!("redis://127.0.0.1:{port}"),
         };
-        let url = redis.url.clone();
+        redis.wait_until_up().await;
+        Some(redis)
+    }
+
+    /// Stops the server (an outage); its data is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn_redis(self.port).expect("redis-server restarts"));
+        self.wait_until_up().await;
+    }
+
+    async fn wait_until_up(&mut self) {
+        let url = self.url.clone();
         let up = eventually(Duration::from_secs(5), || {
             let url = url.clone();
             async move { redis_client(&url).await.is_ok() }
         })
         .await;
         assert!(up, "own redis-server did not come up");
-        Some(redis)
     }
+}
+
+fn spawn_redis(port: u16) -> std::io::Result<std::process::Child> {
+    std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Drop for OwnedRedis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
