@@ -13,7 +13,7 @@ DEV_REDIS_URL ?= redis://127.0.0.1:6379
 # cargo-nextest when installed (faster, per-test processes), else cargo test.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: run test ci lint load load/smoke dev migrate infra/up infra/down clean clean/docker
+.PHONY: run test ci lint schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
 
 ## run: build and serve on the embedded default (SQLite and in-process cache under ./data)
 run:
@@ -28,10 +28,19 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
-## ci: lint, every test with PostgreSQL and Redis required, and the k6 smoke run
+## ci: lint, every test with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
 ci: lint
 	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
+	scripts/schemathesis.sh
 	load/run.sh smoke
+
+## schemathesis: generated requests against /openapi.json: no 5xx, answers match the schema
+schemathesis:
+	scripts/schemathesis.sh
+
+## fuzz: cargo fuzz (nightly) on each target for FUZZ_SECONDS (default 60)
+fuzz:
+	scripts/fuzz.sh
 
 ## load: k6 scenarios on a release build (LOAD_BACKEND=postgres, SOAK=1, DURATION=30s, VUS=...)
 load:

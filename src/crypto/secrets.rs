@@ -149,6 +149,31 @@ mod tests {
         assert!(secrets.decrypt(&STANDARD.encode(bytes)).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_code_matches_its_own_digest_and_no_other_code(
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            code in "[0-9]{6}",
+            other in "[0-9]{6}",
+            purpose in "[a-z-]{1,16}",
+        ) {
+            let secrets = Secrets::from_key(&key);
+            let digest = secrets.digest(&purpose, &code);
+            proptest::prop_assert!(secrets.matches(&purpose, &code, &digest));
+            proptest::prop_assert_eq!(secrets.matches(&purpose, &other, &digest), other == code);
+            let other_purpose = format!("{purpose}x");
+            proptest::prop_assert!(!secrets.matches(&other_purpose, &code, &digest));
+            proptest::prop_assert!(!secrets.matches(&purpose, &code, &digest[..digest.len() - 1]));
+        }
+
+        #[test]
+        fn only_the_exact_digest_matches(secret in ".{0,40}", stored in ".{0,80}") {
+            let secrets = Secrets::from_key(&[3; 32]);
+            let real = secrets.digest("code", &secret);
+            proptest::prop_assert_eq!(secrets.matches("code", &secret, &stored), stored == real);
+        }
+    }
+
     #[test]
     fn codes_are_six_digits() {
         for _ in 0..100 {

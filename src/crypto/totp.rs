@@ -110,6 +110,34 @@ mod tests {
         assert_eq!(matching_step(&secret, "abcdef", now), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_code_is_accepted_one_step_either_way_and_never_further(
+            secret in proptest::collection::vec(proptest::num::u8::ANY, 20),
+            now in 60i64..4_000_000_000,
+            drift in -3i64..=3,
+        ) {
+            let totp = totp(&secret, "authd", "user").unwrap();
+            let code = totp.generate(now as u64);
+            let step = now / 30;
+            let at = now + drift * 30;
+            let matched = matching_step(&secret, &code, at);
+            if drift.abs() <= 1 {
+                proptest::prop_assert_eq!(matched, Some(step));
+            } else {
+                // Another step may share the code by chance (1 in 10^6); never this one.
+                proptest::prop_assert_ne!(matched, Some(step));
+            }
+        }
+
+        #[test]
+        fn anything_but_six_digits_is_refused(code in ".{0,12}", now in 0i64..4_000_000_000) {
+            let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+            proptest::prop_assume!(!well_formed);
+            proptest::prop_assert_eq!(matching_step(&new_secret(), &code, now), None);
+        }
+    }
+
     #[test]
     fn provisioning_gives_uri_and_png() {
         let p = provisioning(&new_secret(), "authd", "a@example.com").unwrap();
