@@ -4,6 +4,7 @@
 #   load/run.sh smoke    a few seconds per scenario on the debug build (what CI runs)
 #   SOAK=1 load/run.sh   ten minutes per scenario
 #   LOAD_BACKEND=postgres load/run.sh   on PostgreSQL + Redis (AUTH_TEST_DATABASE_URL, AUTH_TEST_REDIS_URL)
+#   LOAD_SCENARIOS="me refresh" load/run.sh   only these scenarios
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,6 +26,7 @@ else
   binary=$root/target/release/authd
   scenarios="login overload me introspect refresh mfa_totp reset mix"
 fi
+scenarios=${LOAD_SCENARIOS:-$scenarios}
 
 work=$(mktemp -d)
 results=$root/load/results

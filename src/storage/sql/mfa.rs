@@ -32,7 +32,7 @@ fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
 #[async_trait]
 impl MfaStore for SqlStore {
     async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND strategy = $2 AND enabled = 0")
             .bind(factor.user_id.to_string())
             .bind(factor.strategy.as_str())
@@ -82,7 +82,7 @@ impl MfaStore for SqlStore {
         let attempts: Option<i64> =
             sqlx::query_scalar("UPDATE mfa_factors SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
                 .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(unavailable)?;
         Ok(attempts.unwrap_or(i64::MAX) as u64)
@@ -93,7 +93,7 @@ impl MfaStore for SqlStore {
             "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
         )
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
@@ -103,7 +103,7 @@ impl MfaStore for SqlStore {
         let result = sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user_id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
@@ -113,7 +113,7 @@ impl MfaStore for SqlStore {
         sqlx::query("UPDATE mfa_factors SET enabled = 0 WHERE user_id = $1 AND strategy = $2")
             .bind(user_id.to_string())
             .bind(strategy.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -125,14 +125,14 @@ impl MfaStore for SqlStore {
         )
         .bind(step)
         .bind(factor_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String], now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user_id.to_string())
             .execute(&mut *tx)
@@ -167,7 +167,7 @@ impl MfaStore for SqlStore {
         .bind(now)
         .bind(user_id.to_string())
         .bind(digest)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         match result.rows_affected() {

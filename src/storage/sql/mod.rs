@@ -44,10 +44,13 @@ impl SqlBackend {
     }
 }
 
-/// The SQL adapter of [`UserStore`] and [`SessionStore`].
+/// The SQL adapter of every store port.
 #[derive(Clone)]
 pub struct SqlStore {
+    /// Reads.
     pool: AnyPool,
+    /// Writes: a single connection on SQLite, the same pool as reads on PostgreSQL.
+    writer: AnyPool,
     backend: SqlBackend,
 }
 
@@ -60,24 +63,42 @@ impl SqlStore {
             SqlBackend::Sqlite => prepare_sqlite_url(url)?,
             SqlBackend::Postgres => url.to_owned(),
         };
-        let options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(5))
-            .max_connections(match backend {
-                SqlBackend::Sqlite => 8,
-                SqlBackend::Postgres => 16,
-            });
-        let options = match backend {
-            SqlBackend::Sqlite => options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+        let options = |max_connections| {
+            let options = AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(5))
+                .max_connections(max_connections);
+            match backend {
+                SqlBackend::Sqlite => options.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+                        )
                         .await?;
-                    Ok(())
-                })
-            }),
-            SqlBackend::Postgres => options,
+                        Ok(())
+                    })
+                }),
+                SqlBackend::Postgres => options,
+            }
         };
-        let pool = options.connect(&url).await?;
-        Ok(Self { pool, backend })
+        let (pool, writer) = match backend {
+            // Every in-memory connection is a database of its own: one connection does all.
+            SqlBackend::Sqlite if url.contains(":memory:") => {
+                let pool = options(1).connect(&url).await?;
+                (pool.clone(), pool)
+            }
+            // SQLite takes one writer at a time. Writers queue for the single write
+            // connection here instead of colliding on the file lock, where SQLite's busy
+            // handler would put them to sleep for milliseconds.
+            SqlBackend::Sqlite => {
+                let writer = options(1).connect(&url).await?;
+                (options(8).connect(&url).await?, writer)
+            }
+            SqlBackend::Postgres => {
+                let pool = options(16).connect(&url).await?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Self { pool, writer, backend })
     }
 
     /// Applies the migration set of this database.
@@ -86,7 +107,7 @@ impl SqlStore {
             SqlBackend::Sqlite => &SQLITE_MIGRATIONS,
             SqlBackend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
@@ -95,13 +116,14 @@ impl SqlStore {
         sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
             .bind(i64::from(is_admin))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unavailable)?;
         Ok(())
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -236,7 +258,7 @@ impl UserStore for SqlStore {
         .bind(&user.password_hash)
         .bind(i64::from(user.is_admin))
         .bind(user.created_at.unix_timestamp())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| conflict_or_unavailable(e, "email"))?;
         Ok(())
@@ -270,7 +292,7 @@ impl UserStore for SqlStore {
         .bind(update.email.as_ref().map(|e| e.to_lowercase()))
         .bind(&update.phone)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| conflict_or_unavailable(e, "email"))?;
         Ok(result.rows_affected() == 1)
@@ -280,7 +302,7 @@ impl UserStore for SqlStore {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -314,7 +336,7 @@ impl SessionStore for SqlStore {
         .bind(session.current.jti.to_string())
         .bind(session.current.issued_at)
         .bind(session.current.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -337,7 +359,7 @@ impl SessionStore for SqlStore {
         old_token: Revocation,
         now: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let updated = sqlx::query(
             "UPDATE sessions SET previous_jti = current_jti, rotated_at = $1, current_jti = $2, \
              current_issued_at = $3, current_expires_at = $4 \
@@ -361,7 +383,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id.to_string())
@@ -380,7 +402,7 @@ impl SessionStore for SqlStore {
         until: i64,
         now: i64,
     ) -> StoreResult<Vec<Revocation>> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let rows = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND id <> COALESCE($3, '') RETURNING id",

@@ -56,7 +56,7 @@ fn insert_membership(membership: &Membership) -> sqlx::query::Query<'_, sqlx::An
 #[async_trait]
 impl OrganizationStore for SqlStore {
     async fn insert_organization(&self, organization: &Organization, owner: &Membership) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("INSERT INTO organizations (id, name, parent_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(organization.id.to_string())
             .bind(&organization.name)
@@ -102,7 +102,7 @@ impl OrganizationStore for SqlStore {
 
     async fn add_member(&self, membership: &Membership) -> StoreResult<()> {
         insert_membership(membership)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| conflict_or_unavailable(e, "membership"))?;
         Ok(())
@@ -114,7 +114,7 @@ impl OrganizationStore for SqlStore {
         name: Option<&str>,
         parent: Option<Option<Uuid>>,
     ) -> StoreResult<OrganizationUpdate> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         // Taken first, so concurrent hierarchy changes run one after the other and each
         // checks the hierarchy the previous one committed.
         sqlx::query("UPDATE organization_hierarchy_lock SET version = version + 1 WHERE id = 1")
@@ -173,7 +173,7 @@ impl OrganizationStore for SqlStore {
         user_id: Uuid,
         requester: RemovalRequester,
     ) -> StoreResult<Result<(), AuthError>> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         // Locks the organization's row, so concurrent removals count owners one at a time.
         let locked = sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
             .bind(organization_id.to_string())

@@ -20,7 +20,7 @@ impl Outbox for SqlStore {
         .bind(&message.recipient)
         .bind(&message.payload_ciphertext)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -39,7 +39,7 @@ impl Outbox for SqlStore {
         .bind(lease_until_ms)
         .bind(now_ms)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await
         .map_err(unavailable)?;
         rows.iter()
@@ -67,7 +67,7 @@ impl Outbox for SqlStore {
         )
         .bind(now_ms)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -81,7 +81,7 @@ impl Outbox for SqlStore {
         .bind(next_attempt_at_ms)
         .bind(error)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -95,7 +95,7 @@ impl Outbox for SqlStore {
         .bind(error)
         .bind(now_ms)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(unavailable)?;
         Ok(())

@@ -9,7 +9,7 @@ use crate::ports::{PasswordResetStore, StoreResult};
 #[async_trait]
 impl PasswordResetStore for SqlStore {
     async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
             .bind(user_id.to_string())
@@ -43,7 +43,7 @@ impl PasswordResetStore for SqlStore {
     }
 
     async fn complete_reset(&self, hash_digest: &str, password_hash: &str, now: i64) -> StoreResult<Option<Uuid>> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let user: Option<String> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = $1 \
              WHERE hash_digest = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
