@@ -53,11 +53,21 @@ pub struct ProfileUpdate {
 }
 
 /// Durable accounts.
+/// A user with their organizations and factors: what `GET /user/me` shows.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub user: User,
+    pub organizations: Vec<(Organization, Role)>,
+    pub factors: Vec<Factor>,
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `Conflict("email")` when the normalized email is taken.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The user with their organizations and factors, in one read (the hottest route).
+    async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>>;
     /// Looks up by the lower-cased email.
     async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>>;
     /// Returns false when the user does not exist.

@@ -70,6 +70,11 @@ async fn create_read_and_list(backend: Backend) {
     let me = server.get("/user/me", Some(&owner)).await;
     assert_eq!(me.body["organizations"][0]["id"], acme);
     assert_eq!(me.body["organizations"][0]["role"], "owner");
+    assert_eq!(me.body["organizations"][1]["id"], labs, "both, in creation order");
+    assert_eq!(me.body["organizations"][1]["name"], "Acme Labs");
+    assert_eq!(me.body["organizations"][1]["parentId"], acme);
+    assert_eq!(me.body["organizations"].as_array().unwrap().len(), 2);
+    assert_eq!(me.body["mfa"], json!([]));
 
     server
         .get(&format!("/organization/{acme}"), Some(&stranger))

@@ -13,7 +13,7 @@ use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::{may_manage_user, Email, Phone, User, UserName};
 use crate::domain::AuthError;
-use crate::ports::ProfileUpdate;
+use crate::ports::{Profile, ProfileUpdate};
 
 /// A sign-up request, as received.
 #[derive(Debug, Clone)]
@@ -98,6 +98,11 @@ impl Core {
         };
         self.users.insert_user(&user).await?;
         Ok(user.id)
+    }
+
+    /// The caller's account with their organizations and factors.
+    pub async fn profile(&self, caller: &Claims) -> Result<Profile, AuthError> {
+        self.users.profile(caller.sub).await?.ok_or(AuthError::InvalidToken)
     }
 
     /// The caller's own account.

@@ -15,6 +15,7 @@ use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
 use crate::http::problem::Problem;
 use crate::http::routes::mfa::FactorBody;
 use crate::http::routes::organizations::ListedOrganization;
+use crate::ports::Profile;
 use crate::usecases::accounts::{ProfileChange, SignUp};
 use crate::usecases::Core;
 
@@ -104,8 +105,11 @@ pub struct ProfileBody {
 #[utoipa::path(get, path = "/user/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 401, body = ProblemBody)))]
 pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<ProfileBody>, Problem> {
-    let (user, organizations, factors) =
-        tokio::try_join!(core.me(&caller), core.my_organizations(&caller), core.factors(&caller))?;
+    let Profile {
+        user,
+        organizations,
+        factors,
+    } = core.profile(&caller).await?;
     Ok(JsonResponse(ProfileBody {
         id: user.id,
         name: user.name,

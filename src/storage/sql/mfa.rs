@@ -9,7 +9,7 @@ use super::{conflict_or_unavailable, unavailable, uuid_column, SqlStore};
 use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
 use crate::ports::{MfaStore, StoreError, StoreResult};
 
-fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
+pub(super) fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
     let strategy: String = row.try_get("strategy")?;
     let channel: Option<String> = row.try_get("channel")?;
     Ok(Factor {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Session, TokenGrant};
 use crate::domain::user::User;
-use crate::ports::{ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
+use crate::ports::{Profile, ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
 
 mod mfa;
 mod organizations;
@@ -175,6 +175,42 @@ fn optional_uuid_column(row: &AnyRow, column: &str) -> Result<Option<Uuid>, sqlx
         .transpose()
 }
 
+/// The user, their organizations and their factors as one result, told apart by `kind`;
+/// each part keeps its own column names, so the usual row readers apply.
+const PROFILE: &str = "\
+    SELECT 'u' AS kind, id, name, email, phone, password_hash, is_admin, created_at, \
+      CAST(NULL AS TEXT) AS parent_id, CAST(NULL AS TEXT) AS role, CAST(NULL AS TEXT) AS user_id, \
+      CAST(NULL AS TEXT) AS strategy, CAST(NULL AS TEXT) AS channel, CAST(NULL AS BIGINT) AS enabled, \
+      CAST(NULL AS TEXT) AS secret_ciphertext, CAST(NULL AS BIGINT) AS last_used_step, \
+      CAST(NULL AS TEXT) AS code_digest, CAST(NULL AS BIGINT) AS code_expires_at \
+    FROM users WHERE id = $1 \
+    UNION ALL \
+    SELECT 'o', o.id, o.name, NULL, NULL, NULL, NULL, o.created_at, o.parent_id, m.role, \
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+    FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
+    UNION ALL \
+    SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
+      user_id, strategy, channel, enabled, secret_ciphertext, last_used_step, code_digest, code_expires_at \
+    FROM mfa_factors WHERE user_id = $1 \
+    ORDER BY kind, created_at, id";
+
+fn profile_from_rows(rows: &[AnyRow]) -> Result<Option<Profile>, sqlx::Error> {
+    let mut user = None;
+    let (mut organizations, mut factors) = (Vec::new(), Vec::new());
+    for row in rows {
+        match row.try_get::<String, _>("kind")?.as_str() {
+            "u" => user = Some(user_from_row(row)?),
+            "o" => organizations.push((organizations::organization_from_row(row)?, organizations::role_from_row(row)?)),
+            _ => factors.push(mfa::factor_from_row(row)?),
+        }
+    }
+    Ok(user.map(|user| Profile {
+        user,
+        organizations,
+        factors,
+    }))
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     let created_at: i64 = row.try_get("created_at")?;
     Ok(User {
@@ -271,6 +307,15 @@ impl UserStore for SqlStore {
             .await
             .map_err(unavailable)?;
         row.as_ref().map(user_from_row).transpose().map_err(unavailable)
+    }
+
+    async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>> {
+        let rows = sqlx::query(PROFILE)
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        profile_from_rows(&rows).map_err(unavailable)
     }
 
     async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>> {

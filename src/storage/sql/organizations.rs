@@ -17,7 +17,7 @@ const ANCESTRY: &str = "WITH RECURSIVE chain (id, parent_id) AS ( \
        SELECT o.id, o.parent_id FROM organizations o JOIN chain c ON o.id = c.parent_id \
      ) SELECT id FROM chain";
 
-fn organization_from_row(row: &AnyRow) -> Result<Organization, sqlx::Error> {
+pub(super) fn organization_from_row(row: &AnyRow) -> Result<Organization, sqlx::Error> {
     Ok(Organization {
         id: uuid_column(row, "id")?,
         name: row.try_get("name")?,
@@ -26,7 +26,7 @@ fn organization_from_row(row: &AnyRow) -> Result<Organization, sqlx::Error> {
     })
 }
 
-fn role_from_row(row: &AnyRow) -> Result<Role, sqlx::Error> {
+pub(super) fn role_from_row(row: &AnyRow) -> Result<Role, sqlx::Error> {
     let text: String = row.try_get("role")?;
     Role::from_stored(&text).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {text:?}").into()))
 }
