@@ -66,7 +66,10 @@ impl SqlStore {
         let options = |max_connections| {
             let options = AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(5))
-                .max_connections(max_connections);
+                .max_connections(max_connections)
+                // A local file cannot drop its connection: pinging it before every query
+                // would only add a round trip to its thread. PostgreSQL keeps the check.
+                .test_before_acquire(backend == SqlBackend::Postgres);
             match backend {
                 SqlBackend::Sqlite => options.after_connect(|conn, _| {
                     Box::pin(async move {
