@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::verified::VerifiedTokens;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 
@@ -52,6 +53,7 @@ pub struct TokenSigner {
     verifiers: Vec<Verifier>,
     validation: Validation,
     issuer: String,
+    verified: VerifiedTokens,
 }
 
 impl TokenSigner {
@@ -87,6 +89,7 @@ impl TokenSigner {
             verifiers: vec![verifier],
             validation,
             issuer: issuer.to_owned(),
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -117,9 +120,13 @@ impl TokenSigner {
     }
 
     /// Checks signature (by the key its `kid` names), algorithm and issuer; returns the claims.
+    /// A token seen before is only looked up (see [`VerifiedTokens`]).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::InvalidToken);
+        }
+        if let Some(claims) = self.verified.get(token) {
+            return Ok(claims);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
         let kid = header.kid.ok_or(AuthError::InvalidToken)?;
@@ -130,6 +137,7 @@ impl TokenSigner {
             .ok_or(AuthError::InvalidToken)?;
         let data = jsonwebtoken::decode::<Claims>(token, &verifier.key, &self.validation)
             .map_err(|_| AuthError::InvalidToken)?;
+        self.verified.remember(token, &data.claims);
         Ok(data.claims)
     }
 

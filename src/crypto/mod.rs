@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod password;
 pub mod secrets;
 pub mod totp;
+pub mod verified;
 
 /// Writes the key with mode 0600 without ever exposing a half-written file, and without
 /// clobbering a key another instance wrote first (the caller then reads that one).

@@ -203,7 +203,10 @@ fn profile_from_rows(rows: &[AnyRow]) -> Result<Option<Profile>, sqlx::Error> {
     for row in rows {
         match row.try_get::<String, _>("kind")?.as_str() {
             "u" => user = Some(user_from_row(row)?),
-            "o" => organizations.push((organizations::organization_from_row(row)?, organizations::role_from_row(row)?)),
+            "o" => organizations.push((
+                organizations::organization_from_row(row)?,
+                organizations::role_from_row(row)?,
+            )),
             _ => factors.push(mfa::factor_from_row(row)?),
         }
     }
