@@ -188,6 +188,13 @@ mod tests {
         }
     }
 
+    fn per_minute(max: u64) -> Limit {
+        Limit {
+            max,
+            window: Duration::from_secs(60),
+        }
+    }
+
     fn who(account: &str, client: &str) -> Attempter<'static> {
         Attempter {
             account: Some(Box::leak(account.to_owned().into_boxed_str())),
@@ -274,10 +281,7 @@ mod tests {
     #[tokio::test]
     async fn the_account_budget_holds_across_addresses() {
         let throttle = throttle(ThrottlePolicy {
-            guesses_per_account: Limit {
-                max: 3,
-                window: Duration::from_secs(60),
-            },
+            guesses_per_account: per_minute(3),
             ..policy(100)
         });
         for i in 0..3 {
@@ -297,10 +301,7 @@ mod tests {
     #[tokio::test]
     async fn the_address_budget_holds_across_accounts() {
         let throttle = throttle(ThrottlePolicy {
-            guesses_per_ip: Limit {
-                max: 3,
-                window: Duration::from_secs(60),
-            },
+            guesses_per_ip: per_minute(3),
             ..policy(100)
         });
         for account in ["a", "b", "c"] {
@@ -315,10 +316,7 @@ mod tests {
     #[tokio::test]
     async fn requests_count_whatever_their_outcome() {
         let throttle = throttle(ThrottlePolicy {
-            requests_per_ip: Limit {
-                max: 2,
-                window: Duration::from_secs(60),
-            },
+            requests_per_ip: per_minute(2),
             ..policy(100)
         });
         for _ in 0..2 {

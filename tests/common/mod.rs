@@ -319,7 +319,7 @@ impl OwnedRedis {
     /// Starts `redis-server`, or returns `None` (skipped) when it is not installed, unless
     /// services are required.
     pub async fn start() -> Option<Self> {
-        let port = free_port();
+        let port = smtp::free_port();
         let child = match spawn_redis(port) {
             Ok(child) => child,
             Err(err) => {
@@ -378,14 +378,6 @@ fn spawn_redis(port: u16) -> std::io::Result<std::process::Child> {
         ])
         .stdout(std::process::Stdio::null())
         .spawn()
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Drop for OwnedRedis {
