@@ -78,7 +78,7 @@ pub struct Config {
     #[arg(long, env = "AUTH_PASSWORD_QUEUE", default_value_t = 32)]
     pub password_queue: usize,
     /// Failed guesses (password, code, hash) at one account per window, from any client.
-    #[arg(long, env = "AUTH_THROTTLE_ACCOUNT_FAILURES", default_value_t = 50)]
+    #[arg(long, env = "AUTH_THROTTLE_ACCOUNT_FAILURES", default_value_t = 25)]
     pub throttle_account_failures: u64,
     /// Failed guesses from one client address per window, at any account.
     #[arg(long, env = "AUTH_THROTTLE_IP_FAILURES", default_value_t = 200)]

@@ -154,8 +154,9 @@ impl Default for ThrottlePolicy {
     fn default() -> Self {
         let quarter_hour = Duration::from_secs(900);
         Self {
+            // 25 per quarter hour: at most 100 failures an hour, the ASVS 2.2.1 bound.
             guesses_per_account: Limit {
-                max: 50,
+                max: 25,
                 window: quarter_hour,
             },
             guesses_per_ip: Limit {
