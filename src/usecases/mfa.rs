@@ -200,37 +200,45 @@ impl Core {
     /// for the code step; the login hash is used up. Sequenced by the MFA challenge actor;
     /// throttled per user and client.
     pub async fn choose_strategy(&self, hash: &str, strategy: &str, client: IpAddr) -> Result<String, AuthError> {
-        let account = self.challenge_owner("login", hash).await?.map(|id| id.to_string());
-        let who = Attempter {
-            account: account.as_deref(),
-            client,
+        let (owned_hash, strategy) = (hash.to_owned(), strategy.to_owned());
+        let step = |reply| MfaMsg::Choose {
+            hash: owned_hash,
+            strategy,
+            reply,
         };
-        let (hash, strategy) = (hash.to_owned(), strategy.to_owned());
-        let step = async {
-            self.actors
-                .mfa
-                .call(|reply| MfaMsg::Choose { hash, strategy, reply })
-                .await?
-        };
-        self.throttle.attempt(Action::MfaChoose, who, step).await
+        self.throttled_step(Action::MfaChoose, "login", hash, client, step)
+            .await
     }
 
     /// Finishes an MFA login: the right code opens the session. Sequenced by the MFA
     /// challenge actor; wrong codes are throttled per user and client, across challenges.
     pub async fn submit_code(&self, hash: &str, code: &str, client: IpAddr) -> Result<Credential, AuthError> {
-        let account = self.challenge_owner("code", hash).await?.map(|id| id.to_string());
+        let (owned_hash, code) = (hash.to_owned(), code.to_owned());
+        let step = |reply| MfaMsg::Submit {
+            hash: owned_hash,
+            code,
+            reply,
+        };
+        self.throttled_step(Action::MfaCode, "code", hash, client, step).await
+    }
+
+    /// Runs one MFA step through the challenge actor as a throttled attempt by the
+    /// challenge's owner (unknown for an unknown hash) from `client`.
+    async fn throttled_step<T: Send + 'static>(
+        &self,
+        action: Action,
+        stage: &str,
+        hash: &str,
+        client: IpAddr,
+        step: impl FnOnce(ractor::RpcReplyPort<Result<T, AuthError>>) -> MfaMsg,
+    ) -> Result<T, AuthError> {
+        let account = self.challenge_owner(stage, hash).await?.map(|id| id.to_string());
         let who = Attempter {
             account: account.as_deref(),
             client,
         };
-        let (hash, code) = (hash.to_owned(), code.to_owned());
-        let step = async {
-            self.actors
-                .mfa
-                .call(|reply| MfaMsg::Submit { hash, code, reply })
-                .await?
-        };
-        self.throttle.attempt(Action::MfaCode, who, step).await
+        let run = async { self.actors.mfa.call(step).await? };
+        self.throttle.attempt(action, who, run).await
     }
 
     /// The choose step itself, as the MFA challenge actor runs it.

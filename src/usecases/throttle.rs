@@ -102,13 +102,9 @@ impl Throttle {
         }
         for (key, limit, scope) in budgets {
             let n = self.cache.incr(&key, limit.window).await?;
-            let wait = if limit.exceeded_by(n) {
-                self.cache.ttl(&key).await?
-            } else {
-                None
-            };
             attempt.budgets.push(key);
             if limit.exceeded_by(n) {
+                let wait = self.cache.ttl(attempt.budgets.last().expect("just pushed")).await?;
                 self.give_back(&attempt).await;
                 return Err(refusal(action, scope, wait.unwrap_or(limit.window)));
             }
