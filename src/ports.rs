@@ -81,17 +81,12 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
-    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<Session>>;
+    /// A session with the user it belongs to, in one read: a refresh answers with both.
+    async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, User)>>;
     /// Atomically replaces the current token `from_jti` by `next` and logs the revocation of
-    /// the old token. Returns false when `from_jti` was no longer current (another rotation won).
-    async fn rotate_session(
-        &self,
-        id: Uuid,
-        from_jti: Uuid,
-        next: &TokenGrant,
-        old_token: Revocation,
-        now: i64,
-    ) -> StoreResult<bool>;
+    /// the old token until its expiry. Returns false when `from_jti` was no longer current
+    /// (another rotation won) or the session is revoked.
+    async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool>;
     /// Marks the session revoked and logs it. Returns false if it was already revoked.
     async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool>;
     /// Revokes every live session of a user but `except`; returns the revocations made.

@@ -3,7 +3,9 @@
 mod common;
 
 use common::{Backend, PASSWORD};
+use reqwest::Method;
 use serde_json::json;
+use totp_rs::{Algorithm, Secret, TOTP};
 use uuid::Uuid;
 
 async fn sign_up_then_read_own_profile(backend: Backend) {
@@ -233,10 +235,106 @@ async fn only_admins_list_users_page_by_page(backend: Backend) {
     server.stop().await;
 }
 
+/// `GET /user/me` on the embedded default is served from a copy kept in memory (see
+/// `storage/sql/profiles.rs`): every write that changes a profile must show at once, for
+/// the writer and for the other users it touches, whose profiles were read (and kept) first.
+async fn the_own_profile_shows_every_change_at_once(backend: Backend) {
+    let server = backend.start().await;
+    server.sign_up("Ana", "ana.fresh@example.com").await;
+    server.sign_up("Bia", "bia.fresh@example.com").await;
+    let ana = server.login("ana.fresh@example.com").await;
+    let bia = server.login("bia.fresh@example.com").await;
+    let me = |token: String| {
+        let server = &server;
+        async move {
+            let answer = server.get("/user/me", Some(&token)).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            answer.body
+        }
+    };
+    let bia_id = me(bia.clone()).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(me(ana.clone()).await["name"], "Ana");
+
+    let renamed = server.patch("/user", Some(&ana), json!({ "name": "Ana Lima" })).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(me(ana.clone()).await["name"], "Ana Lima");
+
+    let created = server
+        .post("/organization", Some(&ana), json!({ "name": "Acme" }))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let org = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(me(ana.clone()).await["organizations"][0]["name"], "Acme");
+
+    assert_eq!(me(bia.clone()).await["organizations"], json!([]));
+    let added = server
+        .post(
+            "/organization/add",
+            Some(&ana),
+            json!({ "organizationId": org, "userId": bia_id }),
+        )
+        .await;
+    assert!(added.status.is_success(), "{}", added.body);
+    assert_eq!(me(bia.clone()).await["organizations"][0]["role"], "member");
+
+    let updated = server
+        .patch(
+            "/organization",
+            Some(&ana),
+            json!({ "organizationId": org, "name": "Acme Ltda" }),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(me(bia.clone()).await["organizations"][0]["name"], "Acme Ltda");
+
+    let removed = server
+        .request(
+            Method::DELETE,
+            &format!("/organization/{org}/member/{bia_id}"),
+            Some(&ana),
+            None,
+        )
+        .await;
+    assert!(removed.status.is_success(), "{}", removed.body);
+    assert_eq!(me(bia.clone()).await["organizations"], json!([]));
+
+    let enrolled = server.post("/mfa", Some(&bia), json!({ "strategy": "TOTP" })).await;
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let factor = enrolled.body["mfaId"].as_str().unwrap().to_owned();
+    assert_eq!(me(bia.clone()).await["mfa"][0]["enabled"], false);
+    let secret = Secret::Encoded(enrolled.body["secret"].as_str().unwrap().to_owned());
+    let totp = TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret.to_bytes().unwrap(),
+        None,
+        "bia".into(),
+    )
+    .unwrap();
+    let validated = server
+        .post(
+            "/mfa/validate",
+            Some(&bia),
+            json!({ "id": factor, "code": totp.generate_current().unwrap() }),
+        )
+        .await;
+    assert_eq!(validated.status, 200, "{}", validated.body);
+    assert_eq!(me(bia.clone()).await["mfa"][0]["enabled"], true);
+    let deleted = server
+        .request(Method::DELETE, &format!("/mfa/{factor}"), Some(&bia), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(me(bia).await["mfa"], json!([]));
+    server.stop().await;
+}
+
 backend_tests!(
     sign_up_then_read_own_profile,
     sign_up_rejects_bad_input_and_duplicates,
     admin_only_sign_up_needs_an_admin_token,
     update_own_profile_and_others_only_as_admin,
     only_admins_list_users_page_by_page,
+    the_own_profile_shows_every_change_at_once,
 );

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::usecases::sessions::{IssuedToken, SessionService};
+use crate::usecases::sessions::{IssuedToken, Refreshed, SessionService};
 
 type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 
@@ -26,7 +26,7 @@ pub enum SessionMsg {
     /// Open a session for a user who has just proved who they are.
     Open { user_id: Uuid, reply: Reply<IssuedToken> },
     /// Exchange a session's token (already signature- and expiry-checked) for its successor.
-    Refresh { claims: Claims, reply: Reply<IssuedToken> },
+    Refresh { claims: Claims, reply: Reply<Refreshed> },
     /// End one session.
     Close { sid: Uuid, reply: Reply<()> },
     /// End every session of a user, but `except` when given.
@@ -43,7 +43,7 @@ pub enum SessionMsg {
     /// A rotation this actor started has finished.
     RefreshFinished {
         key: RefreshKey,
-        result: Result<IssuedToken, AuthError>,
+        result: Result<Refreshed, AuthError>,
     },
 }
 
@@ -76,7 +76,7 @@ pub struct SessionActor;
 pub struct SessionState {
     service: Arc<SessionService>,
     /// Callers waiting for each rotation under way.
-    waiting: HashMap<RefreshKey, Vec<Reply<IssuedToken>>>,
+    waiting: HashMap<RefreshKey, Vec<Reply<Refreshed>>>,
 }
 
 impl Actor for SessionActor {

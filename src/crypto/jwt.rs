@@ -109,13 +109,18 @@ impl TokenSigner {
     /// Signs claims with the current key; Ed25519 is deterministic, so the same claims give
     /// the same token.
     /// The token is a JWS compact serialization (RFC 7515): header, claims and signature,
-    /// each base64url-encoded.
+    /// each base64url-encoded. A token this instance signed is known good, so it joins the
+    /// verified tokens: its first use (the next refresh of a chain, the first request after
+    /// login) skips the signature check too.
     pub fn sign(&self, claims: &Claims) -> String {
         let payload = serde_json::to_vec(claims).expect("claims always serialize");
         let mut token = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(payload));
         let signature = self.signing.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        if claims.iss == self.issuer {
+            self.verified.remember(&token, claims);
+        }
         token
     }
 
@@ -194,6 +199,20 @@ mod tests {
         let token = signer.sign(&claims);
         assert_eq!(token, signer.sign(&claims));
         assert_eq!(signer.verify(&token).unwrap(), claims);
+    }
+
+    #[test]
+    fn a_token_signed_here_is_known_without_checking_it_again() {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap();
+        let signer = TokenSigner::from_pem(&key, "authd-test").unwrap();
+        let claims = claims();
+        let token = signer.sign(&claims);
+        assert_eq!(signer.verified.get(&token), Some(claims.clone()));
+        let other_instance = TokenSigner::from_pem(&key, "authd-test").unwrap();
+        assert_eq!(other_instance.verified.get(&token), None);
+        assert_eq!(other_instance.verify(&token).unwrap(), claims, "checked by signature");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Tokens whose signature has already been checked. A client sends the same token with
-//! every request for up to an hour, and an Ed25519 verification costs more than the rest of
-//! a `GET /user/me` together; a hash lookup of the exact token string replaces it.
+//! Tokens whose signature has already been checked, or that this instance signed. A client
+//! sends the same token with every request for up to an hour, and an Ed25519 verification
+//! costs more than the rest of a `GET /user/me` together; a hash lookup of the exact token
+//! string replaces it.
 //!
 //! Only the signature check is remembered: expiry and revocation are checked on every
 //! request by the caller. The map is bounded; when it is full it starts over, so more

@@ -11,6 +11,7 @@ use crate::crypto::jwt::TokenSigner;
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
 use crate::domain::token::Claims;
+use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore};
 use crate::telemetry::metrics as telemetry;
@@ -20,6 +21,13 @@ use crate::telemetry::metrics as telemetry;
 pub struct IssuedToken {
     pub token: String,
     pub claims: Claims,
+}
+
+/// A refresh's answer: the successor token and the user whose session it continues.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub token: IssuedToken,
+    pub holder: User,
 }
 
 /// How many times a refresh re-reads the session after losing a race to another rotation.
@@ -42,12 +50,12 @@ impl SessionService {
         Ok(self.issue(&session))
     }
 
-    pub async fn refresh(&self, presented: Claims) -> Result<IssuedToken, AuthError> {
+    pub async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError> {
         for _ in 0..ROTATION_ATTEMPTS {
             let now = self.clock.unix_now();
-            let session = self
+            let (session, holder) = self
                 .store
-                .session_by_id(presented.sid)
+                .session_with_holder(presented.sid)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
             match session.decide_refresh(&presented, Uuid::new_v4(), now, &self.policy) {
@@ -56,11 +64,7 @@ impl SessionService {
                         subject: RevokedSubject::Token(presented.jti),
                         until: presented.exp,
                     };
-                    if self
-                        .store
-                        .rotate_session(session.id, presented.jti, &next, old_token, now)
-                        .await?
-                    {
+                    if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
                         self.announce(vec![old_token]).await;
                         metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
                         metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
@@ -70,10 +74,18 @@ impl SessionService {
                             current: next,
                             ..session
                         };
-                        return Ok(self.issue(&rotated));
+                        return Ok(Refreshed {
+                            token: self.issue(&rotated),
+                            holder,
+                        });
                     }
                 }
-                RefreshDecision::ReturnCurrent => return Ok(self.issue(&session)),
+                RefreshDecision::ReturnCurrent => {
+                    return Ok(Refreshed {
+                        token: self.issue(&session),
+                        holder,
+                    })
+                }
                 RefreshDecision::ReuseDetected => {
                     tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
                     metrics::counter!(telemetry::TOKEN_REUSE).increment(1);

@@ -38,17 +38,12 @@ impl Core {
         }
         let claims = self.signer.verify(token)?;
         claims.ensure_unexpired(self.clock.unix_now())?;
-        let issued = self
+        let refreshed = self
             .actors
             .sessions
             .call(|reply| SessionMsg::Refresh { claims, reply })
             .await??;
-        let user = self
-            .users
-            .user_by_id(issued.claims.sub)
-            .await?
-            .ok_or(AuthError::InvalidToken)?;
-        Ok(self.credential(user, issued))
+        Ok(self.credential(refreshed.holder, refreshed.token))
     }
 
     /// Ends the caller's session.

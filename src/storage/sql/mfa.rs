@@ -32,6 +32,7 @@ pub(super) fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
 #[async_trait]
 impl MfaStore for SqlStore {
     async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()> {
+        let _forget = self.changing_profile_of(factor.user_id);
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND strategy = $2 AND enabled = 0")
             .bind(factor.user_id.to_string())
@@ -89,6 +90,7 @@ impl MfaStore for SqlStore {
     }
 
     async fn enable_factor(&self, id: Uuid) -> StoreResult<bool> {
+        let _forget = self.changing_profiles();
         let result = sqlx::query(
             "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
         )
@@ -100,6 +102,7 @@ impl MfaStore for SqlStore {
     }
 
     async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let _forget = self.changing_profile_of(user_id);
         let result = sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user_id.to_string())
@@ -110,6 +113,7 @@ impl MfaStore for SqlStore {
     }
 
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()> {
+        let _forget = self.changing_profile_of(user_id);
         sqlx::query("UPDATE mfa_factors SET enabled = 0 WHERE user_id = $1 AND strategy = $2")
             .bind(user_id.to_string())
             .bind(strategy.as_str())
@@ -120,6 +124,7 @@ impl MfaStore for SqlStore {
     }
 
     async fn claim_totp_step(&self, factor_id: Uuid, step: i64) -> StoreResult<bool> {
+        let _forget = self.changing_profiles();
         let result = sqlx::query(
             "UPDATE mfa_factors SET last_used_step = $1 WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $1)",
         )

@@ -3,12 +3,13 @@
 //! Each database keeps its own migration set under `migrations/`.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,6 +22,11 @@ mod mfa;
 mod organizations;
 mod outbox;
 mod password_resets;
+mod profiles;
+mod rotations;
+
+use profiles::{ForgetWhenDone, Lookup, ProfileCache};
+use rotations::{Rotation, RotationBatcher};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -44,6 +50,9 @@ impl SqlBackend {
     }
 }
 
+/// How long a PostgreSQL connection may sit idle before it is pinged ahead of its next query.
+const POSTGRES_IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// The SQL adapter of every store port.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -52,6 +61,10 @@ pub struct SqlStore {
     /// Writes: a single connection on SQLite, the same pool as reads on PostgreSQL.
     writer: AnyPool,
     backend: SqlBackend,
+    /// Recently read profiles; SQLite only (see [`profiles`]).
+    profiles: Option<Arc<ProfileCache>>,
+    /// Group commit of refreshes (see [`rotations`]).
+    rotations: Arc<RotationBatcher>,
 }
 
 impl SqlStore {
@@ -67,9 +80,10 @@ impl SqlStore {
             let options = AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(5))
                 .max_connections(max_connections)
-                // A local file cannot drop its connection: pinging it before every query
-                // would only add a round trip to its thread. PostgreSQL keeps the check.
-                .test_before_acquire(backend == SqlBackend::Postgres);
+                // sqlx would ping every connection before every query: a round trip each. A
+                // local SQLite file cannot drop its connection, so it never needs one; a
+                // PostgreSQL connection is pinged only after an idle spell (see below).
+                .test_before_acquire(false);
             match backend {
                 SqlBackend::Sqlite => options.after_connect(|conn, _| {
                     Box::pin(async move {
@@ -80,7 +94,17 @@ impl SqlStore {
                         Ok(())
                     })
                 }),
-                SqlBackend::Postgres => options,
+                // A connection in steady use has just proved itself; one idle for a while
+                // may have been cut (a database restart, a proxy's idle timeout) and is
+                // checked, and replaced when dead, before it serves a query.
+                SqlBackend::Postgres => options.before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= POSTGRES_IDLE_BEFORE_PING {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                }),
             }
         };
         let (pool, writer) = match backend {
@@ -101,7 +125,32 @@ impl SqlStore {
                 (pool.clone(), pool)
             }
         };
-        Ok(Self { pool, writer, backend })
+        let profiles = (backend == SqlBackend::Sqlite).then(Arc::default);
+        let rotations = Arc::new(RotationBatcher::start(writer.clone()));
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+            profiles,
+            rotations,
+        })
+    }
+
+    /// Taken at the start of a write that may change `user`'s profile: forgets the cached
+    /// copy when the write ends.
+    fn changing_profile_of(&self, user: Uuid) -> ForgetWhenDone<'_> {
+        ForgetWhenDone {
+            cache: self.profiles.as_deref(),
+            whose: Some(user),
+        }
+    }
+
+    /// Like [`Self::changing_profile_of`], for writes that may change anyone's profile.
+    fn changing_profiles(&self) -> ForgetWhenDone<'_> {
+        ForgetWhenDone {
+            cache: self.profiles.as_deref(),
+            whose: None,
+        }
     }
 
     /// Applies the migration set of this database.
@@ -116,6 +165,7 @@ impl SqlStore {
 
     /// Grants or withdraws administrator rights; used by `authd admin create`.
     pub async fn set_admin(&self, id: Uuid, is_admin: bool) -> StoreResult<()> {
+        let _forget = self.changing_profile_of(id);
         sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
             .bind(i64::from(is_admin))
             .bind(id.to_string())
@@ -217,15 +267,52 @@ fn profile_from_rows(rows: &[AnyRow]) -> Result<Option<Profile>, sqlx::Error> {
     }))
 }
 
+/// Where a user's fields are in a row.
+struct UserColumns {
+    id: &'static str,
+    name: &'static str,
+    email: &'static str,
+    phone: &'static str,
+    password_hash: &'static str,
+    is_admin: &'static str,
+    created_at: &'static str,
+}
+
+/// A row of `users` itself.
+const USER_COLUMNS: UserColumns = UserColumns {
+    id: "id",
+    name: "name",
+    email: "email",
+    phone: "phone",
+    password_hash: "password_hash",
+    is_admin: "is_admin",
+    created_at: "created_at",
+};
+
+/// A session row joined with its user (see `session_with_holder`).
+const HOLDER_COLUMNS: UserColumns = UserColumns {
+    id: "user_id",
+    name: "holder_name",
+    email: "holder_email",
+    phone: "holder_phone",
+    password_hash: "holder_password_hash",
+    is_admin: "holder_is_admin",
+    created_at: "holder_created_at",
+};
+
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    let created_at: i64 = row.try_get("created_at")?;
+    user_from_columns(row, &USER_COLUMNS)
+}
+
+fn user_from_columns(row: &AnyRow, columns: &UserColumns) -> Result<User, sqlx::Error> {
+    let created_at: i64 = row.try_get(columns.created_at)?;
     Ok(User {
-        id: uuid_column(row, "id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        phone: row.try_get("phone")?,
-        password_hash: row.try_get("password_hash")?,
-        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+        id: uuid_column(row, columns.id)?,
+        name: row.try_get(columns.name)?,
+        email: row.try_get(columns.email)?,
+        phone: row.try_get(columns.phone)?,
+        password_hash: row.try_get(columns.password_hash)?,
+        is_admin: row.try_get::<i64, _>(columns.is_admin)? != 0,
         created_at: OffsetDateTime::from_unix_timestamp(created_at).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
@@ -316,12 +403,21 @@ impl UserStore for SqlStore {
     }
 
     async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>> {
+        let missed_at = match self.profiles.as_deref().map(|cache| cache.lookup(id, Instant::now())) {
+            Some(Lookup::Hit(profile)) => return Ok(Some(profile)),
+            Some(Lookup::Miss(generation)) => Some(generation),
+            None => None,
+        };
         let rows = sqlx::query(PROFILE)
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        profile_from_rows(&rows).map_err(unavailable)
+        let profile = profile_from_rows(&rows).map_err(unavailable)?;
+        if let (Some(cache), Some(missed_at), Some(profile)) = (self.profiles.as_deref(), missed_at, &profile) {
+            cache.keep(profile, missed_at, Instant::now());
+        }
+        Ok(profile)
     }
 
     async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>> {
@@ -334,6 +430,7 @@ impl UserStore for SqlStore {
     }
 
     async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool> {
+        let _forget = self.changing_profile_of(id);
         let result = sqlx::query(
             "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
              email_normalized = COALESCE($3, email_normalized), phone = COALESCE($4, phone) WHERE id = $5",
@@ -350,6 +447,7 @@ impl UserStore for SqlStore {
     }
 
     async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()> {
+        let _forget = self.changing_profile_of(id);
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(id.to_string())
@@ -393,44 +491,35 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
-    async fn session_by_id(&self, id: Uuid) -> StoreResult<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        row.as_ref().map(session_from_row).transpose().map_err(unavailable)
-    }
-
-    async fn rotate_session(
-        &self,
-        id: Uuid,
-        from_jti: Uuid,
-        next: &TokenGrant,
-        old_token: Revocation,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
-        let updated = sqlx::query(
-            "UPDATE sessions SET previous_jti = current_jti, rotated_at = $1, current_jti = $2, \
-             current_issued_at = $3, current_expires_at = $4 \
-             WHERE id = $5 AND current_jti = $6 AND revoked_at IS NULL",
+    async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, User)>> {
+        let row = sqlx::query(
+            "SELECT s.*, u.name AS holder_name, u.email AS holder_email, u.phone AS holder_phone, \
+             u.password_hash AS holder_password_hash, u.is_admin AS holder_is_admin, \
+             u.created_at AS holder_created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
-        .bind(now)
-        .bind(next.jti.to_string())
-        .bind(next.issued_at)
-        .bind(next.expires_at)
         .bind(id.to_string())
-        .bind(from_jti.to_string())
-        .execute(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        if updated.rows_affected() != 1 {
-            return Ok(false);
-        }
-        log_revocation(&mut *tx, &old_token, now).await.map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(true)
+        row.as_ref()
+            .map(|row| Ok((session_from_row(row)?, user_from_columns(row, &HOLDER_COLUMNS)?)))
+            .transpose()
+            .map_err(unavailable)
+    }
+
+    /// Batched with concurrent rotations into one statement (see [`rotations`]); the
+    /// trigger `sessions_rotation_revokes_the_old_token` (migration 0005) logs the old
+    /// token's revocation inside it.
+    async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool> {
+        self.rotations
+            .rotate(Rotation {
+                session: id,
+                from_jti,
+                next: *next,
+                now,
+            })
+            .await
     }
 
     async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool> {

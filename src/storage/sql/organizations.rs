@@ -56,6 +56,7 @@ fn insert_membership(membership: &Membership) -> sqlx::query::Query<'_, sqlx::An
 #[async_trait]
 impl OrganizationStore for SqlStore {
     async fn insert_organization(&self, organization: &Organization, owner: &Membership) -> StoreResult<()> {
+        let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("INSERT INTO organizations (id, name, parent_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(organization.id.to_string())
@@ -101,6 +102,7 @@ impl OrganizationStore for SqlStore {
     }
 
     async fn add_member(&self, membership: &Membership) -> StoreResult<()> {
+        let _forget = self.changing_profiles();
         insert_membership(membership)
             .execute(&self.writer)
             .await
@@ -114,6 +116,7 @@ impl OrganizationStore for SqlStore {
         name: Option<&str>,
         parent: Option<Option<Uuid>>,
     ) -> StoreResult<OrganizationUpdate> {
+        let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         // Taken first, so concurrent hierarchy changes run one after the other and each
         // checks the hierarchy the previous one committed.
@@ -173,6 +176,7 @@ impl OrganizationStore for SqlStore {
         user_id: Uuid,
         requester: RemovalRequester,
     ) -> StoreResult<Result<(), AuthError>> {
+        let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         // Locks the organization's row, so concurrent removals count owners one at a time.
         let locked = sqlx::query("UPDATE organizations SET name = name WHERE id = $1")

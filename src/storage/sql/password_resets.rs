@@ -43,6 +43,7 @@ impl PasswordResetStore for SqlStore {
     }
 
     async fn complete_reset(&self, hash_digest: &str, password_hash: &str, now: i64) -> StoreResult<Option<Uuid>> {
+        let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let user: Option<String> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = $1 \
