@@ -21,6 +21,10 @@ pub struct RedisCache {
     namespace: String,
 }
 
+/// Revocation messages the subscriber buffers for its listener; past it the oldest are
+/// skipped and the periodic catch-up from the database brings them.
+const SUBSCRIBER_BUFFER: usize = 8192;
+
 impl RedisCache {
     /// Connects both clients; they reconnect on their own afterwards.
     pub async fn connect(url: &str, namespace: &str) -> anyhow::Result<Self> {
@@ -30,7 +34,12 @@ impl RedisCache {
             builder
                 .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
                 .with_connection_config(|c| c.connection_timeout = Duration::from_secs(2))
-                .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2));
+                .with_performance_config(|p| {
+                    p.default_command_timeout = Duration::from_secs(2);
+                    // Every refresh publishes a revocation; fred's default of 32 buffered
+                    // messages overflows within milliseconds at a few thousand per second.
+                    p.broadcast_channel_capacity = SUBSCRIBER_BUFFER;
+                });
             builder
         };
         let client = builder().build()?;
