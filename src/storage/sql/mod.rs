@@ -18,15 +18,17 @@ use crate::domain::session::{Session, TokenGrant};
 use crate::domain::user::User;
 use crate::ports::{Profile, ProfileUpdate, SessionStore, StoreError, StoreResult, UserStore};
 
+mod batch;
 mod mfa;
 mod organizations;
 mod outbox;
 mod password_resets;
 mod profiles;
-mod rotations;
+mod refreshes;
 
+use batch::Batcher;
 use profiles::{ForgetWhenDone, Lookup, ProfileCache};
-use rotations::{Rotation, RotationBatcher};
+use refreshes::Rotation;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -63,8 +65,9 @@ pub struct SqlStore {
     backend: SqlBackend,
     /// Recently read profiles; SQLite only (see [`profiles`]).
     profiles: Option<Arc<ProfileCache>>,
-    /// Group commit of refreshes (see [`rotations`]).
-    rotations: Arc<RotationBatcher>,
+    /// The two statements of a refresh, batched (see [`refreshes`]).
+    session_reads: Arc<Batcher<Uuid, Option<(Session, User)>>>,
+    rotations: Arc<Batcher<Rotation, bool>>,
 }
 
 impl SqlStore {
@@ -126,13 +129,13 @@ impl SqlStore {
             }
         };
         let profiles = (backend == SqlBackend::Sqlite).then(Arc::default);
-        let rotations = Arc::new(RotationBatcher::start(writer.clone()));
         Ok(Self {
+            session_reads: Arc::new(refreshes::session_reads(pool.clone())),
+            rotations: Arc::new(refreshes::rotations(writer.clone())),
             pool,
             writer,
             backend,
             profiles,
-            rotations,
         })
     }
 
@@ -491,29 +494,17 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    /// Batched with concurrent reads into one statement (see [`refreshes`]).
     async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(
-            "SELECT s.*, u.name AS holder_name, u.email AS holder_email, u.phone AS holder_phone, \
-             u.password_hash AS holder_password_hash, u.is_admin AS holder_is_admin, \
-             u.created_at AS holder_created_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref()
-            .map(|row| Ok((session_from_row(row)?, user_from_columns(row, &HOLDER_COLUMNS)?)))
-            .transpose()
-            .map_err(unavailable)
+        self.session_reads.call(id).await
     }
 
-    /// Batched with concurrent rotations into one statement (see [`rotations`]); the
+    /// Batched with concurrent rotations into one statement (see [`refreshes`]); the
     /// trigger `sessions_rotation_revokes_the_old_token` (migration 0005) logs the old
     /// token's revocation inside it.
     async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool> {
         self.rotations
-            .rotate(Rotation {
+            .call(Rotation {
                 session: id,
                 from_jti,
                 next: *next,

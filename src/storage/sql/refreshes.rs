@@ -1,33 +1,24 @@
-//! Group commit of session rotations: the rotations that arrive while one statement runs
-//! share the next one.
+//! The two statements of a refresh, each batched with the same statements of concurrent
+//! refreshes (see [`batch`](super::batch)): reading the session with its holder, and
+//! rotating it.
 //!
-//! A refresh is one conditional UPDATE (the schema's trigger logs the old token's
-//! revocation inside it). Under load most of its cost is the statement itself (a round trip,
-//! parsing, a commit), not the row, so a single task takes every rotation queued behind the
-//! running statement and applies them all with one `UPDATE ... FROM (VALUES ...)`. Alone, a
-//! rotation waits for nothing; under load, for at most the statement ahead of it.
-//!
-//! Each row keeps its own condition (the token it replaces is still current and the session
-//! is not revoked), so a batch decides exactly what the same rotations would one by one:
-//! `RETURNING` names each session that rotated and the token now current in it, and only the
-//! rotation that installed that token has won (two rotations from the same token may share a
-//! batch; the database applies one of them).
+//! A rotation is a conditional UPDATE (the schema's trigger logs the old token's revocation
+//! inside it). Each row of a batch keeps its own condition (the token it replaces is still
+//! current and the session is not revoked), so a batch decides exactly what the same
+//! rotations would one by one: `RETURNING` names each session that rotated and the token
+//! now current in it, and only the rotation that installed that token has won (two
+//! rotations from the same token may share a batch; the database applies one of them).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sqlx::AnyPool;
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::uuid_column;
-use crate::domain::session::TokenGrant;
-use crate::ports::{StoreError, StoreResult};
-
-/// Rotations applied by one statement at most (six parameters each).
-pub const MAX_BATCH: usize = 64;
-
-/// Rotations waiting for the batching task at most; past it callers wait to queue.
-const QUEUE: usize = 4096;
+use super::batch::{parameters, Batcher};
+use super::{session_from_row, user_from_columns, uuid_column, HOLDER_COLUMNS};
+use crate::domain::session::{Session, TokenGrant};
+use crate::domain::user::User;
 
 /// One session's rotation, as `SessionStore::rotate_session` asks for it.
 pub struct Rotation {
@@ -37,65 +28,24 @@ pub struct Rotation {
     pub now: i64,
 }
 
-/// The handle the store rotates through; its task stops when the last handle is dropped.
-pub struct RotationBatcher {
-    queue: mpsc::Sender<(Rotation, oneshot::Sender<StoreResult<bool>>)>,
+/// Answers true for each rotation that happened.
+pub fn rotations(writer: AnyPool) -> Batcher<Rotation, bool> {
+    Batcher::start(move |batch: Arc<Vec<Rotation>>| {
+        let writer = writer.clone();
+        async move { rotate_all(&writer, &batch).await }
+    })
 }
 
-impl RotationBatcher {
-    /// Starts the batching task on `writer`.
-    pub fn start(writer: AnyPool) -> Self {
-        let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(apply_in_batches(writer, waiting));
-        Self { queue }
-    }
-
-    /// True when the rotation happened: `from_jti` was current and the session live.
-    pub async fn rotate(&self, rotation: Rotation) -> StoreResult<bool> {
-        let (reply, answer) = oneshot::channel();
-        self.queue.send((rotation, reply)).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
+/// Answers each session with its holder, when both exist.
+pub fn session_reads(pool: AnyPool) -> Batcher<Uuid, Option<(Session, User)>> {
+    Batcher::start(move |ids: Arc<Vec<Uuid>>| {
+        let pool = pool.clone();
+        async move { read_all(&pool, &ids).await }
+    })
 }
 
-fn stopped() -> StoreError {
-    StoreError::Unavailable {
-        component: "database",
-        reason: "the rotation task has stopped".into(),
-    }
-}
-
-async fn apply_in_batches(
-    writer: AnyPool,
-    mut waiting: mpsc::Receiver<(Rotation, oneshot::Sender<StoreResult<bool>>)>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let rotations: Vec<&Rotation> = batch.iter().map(|(rotation, _)| rotation).collect();
-        match apply(&writer, &rotations).await {
-            Ok(rotated) => {
-                for (rotation, reply) in batch.drain(..) {
-                    let won = rotated.contains(&(rotation.session, rotation.next.jti));
-                    let _ = reply.send(Ok(won));
-                }
-            }
-            Err(err) => {
-                let reason = err.to_string();
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Unavailable {
-                        component: "database",
-                        reason: reason.clone(),
-                    }));
-                }
-            }
-        }
-    }
-}
-
-/// Applies the rotations in one statement; returns each session that rotated with the token
-/// that is now its current one.
-async fn apply(writer: &AnyPool, rotations: &[&Rotation]) -> Result<HashSet<(Uuid, Uuid)>, sqlx::Error> {
-    let statement = batch_statement(rotations.len());
+async fn rotate_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<bool>, sqlx::Error> {
+    let statement = rotation_statement(rotations.len());
     let mut query = sqlx::query(&statement);
     for rotation in rotations {
         query = query
@@ -106,21 +56,23 @@ async fn apply(writer: &AnyPool, rotations: &[&Rotation]) -> Result<HashSet<(Uui
             .bind(rotation.next.expires_at)
             .bind(rotation.now);
     }
-    let rows = query.fetch_all(writer).await?;
-    rows.iter()
+    let rotated: HashSet<(Uuid, Uuid)> = query
+        .fetch_all(writer)
+        .await?
+        .iter()
         .map(|row| Ok((uuid_column(row, "id")?, uuid_column(row, "current_jti")?)))
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(rotations
+        .iter()
+        .map(|rotation| rotated.contains(&(rotation.session, rotation.next.jti)))
+        .collect())
 }
 
 /// `UPDATE ... FROM (VALUES ...)` for `rows` rotations. Both databases name the columns of a
 /// bare `VALUES` list `column1`, `column2`, ...
-fn batch_statement(rows: usize) -> String {
+fn rotation_statement(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let first = row * 6 + 1;
-            let params: Vec<String> = (first..first + 6).map(|n| format!("${n}")).collect();
-            format!("({})", params.join(", "))
-        })
+        .map(|row| format!("({})", parameters(row * 6 + 1, 6)))
         .collect();
     format!(
         "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
@@ -130,6 +82,26 @@ fn batch_statement(rows: usize) -> String {
          RETURNING id, current_jti",
         values.join(", ")
     )
+}
+
+async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, User)>>, sqlx::Error> {
+    let statement = format!(
+        "SELECT s.*, u.name AS holder_name, u.email AS holder_email, u.phone AS holder_phone, \
+         u.password_hash AS holder_password_hash, u.is_admin AS holder_is_admin, \
+         u.created_at AS holder_created_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id IN ({})",
+        parameters(1, ids.len())
+    );
+    let mut query = sqlx::query(&statement);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    let mut found: HashMap<Uuid, (Session, User)> = HashMap::new();
+    for row in query.fetch_all(pool).await? {
+        let session = session_from_row(&row)?;
+        found.insert(session.id, (session, user_from_columns(&row, &HOLDER_COLUMNS)?));
+    }
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
 }
 
 #[cfg(test)]
@@ -235,7 +207,7 @@ mod tests {
 
     #[test]
     fn each_row_takes_the_next_six_parameters() {
-        let statement = batch_statement(2);
+        let statement = rotation_statement(2);
         assert!(statement.contains("VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)"));
         assert!(!statement.contains("$13"));
     }
