@@ -6,6 +6,7 @@ use authd::crypto::jwt::TokenSigner;
 use authd::crypto::password::{HashCost, PasswordHasher};
 use authd::domain::revocation::{Revocation, RevokedSet, RevokedSubject};
 use authd::domain::token::Claims;
+use authd::ports::PasswordHashing as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use uuid::Uuid;
 

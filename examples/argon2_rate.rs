@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use authd::crypto::password::{HashCost, PasswordHasher};
+use authd::ports::PasswordHashing as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

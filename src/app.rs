@@ -19,28 +19,39 @@ use crate::config::Config;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::secrets::Secrets;
+use crate::crypto::OsSecrets;
 #[cfg(feature = "fault-injection")]
 use crate::domain::AuthError;
+use crate::http::state::{AppState, ClientAddressing};
 use crate::notifications::outbox_dir::OutboxDirSender;
 use crate::notifications::smtp::SmtpSender;
 use crate::notifications::templates::Templates;
 use crate::notifications::twilio::{TwilioConfig, TwilioSender};
 use crate::notifications::Notifier;
-use crate::ports::{
-    Cache, Clock, MessageSender, MfaStore, OrganizationStore, PasswordResetStore, RevocationBus, SessionStore,
-    SystemClock, UserStore,
-};
+use crate::ports::{Cache, Clock, DataKey, MessageSender, RevocationBus, SystemClock};
 use crate::storage::fallback::FallbackCache;
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
-use crate::usecases::sessions::SessionService;
+use crate::telemetry::events::CountedEvents;
+use crate::usecases::accounts::Accounts;
+use crate::usecases::login::Login;
+use crate::usecases::mfa::challenge::Challenges;
+use crate::usecases::mfa::enrolment::Enrolment;
+use crate::usecases::mfa::recovery::RecoveryCodes;
+use crate::usecases::organizations::Organizations;
+use crate::usecases::passwords::Passwords;
+use crate::usecases::readiness::Readiness;
+use crate::usecases::session_keeper::SessionKeeper;
+use crate::usecases::sessions::Sessions;
 use crate::usecases::throttle::Throttle;
-use crate::usecases::{Core, Settings};
+use crate::usecases::tokens::Tokens;
+use crate::usecases::Ports;
 
 /// A wired server, ready to serve.
 pub struct App {
-    core: Arc<Core>,
+    state: AppState,
+    actors: ActorSlots,
     supervisor: ActorRef<()>,
     sql: SqlStore,
     redis: Option<RedisCache>,
@@ -71,100 +82,93 @@ impl App {
         for previous in &config.jwt_previous_key_files {
             signer = signer.with_previous_key(&std::fs::read_to_string(previous)?)?;
         }
-        let signer = Arc::new(signer);
         let workers = config
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let hasher = PasswordHasher::new(config.hash_cost(), workers, config.password_queue)?;
-
-        let secrets = Secrets::load_or_create(&config.data_key_file)?;
+        let data_key: Arc<dyn DataKey> = Arc::new(Secrets::load_or_create(&config.data_key_file)?);
         let (email, phone) = message_senders(config)?;
 
         let revoked = RevocationView::default();
         revoked.load(store.as_ref(), clock.unix_now()).await?;
-        let slots = ActorSlots::new();
-        let sessions = Arc::new(SessionService {
-            store: store.clone(),
-            signer: signer.clone(),
-            clock: clock.clone(),
-            policy: config.session_policy(),
-            revocations: slots.revocations.clone(),
-        });
-        let revocation = RevocationArgs {
-            view: revoked.clone(),
-            store: store.clone(),
-            bus: bus.clone(),
-            clock: clock.clone(),
-            catch_up_every: Duration::from_millis(config.revocation_catch_up_ms.max(100)),
-        };
-        let notifications = NotificationArgs {
-            outbox: store.clone(),
-            secrets: secrets.clone(),
-            email,
-            phone,
-            clock: clock.clone(),
-            retry: RetryPolicy {
-                base: Duration::from_millis(config.notify_retry_base_ms.max(1)),
-                cap: Duration::from_secs(config.notify_retry_cap_secs.max(1)),
-                max_attempts: config.notify_max_attempts.max(1),
-            },
-            poll_every: Duration::from_millis(config.notify_poll_ms.max(50)),
-        };
-        let notifier = Arc::new(Notifier {
-            outbox: store.clone(),
-            secrets: secrets.clone(),
-            templates: Templates::load()?,
-            clock: clock.clone(),
-            actor: slots.notifications.clone(),
-        });
-        let core = Arc::new(Core {
-            users: store.clone() as Arc<dyn UserStore>,
-            session_store: store.clone() as Arc<dyn SessionStore>,
-            organizations: store.clone() as Arc<dyn OrganizationStore>,
-            mfa: store.clone() as Arc<dyn MfaStore>,
-            password_resets: store as Arc<dyn PasswordResetStore>,
-            notifier,
-            secrets,
-            bus,
+        let actors = ActorSlots::new();
+        let notifier = Notifier::new(
+            store.clone(),
+            data_key.clone(),
+            Templates::load()?,
+            clock.clone(),
+            actors.notifications.clone(),
+        );
+        let ports = Ports {
+            users: store.clone(),
+            sessions: store.clone(),
+            organizations: store.clone(),
+            factors: store.clone(),
+            resets: store.clone(),
             cache,
-            hasher,
-            signer,
-            clock,
-            revoked,
-            throttle: Throttle::new(throttle_cache, config.throttle_policy()),
-            actors: slots.clone(),
-            settings: Settings {
-                signup: config.signup,
-                sessions: config.session_policy(),
-                password_reset: config.password_reset(),
-                client_ip_header: config.client_ip_header.clone(),
-            },
-        });
+            bus: bus.clone(),
+            hasher: Arc::new(hasher),
+            signer: Arc::new(signer),
+            data_key: data_key.clone(),
+            secrets: Arc::new(OsSecrets),
+            messages: Arc::new(notifier),
+            events: Arc::new(CountedEvents),
+            clock: clock.clone(),
+        };
+        let state = services(&ports, config, &actors, revoked.clone(), throttle_cache);
+
         let supervisor_args = SupervisorArgs {
-            slots: slots.clone(),
-            revocation,
-            sessions,
-            notifications,
-            mfa: Some(core.clone() as Arc<dyn MfaSteps>),
+            slots: actors.clone(),
+            revocation: RevocationArgs {
+                view: revoked,
+                store: store.clone(),
+                bus,
+                clock: clock.clone(),
+                catch_up_every: Duration::from_millis(config.revocation_catch_up_ms.max(100)),
+            },
+            sessions: Arc::new(SessionKeeper::new(
+                &ports,
+                config.session_policy(),
+                actors.revocations.clone(),
+            )),
+            notifications: NotificationArgs {
+                outbox: store,
+                data_key,
+                email,
+                phone,
+                clock,
+                retry: RetryPolicy {
+                    base: Duration::from_millis(config.notify_retry_base_ms.max(1)),
+                    cap: Duration::from_secs(config.notify_retry_cap_secs.max(1)),
+                    max_attempts: config.notify_max_attempts.max(1),
+                },
+                poll_every: Duration::from_millis(config.notify_poll_ms.max(50)),
+            },
+            mfa: Some(state.challenges.clone() as Arc<dyn MfaSteps>),
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
 
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
-            let created = core.ensure_admin(email, "Administrator", password.clone()).await?;
+            let created = state
+                .accounts
+                .ensure_admin(email, "Administrator", password.clone().into())
+                .await?;
             if created {
                 tracing::info!("created the start-up administrator");
             }
         }
         Ok(Self {
-            core,
+            state,
+            actors,
             supervisor,
             sql,
             redis,
         })
     }
 
-    pub fn core(&self) -> Arc<Core> {
-        self.core.clone()
+    /// The account service, for the CLI's `admin create`.
+    pub fn accounts(&self) -> Arc<Accounts> {
+        self.state.accounts.clone()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, gives in-flight requests up
@@ -175,7 +179,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
         drain_timeout: Duration,
     ) -> anyhow::Result<()> {
-        let router = crate::http::router(self.core.clone());
+        let router = crate::http::router(self.state.clone());
         let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
         let graceful = async move {
             shutdown.await;
@@ -202,6 +206,51 @@ impl App {
             redis.quit().await;
         }
         self.sql.close().await;
+    }
+}
+
+/// Every capability service, wired from the ports: the router's state.
+fn services(
+    ports: &Ports,
+    config: &Config,
+    actors: &ActorSlots,
+    revoked: RevocationView,
+    throttle_cache: Arc<dyn Cache>,
+) -> AppState {
+    let throttle = Throttle::new(throttle_cache, config.throttle_policy());
+    let sessions = Arc::new(Sessions::new(ports, actors.sessions.clone()));
+    let recovery = Arc::new(RecoveryCodes::new(ports));
+    let challenges = Arc::new(Challenges::new(
+        ports,
+        throttle.clone(),
+        recovery.clone(),
+        sessions.clone(),
+        actors.mfa.clone(),
+    ));
+    AppState {
+        accounts: Arc::new(Accounts::new(ports, throttle.clone(), config.signup)),
+        login: Arc::new(Login::new(
+            ports,
+            throttle.clone(),
+            challenges.clone(),
+            sessions.clone(),
+        )),
+        tokens: Arc::new(Tokens::new(ports, revoked)),
+        enrolment: Arc::new(Enrolment::new(ports, throttle.clone())),
+        passwords: Arc::new(Passwords::new(
+            ports,
+            throttle,
+            sessions.clone(),
+            config.password_reset(),
+        )),
+        organizations: Arc::new(Organizations::new(ports)),
+        readiness: Arc::new(Readiness::new(ports, actors.clone())),
+        addressing: ClientAddressing {
+            header: config.client_ip_header.as_deref().map(Arc::from),
+        },
+        sessions,
+        recovery,
+        challenges,
     }
 }
 
@@ -244,7 +293,7 @@ impl RunningServer {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let app = App::build(config).await?;
         #[cfg(feature = "fault-injection")]
-        let actors = app.core.actors.clone();
+        let actors = app.actors.clone();
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -8,16 +8,11 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::crypto::password::HashCost;
+use crate::domain::reset::PasswordResetPolicy;
 use crate::domain::session::SessionPolicy;
 use crate::domain::throttle::{Backoff, Limit, ThrottlePolicy};
-use crate::usecases::{PasswordResetPolicy, SignupMode};
-
-/// Log output style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
+use crate::domain::user::SignupMode;
+use crate::telemetry::LogFormat;
 
 /// Everything `authd serve` can be told.
 #[derive(Debug, Clone, Args)]
@@ -54,7 +49,8 @@ pub struct Config {
     /// How long a rotated-away token still yields its successor.
     #[arg(long, env = "AUTH_REFRESH_GRACE_SECS", default_value_t = 10)]
     pub refresh_grace_secs: u64,
-    #[arg(long, env = "AUTH_SIGNUP", value_enum, default_value = "open")]
+    /// `open` or `admin`.
+    #[arg(long, env = "AUTH_SIGNUP", default_value = "open", value_parser = signup_mode())]
     pub signup: SignupMode,
     /// Make this admin at start-up if missing (with `AUTH_ADMIN_PASSWORD`).
     #[arg(long, env = "AUTH_ADMIN_EMAIL")]
@@ -154,6 +150,13 @@ pub struct Config {
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,
+}
+
+/// Parses `AUTH_SIGNUP`, listing its values in `--help`.
+fn signup_mode() -> impl clap::builder::TypedValueParser<Value = SignupMode> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["open", "admin"])
+        .map(|text| text.parse::<SignupMode>().expect("every listed value parses"))
 }
 
 impl Config {

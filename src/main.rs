@@ -91,8 +91,8 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     let app = App::build(config).await?;
     let created = app
-        .core()
-        .ensure_admin(email, name, password)
+        .accounts()
+        .ensure_admin(email, name, password.into())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if !created {

@@ -95,7 +95,7 @@ async fn sign_up_rejects_bad_input_and_duplicates(backend: Backend) {
 
 async fn admin_only_sign_up_needs_an_admin_token(backend: Backend) {
     let (server, admin) = backend
-        .start_with_admin(|c| c.signup = authd::usecases::SignupMode::Admin)
+        .start_with_admin(|c| c.signup = authd::domain::user::SignupMode::Admin)
         .await;
     let body = json!({ "name": "Eva", "email": "eva@example.com", "password": PASSWORD });
 

@@ -8,7 +8,7 @@ use authd::domain::mfa::{PhoneChannel, Strategy};
 use authd::domain::password_policy::check_password;
 use authd::domain::user::{Email, Phone, UserName};
 use authd::http::extract::Json;
-use authd::http::routes::{mfa, organizations, password, sessions, tokens, users};
+use authd::http::api::{mfa, organizations, password, sessions, tokens, users};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::response::IntoResponse;

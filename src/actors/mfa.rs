@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use secrecy::SecretString;
 
+use crate::domain::credential::Credential;
+use crate::domain::events::Origin;
 use crate::domain::AuthError;
 use crate::telemetry::metrics;
-use crate::usecases::login::Credential;
 
 type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 
@@ -23,8 +25,8 @@ type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 pub trait MfaSteps: Send + Sync {
     /// Picks a strategy for the login challenge `hash`; returns the hash of the code step.
     async fn choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError>;
-    /// Checks the code for the code challenge `hash`; opens the session.
-    async fn submit(&self, hash: &str, code: &str) -> Result<Credential, AuthError>;
+    /// Checks the code for the code challenge `hash`; opens the session for `origin`.
+    async fn submit(&self, hash: &str, code: &SecretString, origin: &Origin) -> Result<Credential, AuthError>;
 }
 
 /// What the MFA challenge actor is asked.
@@ -36,7 +38,8 @@ pub enum MfaMsg {
     },
     Submit {
         hash: String,
-        code: String,
+        code: SecretString,
+        origin: Origin,
         reply: Reply<Credential>,
     },
     /// The step running for `hash` finished; the next queued one may start.
@@ -64,8 +67,15 @@ impl MfaMsg {
 
 /// A step waiting for its turn.
 enum Step {
-    Choose { strategy: String, reply: Reply<String> },
-    Submit { code: String, reply: Reply<Credential> },
+    Choose {
+        strategy: String,
+        reply: Reply<String>,
+    },
+    Submit {
+        code: SecretString,
+        origin: Origin,
+        reply: Reply<Credential>,
+    },
 }
 
 pub struct MfaActor;
@@ -105,7 +115,12 @@ impl Actor for MfaActor {
         }
         match message {
             MfaMsg::Choose { hash, strategy, reply } => enqueue(&myself, state, hash, Step::Choose { strategy, reply }),
-            MfaMsg::Submit { hash, code, reply } => enqueue(&myself, state, hash, Step::Submit { code, reply }),
+            MfaMsg::Submit {
+                hash,
+                code,
+                origin,
+                reply,
+            } => enqueue(&myself, state, hash, Step::Submit { code, origin, reply }),
             MfaMsg::StepFinished { hash } => {
                 let next = state.running.get_mut(&hash).and_then(VecDeque::pop_front);
                 match next {
@@ -145,8 +160,8 @@ fn run(myself: &ActorRef<MfaMsg>, state: &MfaState, hash: String, step: Step) {
             Step::Choose { strategy, reply } => {
                 let _ = reply.send(guarded(steps.choose(&hash, &strategy)).await);
             }
-            Step::Submit { code, reply } => {
-                let _ = reply.send(guarded(steps.submit(&hash, &code)).await);
+            Step::Submit { code, origin, reply } => {
+                let _ = reply.send(guarded(steps.submit(&hash, &code, &origin)).await);
             }
         }
         let _ = myself.cast(MfaMsg::StepFinished { hash });

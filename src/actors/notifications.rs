@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use crate::telemetry::metrics;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use secrecy::ExposeSecret as _;
 
-use crate::crypto::secrets::Secrets;
 use crate::domain::notification::{retry_delay, DeliveryChannel, DeliveryError, OutgoingMessage};
-use crate::ports::{Clock, MessageSender, Outbox, QueuedMessage};
+use crate::ports::{Clock, DataKey, MessageSender, Outbox, QueuedMessage};
 
 /// How many messages one batch leases.
 const BATCH: u32 = 16;
@@ -66,7 +66,8 @@ pub struct RetryPolicy {
 #[derive(Clone)]
 pub struct NotificationArgs {
     pub outbox: Arc<dyn Outbox>,
-    pub secrets: Secrets,
+    /// Opens the sealed payloads.
+    pub data_key: Arc<dyn DataKey>,
     pub email: Arc<dyn MessageSender>,
     pub phone: Arc<dyn MessageSender>,
     pub clock: Arc<dyn Clock>,
@@ -213,8 +214,9 @@ async fn deliver_one(args: &NotificationArgs, queued: QueuedMessage) {
 
 fn open(args: &NotificationArgs, queued: &QueuedMessage) -> Result<OutgoingMessage, DeliveryError> {
     let payload = args
-        .secrets
-        .decrypt(&queued.payload_ciphertext)
+        .data_key
+        .open(&queued.payload_ciphertext)
         .ok_or_else(|| DeliveryError::permanent("payload cannot be decrypted with this data key"))?;
-    serde_json::from_slice(&payload).map_err(|e| DeliveryError::permanent(format!("payload unreadable: {e}")))
+    serde_json::from_slice(payload.expose_secret())
+        .map_err(|e| DeliveryError::permanent(format!("payload unreadable: {e}")))
 }

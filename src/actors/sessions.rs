@@ -2,24 +2,39 @@
 //!
 //! Its own job is sequencing. Concurrent refreshes of the same token are coalesced: the first
 //! starts the rotation, the others wait for it and all receive the same successor. The
-//! database work itself runs in spawned tasks (see [`SessionService`]); their results come
-//! back as messages, so the actor's loop never waits on I/O.
+//! database work itself runs in spawned tasks, through the [`SessionLifecycle`] the use
+//! cases implement; their results come back as messages, so the actor's loop never waits
+//! on I/O.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use crate::telemetry::metrics;
+use async_trait::async_trait;
 use futures::FutureExt as _;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use uuid::Uuid;
 
+use crate::domain::credential::{IssuedToken, Refreshed};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::usecases::sessions::{IssuedToken, Refreshed, SessionService};
+use crate::telemetry::metrics;
 
 type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
+
+/// The session work the actor sequences, as the use cases implement it against storage.
+#[async_trait]
+pub trait SessionLifecycle: Send + Sync {
+    /// Starts a session for a user who has proved who they are; returns its first token.
+    async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError>;
+    /// Rotates the session of `presented` (already signature- and expiry-checked).
+    async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError>;
+    /// Ends one session on every instance.
+    async fn close(&self, sid: Uuid) -> Result<(), AuthError>;
+    /// Ends every session of a user but `except`, on every instance.
+    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError>;
+}
 
 /// What the session actor is asked to do.
 pub enum SessionMsg {
@@ -74,7 +89,7 @@ pub struct RefreshKey {
 pub struct SessionActor;
 
 pub struct SessionState {
-    service: Arc<SessionService>,
+    service: Arc<dyn SessionLifecycle>,
     /// Callers waiting for each rotation under way.
     waiting: HashMap<RefreshKey, Vec<Reply<Refreshed>>>,
 }
@@ -82,12 +97,12 @@ pub struct SessionState {
 impl Actor for SessionActor {
     type Msg = SessionMsg;
     type State = SessionState;
-    type Arguments = Arc<SessionService>;
+    type Arguments = Arc<dyn SessionLifecycle>;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<SessionMsg>,
-        service: Arc<SessionService>,
+        service: Arc<dyn SessionLifecycle>,
     ) -> Result<SessionState, ActorProcessingErr> {
         Ok(SessionState {
             service,

@@ -9,10 +9,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use super::mfa::{MfaActor, MfaMsg, MfaSteps};
 use super::notifications::{NotificationActor, NotificationArgs, NotificationMsg};
 use super::revocation::{RevocationActor, RevocationArgs, RevocationMsg};
-use super::sessions::{SessionActor, SessionMsg};
+use super::sessions::{SessionActor, SessionLifecycle, SessionMsg};
 use super::ActorSlot;
 use crate::telemetry::metrics as telemetry_metrics;
-use crate::usecases::sessions::SessionService;
 
 /// Handles to every supervised actor; cheap to clone.
 #[derive(Clone)]
@@ -48,7 +47,7 @@ impl Default for ActorSlots {
 pub struct SupervisorArgs {
     pub slots: ActorSlots,
     pub revocation: RevocationArgs,
-    pub sessions: Arc<SessionService>,
+    pub sessions: Arc<dyn SessionLifecycle>,
     pub notifications: NotificationArgs,
     /// The MFA steps; `None` leaves the MFA challenge actor out (tests of the others).
     pub mfa: Option<Arc<dyn MfaSteps>>,
@@ -170,21 +169,51 @@ fn record_restart(actor: &'static str, failed: bool) {
 mod tests {
     use std::time::Duration;
 
+    use async_trait::async_trait;
+    use uuid::Uuid;
+
     use super::*;
     use crate::actors::revocation::RevocationView;
-    use crate::crypto::jwt::TokenSigner;
-    use crate::domain::session::SessionPolicy;
-    use crate::notifications::outbox_dir::OutboxDirSender;
-    use crate::ports::SystemClock;
+    use crate::domain::credential::{IssuedToken, Refreshed};
+    use crate::domain::notification::{DeliveryError, OutgoingMessage};
+    use crate::domain::token::Claims;
+    use crate::domain::AuthError;
+    use crate::ports::{MessageSender, SystemClock};
     use crate::storage::memory::LocalBus;
     use crate::storage::sql::SqlStore;
+
+    /// Sessions are not what these tests are about: every call is refused.
+    struct NoSessions;
+
+    #[async_trait]
+    impl SessionLifecycle for NoSessions {
+        async fn open(&self, _: Uuid) -> Result<IssuedToken, AuthError> {
+            Err(AuthError::Unavailable("test"))
+        }
+        async fn refresh(&self, _: Claims) -> Result<Refreshed, AuthError> {
+            Err(AuthError::Unavailable("test"))
+        }
+        async fn close(&self, _: Uuid) -> Result<(), AuthError> {
+            Err(AuthError::Unavailable("test"))
+        }
+        async fn close_all(&self, _: Uuid, _: Option<Uuid>) -> Result<(), AuthError> {
+            Err(AuthError::Unavailable("test"))
+        }
+    }
+
+    /// Nothing is queued in these tests, so nothing is ever sent.
+    struct NoSender;
+
+    #[async_trait]
+    impl MessageSender for NoSender {
+        async fn send(&self, _: &OutgoingMessage) -> Result<(), DeliveryError> {
+            Err(DeliveryError::permanent("test"))
+        }
+    }
 
     async fn supervised() -> (ActorRef<()>, ActorSlots) {
         let store = Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
         store.migrate().await.unwrap();
-        let store_for_outbox = store.clone();
-        let dir = std::env::temp_dir().join(format!("authd-sup-{}", uuid::Uuid::new_v4().simple()));
-        let signer = Arc::new(TokenSigner::load_or_create(&dir.join("key.pem"), "t").unwrap());
         let slots = ActorSlots::new();
         let args = SupervisorArgs {
             slots: slots.clone(),
@@ -195,22 +224,12 @@ mod tests {
                 clock: Arc::new(SystemClock),
                 catch_up_every: Duration::from_secs(1),
             },
-            sessions: Arc::new(SessionService {
-                store,
-                signer,
-                clock: Arc::new(SystemClock),
-                policy: SessionPolicy {
-                    token_ttl: Duration::from_secs(60),
-                    session_max_age: Duration::from_secs(600),
-                    refresh_grace: Duration::from_secs(1),
-                },
-                revocations: slots.revocations.clone(),
-            }),
+            sessions: Arc::new(NoSessions),
             notifications: NotificationArgs {
-                outbox: store_for_outbox,
-                secrets: crate::crypto::secrets::Secrets::from_key(&[1; 32]),
-                email: Arc::new(OutboxDirSender::new(dir.join("outbox"))),
-                phone: Arc::new(OutboxDirSender::new(dir.join("outbox"))),
+                outbox: store,
+                data_key: Arc::new(crate::crypto::secrets::Secrets::from_key(&[1; 32])),
+                email: Arc::new(NoSender),
+                phone: Arc::new(NoSender),
                 clock: Arc::new(SystemClock),
                 retry: crate::actors::notifications::RetryPolicy {
                     base: Duration::from_millis(100),
@@ -224,7 +243,6 @@ mod tests {
         let (supervisor, _) = Actor::spawn(None, Supervisor, args).await.unwrap();
         (supervisor, slots)
     }
-
     #[tokio::test]
     async fn a_killed_child_is_restarted_and_its_slot_repointed() {
         let (supervisor, slots) = supervised().await;

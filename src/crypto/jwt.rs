@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::verified::VerifiedTokens;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
+use crate::ports::TokenSigning;
 
 /// Longest token accepted for parsing; real ones are about 400 bytes.
 const MAX_TOKEN_LEN: usize = 2048;
@@ -169,6 +170,25 @@ impl TokenSigner {
 
 fn parse_key(pem: &str) -> anyhow::Result<SigningKey> {
     SigningKey::from_pkcs8_pem(pem).map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 PEM key: {e}"))
+}
+
+/// The port the use cases sign and verify through.
+impl TokenSigning for TokenSigner {
+    fn issuer(&self) -> &str {
+        TokenSigner::issuer(self)
+    }
+
+    fn sign(&self, claims: &Claims) -> secrecy::SecretString {
+        TokenSigner::sign(self, claims).into()
+    }
+
+    fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        TokenSigner::verify(self, token)
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        TokenSigner::jwks(self)
+    }
 }
 
 #[cfg(test)]

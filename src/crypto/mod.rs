@@ -1,7 +1,16 @@
-//! Secrets work: password hashing on a bounded pool, token signing, and the data key that
-//! digests one-time codes and encrypts what must be read back.
+//! Secrets work: password hashing on a bounded pool, token signing, the data key that
+//! digests one-time codes and encrypts what must be read back, and fresh secrets (codes,
+//! hashes, TOTP seeds) from the OS's CSPRNG. Each is the adapter of a port in
+//! `ports::crypto`.
 
 use std::path::Path;
+
+use rand::Rng as _;
+use secrecy::{SecretSlice, SecretString};
+
+use crate::domain::mfa::TotpProvisioning;
+use crate::domain::AuthError;
+use crate::ports::OneTimeSecrets;
 
 pub mod jwt;
 pub mod password;
@@ -28,5 +37,63 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     match linked {
         Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => Err(err.into()),
         _ => Ok(()),
+    }
+}
+
+/// Alphabet of recovery codes: no 0/O, 1/I/L look-alikes.
+const RECOVERY_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+
+/// Fresh secrets from the OS's CSPRNG, and TOTP with totp-rs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsSecrets;
+
+impl OneTimeSecrets for OsSecrets {
+    fn six_digit_code(&self) -> SecretString {
+        secrets::six_digit_code().into()
+    }
+
+    fn random_token(&self, bytes: usize) -> SecretString {
+        secrets::random_token(bytes).into()
+    }
+
+    /// 50 bits: two groups of five from a 31-letter alphabet.
+    fn recovery_code(&self) -> SecretString {
+        let mut rng = rand::rngs::OsRng;
+        let mut pick = || RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char;
+        let first: String = (0..5).map(|_| pick()).collect();
+        let second: String = (0..5).map(|_| pick()).collect();
+        format!("{first}-{second}").into()
+    }
+
+    fn totp_seed(&self) -> SecretSlice<u8> {
+        totp::new_secret()
+    }
+
+    fn totp_provisioning(&self, seed: &[u8], issuer: &str, account: &str) -> Result<TotpProvisioning, AuthError> {
+        totp::provisioning(seed, issuer, account).map_err(|_| AuthError::Unavailable("totp"))
+    }
+
+    fn totp_step(&self, seed: &[u8], code: &str, now: i64) -> Option<i64> {
+        totp::matching_step(seed, code, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn recovery_codes_use_the_unambiguous_alphabet() {
+        for _ in 0..100 {
+            let code = OsSecrets.recovery_code();
+            let (first, second) = code.expose_secret().split_once('-').unwrap();
+            assert_eq!((first.len(), second.len()), (5, 5));
+            assert!(first
+                .chars()
+                .chain(second.chars())
+                .all(|c| RECOVERY_ALPHABET.contains(&(c as u8))));
+        }
     }
 }

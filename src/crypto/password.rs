@@ -9,9 +9,12 @@ use std::sync::Arc;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Semaphore;
 
 use crate::domain::AuthError;
+use crate::ports::PasswordHashing;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy)]
@@ -59,29 +62,6 @@ impl PasswordHasher {
         })
     }
 
-    /// Produces a PHC string (salt and parameters included).
-    pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        let argon2 = self.argon2.clone();
-        self.run(move || hash_with(&argon2, &password).map_err(|_| AuthError::Unavailable("password hasher")))
-            .await?
-    }
-
-    /// Checks `password` against `stored`, or against a dummy hash when there is no account,
-    /// so both cases take the same time. Returns false in the dummy case.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AuthError> {
-        let argon2 = self.argon2.clone();
-        let dummy = self.dummy_hash.clone();
-        self.run(move || {
-            let account_exists = stored.is_some();
-            let phc = stored.as_deref().unwrap_or(&dummy);
-            let matches = PasswordHash::new(phc)
-                .map(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false);
-            account_exists && matches
-        })
-        .await
-    }
-
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
         let _admitted = self
             .admission
@@ -97,6 +77,38 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| AuthError::Unavailable("password hasher"))
+    }
+}
+
+#[async_trait]
+impl PasswordHashing for PasswordHasher {
+    /// Produces a PHC string (salt and parameters included).
+    async fn hash(&self, password: SecretString) -> Result<String, AuthError> {
+        let argon2 = self.argon2.clone();
+        self.run(move || {
+            hash_with(&argon2, password.expose_secret()).map_err(|_| AuthError::Unavailable("password hasher"))
+        })
+        .await?
+    }
+
+    /// Checks `password` against `stored`, or against a dummy hash when there is no account,
+    /// so both cases take the same time. Returns false in the dummy case.
+    async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, AuthError> {
+        let argon2 = self.argon2.clone();
+        let dummy = self.dummy_hash.clone();
+        self.run(move || {
+            let account_exists = stored.is_some();
+            let phc = stored.as_deref().unwrap_or(&dummy);
+            let matches = PasswordHash::new(phc)
+                .map(|parsed| {
+                    argon2
+                        .verify_password(password.expose_secret().as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            account_exists && matches
+        })
+        .await
     }
 }
 

@@ -13,8 +13,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
+use secrecy::SecretSlice;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
+
+use crate::ports::DataKey;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -54,9 +57,11 @@ impl Secrets {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&encryption_key)),
         }
     }
+}
 
+impl DataKey for Secrets {
     /// The keyed digest of `secret` for `purpose` (purposes never share digests).
-    pub fn digest(&self, purpose: &str, secret: &str) -> String {
+    fn digest(&self, purpose: &str, secret: &str) -> String {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.digest_key).expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
@@ -65,7 +70,7 @@ impl Secrets {
     }
 
     /// Whether `secret` matches a stored digest, in constant time.
-    pub fn matches(&self, purpose: &str, secret: &str, stored_digest: &str) -> bool {
+    fn matches(&self, purpose: &str, secret: &str, stored_digest: &str) -> bool {
         self.digest(purpose, secret)
             .as_bytes()
             .ct_eq(stored_digest.as_bytes())
@@ -73,7 +78,7 @@ impl Secrets {
     }
 
     /// Encrypts to base64 of nonce || ciphertext.
-    pub fn encrypt(&self, plaintext: &[u8]) -> String {
+    fn seal(&self, plaintext: &[u8]) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut AeadRng);
         let ciphertext = self
             .cipher
@@ -84,15 +89,18 @@ impl Secrets {
         STANDARD.encode(sealed)
     }
 
-    /// Decrypts what [`Secrets::encrypt`] made; `None` when it was tampered with or made
+    /// Decrypts what [`DataKey::seal`] made; `None` when it was tampered with or made
     /// with another key.
-    pub fn decrypt(&self, sealed: &str) -> Option<Vec<u8>> {
+    fn open(&self, sealed: &str) -> Option<SecretSlice<u8>> {
         let bytes = STANDARD.decode(sealed).ok()?;
         if bytes.len() < 12 {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        self.cipher.decrypt(Nonce::from_slice(nonce), ciphertext).ok()
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .ok()
+            .map(SecretSlice::from)
     }
 }
 
@@ -125,6 +133,8 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret as _;
+
     use super::*;
 
     #[test]
@@ -140,13 +150,13 @@ mod tests {
     #[test]
     fn encryption_round_trips_and_detects_tampering() {
         let secrets = Secrets::from_key(&[7; 32]);
-        let sealed = secrets.encrypt(b"JBSWY3DPEHPK3PXP");
-        assert_ne!(sealed, secrets.encrypt(b"JBSWY3DPEHPK3PXP"), "fresh nonce each time");
-        assert_eq!(secrets.decrypt(&sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
-        assert!(Secrets::from_key(&[8; 32]).decrypt(&sealed).is_none());
+        let sealed = secrets.seal(b"JBSWY3DPEHPK3PXP");
+        assert_ne!(sealed, secrets.seal(b"JBSWY3DPEHPK3PXP"), "fresh nonce each time");
+        assert_eq!(secrets.open(&sealed).unwrap().expose_secret(), b"JBSWY3DPEHPK3PXP");
+        assert!(Secrets::from_key(&[8; 32]).open(&sealed).is_none());
         let mut bytes = STANDARD.decode(&sealed).unwrap();
         *bytes.last_mut().unwrap() ^= 1;
-        assert!(secrets.decrypt(&STANDARD.encode(bytes)).is_none());
+        assert!(secrets.open(&STANDARD.encode(bytes)).is_none());
     }
 
     proptest::proptest! {

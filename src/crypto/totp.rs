@@ -2,6 +2,9 @@
 //! way. Which step matched is returned, so the caller can refuse a step used before.
 
 use rand::RngCore as _;
+use secrecy::SecretSlice;
+
+use crate::domain::mfa::TotpProvisioning;
 use subtle::ConstantTimeEq as _;
 use totp_rs::{Algorithm, TOTP};
 
@@ -9,20 +12,11 @@ const DIGITS: usize = 6;
 const STEP_SECS: u64 = 30;
 const SECRET_BYTES: usize = 20;
 
-/// What a user needs to add the factor to an authenticator app.
-#[derive(Debug, Clone)]
-pub struct Provisioning {
-    pub secret_base32: String,
-    pub otpauth_uri: String,
-    /// `data:image/png;base64,...`
-    pub qr_code: String,
-}
-
 /// A new random 160-bit seed.
-pub fn new_secret() -> Vec<u8> {
+pub fn new_secret() -> SecretSlice<u8> {
     let mut secret = vec![0u8; SECRET_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    secret
+    secret.into()
 }
 
 fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<TOTP> {
@@ -39,13 +33,13 @@ fn totp(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<TOTP> {
 }
 
 /// The seed as base32, its `otpauth://` URI and a QR code of it.
-pub fn provisioning(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Provisioning> {
+pub fn provisioning(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<TotpProvisioning> {
     let totp = totp(secret, issuer, account)?;
     let qr = totp.get_qr_base64().map_err(|e| anyhow::anyhow!("QR code: {e}"))?;
-    Ok(Provisioning {
-        secret_base32: totp.get_secret_base32(),
-        otpauth_uri: totp.get_url(),
-        qr_code: format!("data:image/png;base64,{qr}"),
+    Ok(TotpProvisioning {
+        secret_base32: totp.get_secret_base32().into(),
+        otpauth_uri: totp.get_url().into(),
+        qr_code: format!("data:image/png;base64,{qr}").into(),
     })
 }
 
@@ -68,6 +62,8 @@ pub fn matching_step(secret: &[u8], code: &str, now: i64) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret as _;
+
     use super::*;
 
     /// RFC 6238 appendix B, SHA-1 column (8 digits, seed "12345678901234567890").
@@ -97,17 +93,18 @@ mod tests {
 
     #[test]
     fn a_code_matches_its_step_and_its_neighbours_only() {
-        let secret = new_secret();
-        let totp = totp(&secret, "authd", "a@example.com").unwrap();
+        let seed = new_secret();
+        let secret = seed.expose_secret();
+        let totp = totp(secret, "authd", "a@example.com").unwrap();
         let now = 1_800_000_015;
         let code = totp.generate(now as u64);
         let step = now / 30;
-        assert_eq!(matching_step(&secret, &code, now), Some(step));
-        assert_eq!(matching_step(&secret, &code, now + 30), Some(step), "one step late");
-        assert_eq!(matching_step(&secret, &code, now - 30), Some(step), "one step early");
-        assert_eq!(matching_step(&secret, &code, now + 60), None);
-        assert_eq!(matching_step(&secret, "12345", now), None);
-        assert_eq!(matching_step(&secret, "abcdef", now), None);
+        assert_eq!(matching_step(secret, &code, now), Some(step));
+        assert_eq!(matching_step(secret, &code, now + 30), Some(step), "one step late");
+        assert_eq!(matching_step(secret, &code, now - 30), Some(step), "one step early");
+        assert_eq!(matching_step(secret, &code, now + 60), None);
+        assert_eq!(matching_step(secret, "12345", now), None);
+        assert_eq!(matching_step(secret, "abcdef", now), None);
     }
 
     proptest::proptest! {
@@ -134,15 +131,20 @@ mod tests {
         fn anything_but_six_digits_is_refused(code in ".{0,12}", now in 0i64..4_000_000_000) {
             let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
             proptest::prop_assume!(!well_formed);
-            proptest::prop_assert_eq!(matching_step(&new_secret(), &code, now), None);
+            proptest::prop_assert_eq!(matching_step(new_secret().expose_secret(), &code, now), None);
         }
     }
 
     #[test]
     fn provisioning_gives_uri_and_png() {
-        let p = provisioning(&new_secret(), "authd", "a@example.com").unwrap();
-        assert!(p.otpauth_uri.starts_with("otpauth://totp/"));
-        assert!(p.otpauth_uri.contains(&p.secret_base32));
-        assert!(p.qr_code.starts_with("data:image/png;base64,"));
+        let p = provisioning(new_secret().expose_secret(), "authd", "a@example.com").unwrap();
+        let uri = p.otpauth_uri.expose_secret();
+        assert!(uri.starts_with("otpauth://totp/"));
+        assert!(uri.contains(p.secret_base32.expose_secret()));
+        assert!(p.qr_code.expose_secret().starts_with("data:image/png;base64,"));
+        assert!(
+            !format!("{p:?}").contains(p.secret_base32.expose_secret()),
+            "Debug hides the seed"
+        );
     }
 }

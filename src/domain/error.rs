@@ -1,4 +1,4 @@
-//! The one error type of the core. `crate::http::problem` is the only place that turns it
+//! The one error type of the core. The HTTP problem mapping is the only place that turns it
 //! into an HTTP answer, so every variant has exactly one status and one stable `code`.
 
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -112,6 +113,16 @@ pub struct Factor {
     pub created_at: i64,
 }
 
+/// What a user needs to add a TOTP factor to an authenticator app, shown once. Each part
+/// holds the seed, so each is kept as a secret.
+#[derive(Debug, Clone)]
+pub struct TotpProvisioning {
+    pub secret_base32: SecretString,
+    pub otpauth_uri: SecretString,
+    /// `data:image/png;base64,...`
+    pub qr_code: SecretString,
+}
+
 /// A login that passed the password check and waits for a second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginChallenge {
@@ -139,6 +150,48 @@ pub struct CodeChallenge {
     pub factor_id: Option<Uuid>,
     /// Digest of the code sent (EMAIL and PHONE only).
     pub code_digest: Option<String>,
+}
+
+/// The verdict on one numbered attempt at a code (an enrolment's or a login challenge's).
+///
+/// Attempts are numbered by an atomic count taken *before* the code is compared, so
+/// parallel guesses cannot exceed [`MAX_CODE_ATTEMPTS`]: a numbered attempt past the limit
+/// is refused without comparing, and the wrong code that uses the last attempt also voids
+/// what it was aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeVerdict {
+    /// The code is right.
+    Accepted,
+    /// The code is wrong; attempts remain.
+    Wrong,
+    /// The code is wrong and was the last attempt: void the enrolment or challenge.
+    WrongAndSpent,
+    /// The attempts were used up before this one: void it, compare nothing.
+    Exhausted,
+}
+
+impl CodeVerdict {
+    /// Whether attempt number `attempt` (1-based) may still be compared at all.
+    pub fn may_compare(attempt: u64) -> bool {
+        attempt <= MAX_CODE_ATTEMPTS
+    }
+
+    /// The verdict on attempt number `attempt`, whose code matched or not; `matched` is
+    /// `None` when the attempt was past the limit and so was never compared.
+    pub fn of(attempt: u64, matched: Option<bool>) -> Self {
+        match matched {
+            _ if !Self::may_compare(attempt) => CodeVerdict::Exhausted,
+            None => CodeVerdict::Exhausted,
+            Some(true) => CodeVerdict::Accepted,
+            Some(false) if attempt == MAX_CODE_ATTEMPTS => CodeVerdict::WrongAndSpent,
+            Some(false) => CodeVerdict::Wrong,
+        }
+    }
+
+    /// Whether what the code was aimed at must be voided.
+    pub fn voids(self) -> bool {
+        matches!(self, CodeVerdict::WrongAndSpent | CodeVerdict::Exhausted)
+    }
 }
 
 /// The strategies a user may pick at login: each enabled factor's, plus recovery codes
@@ -206,6 +259,24 @@ mod tests {
             challenge.choose(Strategy::Totp),
             Err(AuthError::StrategyNotListed)
         ));
+    }
+
+    #[test]
+    fn the_fifth_wrong_code_voids_and_a_sixth_is_never_compared() {
+        assert_eq!(CodeVerdict::of(1, Some(true)), CodeVerdict::Accepted);
+        assert_eq!(CodeVerdict::of(1, Some(false)), CodeVerdict::Wrong);
+        assert_eq!(CodeVerdict::of(MAX_CODE_ATTEMPTS, Some(true)), CodeVerdict::Accepted);
+        assert_eq!(
+            CodeVerdict::of(MAX_CODE_ATTEMPTS, Some(false)),
+            CodeVerdict::WrongAndSpent
+        );
+        assert!(!CodeVerdict::may_compare(MAX_CODE_ATTEMPTS + 1));
+        assert_eq!(
+            CodeVerdict::of(MAX_CODE_ATTEMPTS + 1, Some(true)),
+            CodeVerdict::Exhausted
+        );
+        assert!(CodeVerdict::WrongAndSpent.voids() && CodeVerdict::Exhausted.voids());
+        assert!(!CodeVerdict::Wrong.voids() && !CodeVerdict::Accepted.voids());
     }
 
     #[test]

@@ -2,7 +2,18 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+/// What a message says, before it is worded by a template. The values it carries are
+/// secrets (a code, a link with a single-use hash) until the message is rendered and sealed.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A one-time MFA code.
+    MfaCode { code: SecretString },
+    /// A password reset link.
+    PasswordReset { link: SecretString },
+}
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

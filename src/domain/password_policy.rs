@@ -1,5 +1,6 @@
-//! The password rule of the contract: 8 to 128 characters and a zxcvbn score of at least 3,
-//! with the user's own name and email counted as dictionary words.
+//! The password rules of the contract. A new password: 8 to 128 characters and a zxcvbn
+//! score of at least 3, with the user's own name and email counted as dictionary words. A
+//! presented password (login, current password): 1 to 128 characters.
 
 use super::AuthError;
 
@@ -27,6 +28,19 @@ pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), AuthEr
         .and_then(|f| f.warning().map(|w| w.to_string()))
         .unwrap_or_else(|| "add more words or characters that are hard to guess".to_owned());
     Err(AuthError::WeakPassword { feedback })
+}
+
+/// Checks a password someone presents to prove who they are (login, the current password
+/// of a change): it must fit the length bounds, so no oversized input reaches the hasher.
+/// `field` names the request field for the error.
+pub fn check_presented_password(field: &'static str, password: &str) -> Result<(), AuthError> {
+    if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
+        return Err(AuthError::invalid(
+            field,
+            format!("must be 1 to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// Each input whole, its parts, and its parts run together ("Ana Souza" gives "anasouza"),
@@ -69,6 +83,20 @@ mod tests {
         assert!(matches!(err, Err(AuthError::WeakPassword { .. })), "{err:?}");
         let err = check_password("carlamendes1", &["Carla Mendes", "carla@example.com"]);
         assert!(matches!(err, Err(AuthError::WeakPassword { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_presented_password_is_only_bounded_in_length() {
+        assert!(check_presented_password("password", "x").is_ok());
+        assert!(matches!(
+            check_presented_password("currentPassword", ""),
+            Err(AuthError::Validation {
+                field: "currentPassword",
+                ..
+            })
+        ));
+        assert!(check_presented_password("password", &"é".repeat(MAX_PASSWORD_LEN)).is_ok());
+        assert!(check_presented_password("password", &"é".repeat(MAX_PASSWORD_LEN + 1)).is_err());
     }
 
     #[test]

@@ -97,6 +97,17 @@ impl Session {
         }
     }
 
+    /// The session after its current token was replaced by `next` at `now`: the old token
+    /// becomes the predecessor that the grace interval honours.
+    pub fn rotate(&self, next: TokenGrant, now: i64) -> Session {
+        Session {
+            previous_jti: Some(self.current.jti),
+            rotated_at: Some(now),
+            current: next,
+            ..self.clone()
+        }
+    }
+
     /// The claims of the session's current token.
     pub fn current_claims(&self, issuer: &str) -> Claims {
         Claims {
@@ -133,11 +144,8 @@ mod tests {
         Session::start(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), now, &POLICY)
     }
 
-    fn rotated(mut s: Session, next: TokenGrant, now: i64) -> Session {
-        s.previous_jti = Some(s.current.jti);
-        s.rotated_at = Some(now);
-        s.current = next;
-        s
+    fn rotated(s: Session, next: TokenGrant, now: i64) -> Session {
+        s.rotate(next, now)
     }
 
     #[test]

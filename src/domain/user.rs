@@ -10,7 +10,7 @@ use super::AuthError;
 pub struct User {
     pub id: Uuid,
     pub name: String,
-    pub email: String,
+    pub email: Email,
     pub phone: Option<String>,
     /// argon2id PHC string; never leaves the server.
     pub password_hash: String,
@@ -113,6 +113,27 @@ impl Phone {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupMode {
+    /// Anyone may sign up.
+    Open,
+    /// Only administrators may create accounts.
+    Admin,
+}
+
+impl std::str::FromStr for SignupMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "open" => Ok(SignupMode::Open),
+            "admin" => Ok(SignupMode::Admin),
+            _ => Err(format!("{text:?} is not one of \"open\", \"admin\"")),
+        }
     }
 }
 

@@ -1,19 +1,24 @@
 //! Request extractors whose failures are problem+json answers: JSON bodies, path and
-//! query parameters, the bearer token of the caller, and the client's address.
+//! query parameters, the bearer token of the caller, the token of a refresh, and where the
+//! request came from. Shared by every front end under `http/`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq as _;
 
 use super::problem::Problem;
+use super::state::ClientAddressing;
+use crate::domain::events::Origin;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::usecases::Core;
+use crate::usecases::tokens::Tokens;
 
 /// A JSON body. Wrong content type: 415; too large: 413; not JSON: 400 `malformed_json`;
 /// wrong shape: 400 `validation_failed` naming the field but never echoing its value.
@@ -108,38 +113,52 @@ pub struct Query<T>(pub T);
 /// The authenticated caller: a valid, unexpired, unrevoked bearer token (else 401).
 pub struct Caller(pub Claims);
 
-impl FromRequestParts<Arc<Core>> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Arc<Tokens>: FromRef<S>,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let token = bearer_token(&parts.headers).ok_or(AuthError::InvalidToken)?;
-        Ok(Caller(core.authenticate(token?)?))
+        Ok(Caller(Arc::<Tokens>::from_ref(state).authenticate(token?)?))
     }
 }
 
 /// The caller when a bearer token is sent (which must then be valid), else nobody.
 pub struct MaybeCaller(pub Option<Claims>);
 
-impl FromRequestParts<Arc<Core>> for MaybeCaller {
+impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller
+where
+    Arc<Tokens>: FromRef<S>,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         match bearer_token(&parts.headers) {
             None => Ok(MaybeCaller(None)),
-            Some(token) => Ok(MaybeCaller(Some(core.authenticate(token?)?))),
+            Some(token) => Ok(MaybeCaller(Some(Arc::<Tokens>::from_ref(state).authenticate(token?)?))),
         }
     }
 }
 
-/// The client's address, for per-client throttling: the last entry of the configured
-/// proxy header when there is one, else the peer address of the connection.
-pub struct ClientIp(pub IpAddr);
+/// Where the request came from: the client address (the last entry of the configured proxy
+/// header when there is one, else the peer address of the connection) and its user agent.
+/// The address keys per-client throttling; both go into security events.
+pub struct ClientOrigin(pub Origin);
 
-impl FromRequestParts<Arc<Core>> for ClientIp {
+/// Longest user agent kept; a longer one is cut (on a character boundary).
+const MAX_USER_AGENT: usize = 512;
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin
+where
+    ClientAddressing: FromRef<S>,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, core: &Arc<Core>) -> Result<Self, Problem> {
-        let from_proxy = core.settings.client_ip_header.as_deref().and_then(|name| {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let addressing = ClientAddressing::from_ref(state);
+        let from_proxy = addressing.header.as_deref().and_then(|name| {
             let values = parts.headers.get_all(name);
             let last = values.iter().next_back()?.to_str().ok()?;
             last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
@@ -148,7 +167,49 @@ impl FromRequestParts<Arc<Core>> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(ClientIp(from_proxy.unwrap_or(peer)))
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|agent| agent.chars().take(MAX_USER_AGENT).collect());
+        Ok(ClientOrigin(Origin {
+            ip: from_proxy.unwrap_or(peer),
+            user_agent,
+        }))
+    }
+}
+
+/// The token of `GET /login/refresh/{token}`. An `Authorization` header, when the client
+/// also sends one, must carry the same token (compared in constant time), else 401
+/// `token_mismatch`: a client that mixes up two sessions learns it at once.
+pub struct RefreshToken(pub SecretString);
+
+impl<S: Send + Sync> FromRequestParts<S> for RefreshToken {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(token) = Path::<String>::from_request_parts(parts, state).await?;
+        let token = SecretString::from(token);
+        if let Some(header_token) = bearer_token(&parts.headers).transpose()? {
+            if !bool::from(header_token.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+                return Err(AuthError::TokenMismatch.into());
+            }
+        }
+        Ok(RefreshToken(token))
+    }
+}
+
+/// The bearer token of `POST /login/refresh`, as sent (401 when there is none): the
+/// refresh itself verifies it, since a rotated-away token must reach the reuse detection
+/// instead of being refused here.
+pub struct BearerToken(pub SecretString);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        let token = bearer_token(&parts.headers).ok_or(AuthError::InvalidToken)??;
+        Ok(BearerToken(SecretString::from(token.to_owned())))
     }
 }
 

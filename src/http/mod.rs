@@ -1,10 +1,13 @@
-//! The HTTP front end: routes, extractors and the problem mapping. Handlers only parse,
-//! call a use case and shape the answer.
+//! The HTTP front ends and what they share. `api/` is the native JSON API; the hosted
+//! pages (`pages/`) and the OpenID Connect endpoints (`oidc/`) join it as siblings, each a
+//! router over the same [`state::AppState`], the same extractors and the one problem
+//! mapping (`problem.rs`, the only place an error becomes an HTTP answer). Handlers only
+//! parse, call one service and shape the answer.
 
+pub mod api;
 pub mod extract;
-pub mod openapi;
 pub mod problem;
-pub mod routes;
+pub mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +20,9 @@ use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
-use utoipa::OpenApi as _;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::telemetry::metrics as telemetry_metrics;
-use crate::usecases::Core;
-use routes::{health, mfa, organizations, password, sessions, tokens, users};
+use state::AppState;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -36,8 +35,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 
 /// Every route of the contract, with limits, request ids and one log line per request.
-pub fn router(core: Arc<Core>) -> Router {
-    let (router, document) = documented_routes().split_for_parts();
+pub fn router(state: AppState) -> Router {
+    let (router, document) = api::documented_routes().split_for_parts();
     router
         .layer(Extension(Arc::new(document)))
         .fallback(problem::unknown_route)
@@ -59,43 +58,7 @@ pub fn router(core: Arc<Core>) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(core)
-}
-
-/// The routes of the contract, each with its OpenAPI description; `GET /openapi.json`
-/// serves the document they make.
-pub fn documented_routes() -> OpenApiRouter<Arc<Core>> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(users::sign_up, users::update, users::list))
-        .routes(routes!(users::me))
-        .routes(routes!(password::change))
-        .routes(routes!(password::forget))
-        .routes(routes!(password::recover))
-        .routes(routes!(sessions::login))
-        .routes(routes!(sessions::refresh_in_header))
-        .routes(routes!(sessions::refresh_in_path))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
-        .routes(routes!(mfa::enrol, mfa::list))
-        .routes(routes!(mfa::validate))
-        .routes(routes!(mfa::recovery))
-        .routes(routes!(mfa::delete))
-        .routes(routes!(mfa::choose))
-        .routes(routes!(mfa::code))
-        .routes(routes!(
-            organizations::create,
-            organizations::update,
-            organizations::mine
-        ))
-        .routes(routes!(organizations::add_member, organizations::update_alias))
-        .routes(routes!(organizations::details))
-        .routes(routes!(organizations::remove_member))
-        .routes(routes!(tokens::introspect))
-        .routes(routes!(tokens::jwks))
-        .routes(routes!(health::live))
-        .routes(routes!(health::ready))
-        .routes(routes!(health::openapi_document))
-        .routes(routes!(health::metrics))
+        .with_state(state)
 }
 
 /// Names a request by its route template, never its raw path: the refresh route carries a

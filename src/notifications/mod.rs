@@ -1,6 +1,7 @@
 //! Outgoing messages: templates, the channel adapters (SMTP, Twilio, the development outbox
-//! folder) and [`Notifier`], which records a message durably and wakes the notification
-//! actor to deliver it. The HTTP request that causes a message never waits for delivery.
+//! folder) and [`Notifier`], the adapter of the [`Messages`] port, which words a notice,
+//! records it durably and wakes the notification actor to deliver it. The HTTP request that
+//! causes a message never waits for delivery.
 
 pub mod outbox_dir;
 pub mod smtp;
@@ -9,36 +10,58 @@ pub mod twilio;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use async_trait::async_trait;
+use secrecy::ExposeSecret as _;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::actors::notifications::NotificationMsg;
 use crate::actors::ActorSlot;
-use crate::crypto::secrets::Secrets;
-use crate::domain::notification::DeliveryChannel;
+use crate::domain::notification::{DeliveryChannel, Notice};
 use crate::domain::AuthError;
-use crate::ports::{Clock, Outbox, QueuedMessage};
+use crate::ports::{Clock, DataKey, Messages, Outbox, QueuedMessage};
 use templates::{Template, Templates};
 
 /// Records messages and hands them to the notification actor.
 pub struct Notifier {
-    pub outbox: Arc<dyn Outbox>,
-    pub secrets: Secrets,
-    pub templates: Templates,
-    pub clock: Arc<dyn Clock>,
-    pub actor: ActorSlot<NotificationMsg>,
+    outbox: Arc<dyn Outbox>,
+    data_key: Arc<dyn DataKey>,
+    templates: Templates,
+    clock: Arc<dyn Clock>,
+    actor: ActorSlot<NotificationMsg>,
 }
 
 impl Notifier {
-    /// Renders and stores the message (its payload encrypted), then wakes the actor.
-    /// Returns once the message is durable; delivery happens in the background.
-    pub async fn send(
-        &self,
-        template: Template,
-        channel: DeliveryChannel,
-        recipient: &str,
-        context: impl Serialize,
-    ) -> Result<Uuid, AuthError> {
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        data_key: Arc<dyn DataKey>,
+        templates: Templates,
+        clock: Arc<dyn Clock>,
+        actor: ActorSlot<NotificationMsg>,
+    ) -> Self {
+        Self {
+            outbox,
+            data_key,
+            templates,
+            clock,
+            actor,
+        }
+    }
+}
+
+/// The template that words a notice, and what it fills in.
+fn wording(notice: &Notice) -> (Template, serde_json::Value) {
+    match notice {
+        Notice::MfaCode { code } => (Template::MfaCode, json!({ "code": code.expose_secret() })),
+        Notice::PasswordReset { link } => (Template::PasswordReset, json!({ "link": link.expose_secret() })),
+    }
+}
+
+#[async_trait]
+impl Messages for Notifier {
+    /// Renders and stores the message (its payload sealed), then wakes the actor.
+    async fn send(&self, notice: Notice, channel: DeliveryChannel, recipient: &str) -> Result<(), AuthError> {
+        let (template, context) = wording(&notice);
         let message = self
             .templates
             .render(template, channel, recipient, context)
@@ -51,7 +74,7 @@ impl Notifier {
             id: Uuid::now_v7(),
             channel,
             recipient: recipient.to_owned(),
-            payload_ciphertext: self.secrets.encrypt(&payload),
+            payload_ciphertext: self.data_key.seal(&payload),
             attempts: 0,
         };
         let now_ms = (self.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
@@ -60,6 +83,6 @@ impl Notifier {
         if self.actor.cast(NotificationMsg::Wake).is_err() {
             tracing::warn!("notification actor unavailable; the message waits for its next poll");
         }
-        Ok(queued.id)
+        Ok(())
     }
 }

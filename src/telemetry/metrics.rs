@@ -3,7 +3,8 @@
 //!
 //! - HTTP: requests and latency by method, route template (never a raw path) and status.
 //! - Actors: messages handled, handling time, mailbox depth, restarts and failures.
-//! - Domain: logins, tokens, revocations, reuse, notifications, rate-limit rejections.
+//! - Domain: logins, tokens, revocations, reuse, notifications, rate-limit rejections,
+//!   security events by type.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -24,6 +25,8 @@ pub const TOKENS_REVOKED: &str = "authd_tokens_revoked_total";
 pub const TOKEN_REUSE: &str = "authd_token_reuse_detected_total";
 pub const NOTIFICATIONS: &str = "authd_notifications_total";
 pub const RATE_LIMITED: &str = "authd_rate_limited_total";
+/// Security events by `type` (see [`crate::domain::events::EventKind`]).
+pub const SECURITY_EVENTS: &str = "authd_security_events_total";
 /// 1 while rate limits are counted in-process because the shared cache is down.
 pub const CACHE_FALLBACK: &str = "authd_cache_fallback";
 

@@ -1,12 +1,19 @@
-//! Logging set-up (JSON lines outside a terminal, readable text on one) and metrics.
+//! Logging set-up (JSON lines outside a terminal, readable text on one), metrics, and the
+//! first adapter of the security-events port (a counter per event type).
 
+pub mod events;
 pub mod metrics;
 
 use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+/// Log output style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init(format: Option<LogFormat>) {

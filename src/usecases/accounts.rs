@@ -1,26 +1,29 @@
 //! Accounts: sign-up, profile reads and updates, the admin listing, and making admins.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 
+use secrecy::{ExposeSecret as _, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::throttle::Attempter;
-use super::{Core, SignupMode};
+use super::throttle::{Attempter, Throttle};
+use super::{account_of, Ports};
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::check_password;
+use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
-use crate::domain::user::{may_manage_user, Email, Phone, User, UserName};
+use crate::domain::user::{may_manage_user, Email, Phone, SignupMode, User, UserName};
 use crate::domain::AuthError;
-use crate::ports::{Profile, ProfileUpdate};
+use crate::ports::{Clock, MfaStore, PasswordHashing, SecurityEvents, UserStore};
 
 /// A sign-up request, as received.
 #[derive(Debug, Clone)]
 pub struct SignUp {
     pub name: String,
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
     pub phone: Option<String>,
 }
 
@@ -43,28 +46,57 @@ pub struct UserPage {
     pub next_cursor: Option<Uuid>,
 }
 
-impl Core {
+/// Creates, reads and changes accounts.
+pub struct Accounts {
+    users: Arc<dyn UserStore>,
+    factors: Arc<dyn MfaStore>,
+    hasher: Arc<dyn PasswordHashing>,
+    events: Arc<dyn SecurityEvents>,
+    clock: Arc<dyn Clock>,
+    throttle: Throttle,
+    signup: SignupMode,
+}
+
+impl Accounts {
+    pub fn new(ports: &Ports, throttle: Throttle, signup: SignupMode) -> Self {
+        Self {
+            users: ports.users.clone(),
+            factors: ports.factors.clone(),
+            hasher: ports.hasher.clone(),
+            events: ports.events.clone(),
+            clock: ports.clock.clone(),
+            throttle,
+            signup,
+        }
+    }
+
     /// Creates an account; with admin-only sign-up the caller must be an admin. Sign-ups
     /// are throttled per email address and client, administrators' included.
-    pub async fn sign_up(&self, caller: Option<&Claims>, request: SignUp, client: IpAddr) -> Result<Uuid, AuthError> {
-        if self.settings.signup == SignupMode::Admin {
+    pub async fn sign_up(&self, caller: Option<&Claims>, request: SignUp, origin: &Origin) -> Result<Uuid, AuthError> {
+        if self.signup == SignupMode::Admin {
             let caller = caller.ok_or(AuthError::InvalidToken)?;
-            if !self.caller(caller).await?.is_admin {
+            if !account_of(self.users.as_ref(), caller).await?.is_admin {
                 return Err(AuthError::Forbidden("only administrators may create accounts"));
             }
         }
         let account = Email::parse(&request.email).ok().map(|email| email.normalized());
         let who = Attempter {
             account: account.as_deref(),
-            client,
+            client: origin.ip,
         };
-        self.throttle
+        let id = self
+            .throttle
             .attempt(Action::SignUp, who, self.create_user(request, false))
-            .await
+            .await?;
+        let event = SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+            .from(origin)
+            .with("by", caller.map_or("self".to_owned(), |c| c.sub.to_string()));
+        self.events.record(event).await;
+        Ok(id)
     }
 
     /// Creates an administrator unless the email is taken; returns whether one was created.
-    pub async fn ensure_admin(&self, email: &str, name: &str, password: String) -> Result<bool, AuthError> {
+    pub async fn ensure_admin(&self, email: &str, name: &str, password: SecretString) -> Result<bool, AuthError> {
         let request = SignUp {
             name: name.to_owned(),
             email: email.to_owned(),
@@ -72,7 +104,13 @@ impl Core {
             phone: None,
         };
         match self.create_user(request, true).await {
-            Ok(_) => Ok(true),
+            Ok(id) => {
+                let event = SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+                    .with("by", "operator")
+                    .with("admin", true);
+                self.events.record(event).await;
+                Ok(true)
+            }
             Err(AuthError::EmailTaken) => Ok(false),
             Err(err) => Err(err),
         }
@@ -82,14 +120,14 @@ impl Core {
         let name = UserName::parse(&request.name)?;
         let email = Email::parse(&request.email)?;
         let phone = request.phone.as_deref().map(Phone::parse).transpose()?;
-        check_password(&request.password, &[name.as_str(), email.as_str()])?;
-        if self.users.user_by_email(&email.normalized()).await?.is_some() {
+        check_password(request.password.expose_secret(), &[name.as_str(), email.as_str()])?;
+        if self.users.user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
         let user = User {
             id: Uuid::now_v7(),
             name: name.as_str().to_owned(),
-            email: email.as_str().to_owned(),
+            email,
             phone: phone.map(|p| p.as_str().to_owned()),
             password_hash: self.hasher.hash(request.password).await?,
             is_admin,
@@ -105,15 +143,15 @@ impl Core {
         self.users.profile(caller.sub).await?.ok_or(AuthError::InvalidToken)
     }
 
-    /// The caller's own account.
-    pub async fn me(&self, caller: &Claims) -> Result<User, AuthError> {
-        self.caller(caller).await
-    }
-
     /// Changes name, email or phone of the caller, or of `user_id` when the caller is an admin.
-    pub async fn update_profile(&self, caller: &Claims, change: ProfileChange) -> Result<(), AuthError> {
+    pub async fn update_profile(
+        &self,
+        caller: &Claims,
+        change: ProfileChange,
+        origin: &Origin,
+    ) -> Result<(), AuthError> {
         let target = change.user_id.unwrap_or(caller.sub);
-        if !may_manage_user(&self.caller(caller).await?, target) {
+        if !may_manage_user(&account_of(self.users.as_ref(), caller).await?, target) {
             return Err(AuthError::Forbidden("only administrators may change another account"));
         }
         let before = self
@@ -122,39 +160,33 @@ impl Core {
             .await?
             .ok_or(AuthError::NotFound("user"))?;
         let update = ProfileUpdate {
-            name: change
-                .name
-                .as_deref()
-                .map(UserName::parse)
-                .transpose()?
-                .map(|n| n.as_str().to_owned()),
-            email: change
-                .email
-                .as_deref()
-                .map(Email::parse)
-                .transpose()?
-                .map(|e| e.as_str().to_owned()),
-            phone: change
-                .phone
-                .as_deref()
-                .map(Phone::parse)
-                .transpose()?
-                .map(|p| p.as_str().to_owned()),
+            name: change.name.as_deref().map(UserName::parse).transpose()?,
+            email: change.email.as_deref().map(Email::parse).transpose()?,
+            phone: change.phone.as_deref().map(Phone::parse).transpose()?,
         };
         if !self.users.update_profile(target, &update).await? {
             return Err(AuthError::NotFound("user"));
         }
         // A factor proves control of a destination; a new destination must be proved again.
-        if update.phone.as_ref().is_some_and(|p| before.phone.as_ref() != Some(p)) {
-            self.mfa.disable_factor(target, Strategy::Phone).await?;
+        if update.changes_phone_of(&before) {
+            self.factors.disable_factor(target, Strategy::Phone).await?;
         }
-        if update
-            .email
-            .as_ref()
-            .is_some_and(|e| !e.eq_ignore_ascii_case(&before.email))
-        {
-            self.mfa.disable_factor(target, Strategy::Email).await?;
+        if update.changes_email_of(&before) {
+            self.factors.disable_factor(target, Strategy::Email).await?;
         }
+        let changed: Vec<&str> = [
+            update.name.as_ref().map(|_| "name"),
+            update.email.as_ref().map(|_| "email"),
+            update.phone.as_ref().map(|_| "phone"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let event = SecurityEvent::new(EventKind::UserUpdated, Some(target), self.clock.unix_now())
+            .from(origin)
+            .with("fields", changed)
+            .with("by", caller.sub.to_string());
+        self.events.record(event).await;
         Ok(())
     }
 
@@ -165,7 +197,7 @@ impl Core {
         limit: Option<u32>,
         cursor: Option<Uuid>,
     ) -> Result<UserPage, AuthError> {
-        if !self.caller(caller).await?.is_admin {
+        if !account_of(self.users.as_ref(), caller).await?.is_admin {
             return Err(AuthError::Forbidden("only administrators may list users"));
         }
         let limit = limit.unwrap_or(50);
@@ -179,10 +211,5 @@ impl Core {
             None
         };
         Ok(UserPage { users, next_cursor })
-    }
-
-    /// The account behind a token; a token of a deleted account is no longer valid.
-    async fn caller(&self, claims: &Claims) -> Result<User, AuthError> {
-        self.users.user_by_id(claims.sub).await?.ok_or(AuthError::InvalidToken)
     }
 }

@@ -1,17 +1,22 @@
 //! Password login: throttled per account and client, constant-time with respect to whether
-//! the account exists, and ending in a new session.
+//! the account exists, and ending in a new session or a second-factor challenge.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 
-use super::sessions::IssuedToken;
-use super::throttle::Attempter;
-use super::Core;
-use crate::actors::sessions::SessionMsg;
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::mfa::challenge::Challenges;
+use super::sessions::{Proof, Sessions};
+use super::throttle::{Attempter, Throttle};
+use super::Ports;
+use crate::domain::credential::Credential;
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::Strategy;
-use crate::domain::password_policy::MAX_PASSWORD_LEN;
+use crate::domain::password_policy::check_presented_password;
 use crate::domain::throttle::Action;
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
+use crate::ports::{Clock, PasswordHashing, SecurityEvents, UserStore};
 use crate::telemetry::metrics as telemetry;
 
 /// How a correct password ends: signed in, or asked for a second factor.
@@ -25,81 +30,80 @@ pub enum LoginOutcome {
     },
 }
 
-/// What a successful login or refresh hands the client.
-#[derive(Debug, Clone)]
-pub struct Credential {
-    pub user: User,
-    pub token: IssuedToken,
-    /// Seconds until the token expires.
-    pub expires_in: i64,
+/// Email and password login.
+pub struct Login {
+    users: Arc<dyn UserStore>,
+    hasher: Arc<dyn PasswordHashing>,
+    events: Arc<dyn SecurityEvents>,
+    clock: Arc<dyn Clock>,
+    throttle: Throttle,
+    challenges: Arc<Challenges>,
+    sessions: Arc<Sessions>,
 }
 
-impl Core {
+impl Login {
+    pub fn new(ports: &Ports, throttle: Throttle, challenges: Arc<Challenges>, sessions: Arc<Sessions>) -> Self {
+        Self {
+            users: ports.users.clone(),
+            hasher: ports.hasher.clone(),
+            events: ports.events.clone(),
+            clock: ports.clock.clone(),
+            throttle,
+            challenges,
+            sessions,
+        }
+    }
+
     /// Checks email and password; opens a session, or starts the MFA steps when the user
     /// has a validated factor.
-    pub async fn login(&self, email: &str, password: String, client: IpAddr) -> Result<LoginOutcome, AuthError> {
+    pub async fn login(&self, email: &str, password: SecretString, origin: &Origin) -> Result<LoginOutcome, AuthError> {
         let email = Email::parse(email)?;
-        if password.is_empty() || password.chars().count() > MAX_PASSWORD_LEN {
-            return Err(AuthError::invalid(
-                "password",
-                format!("must be 1 to {MAX_PASSWORD_LEN} characters"),
-            ));
-        }
+        check_presented_password("password", password.expose_secret())?;
         let normalized = email.normalized();
         let who = Attempter {
             account: Some(&normalized),
-            client,
+            client: origin.ip,
         };
         let checked = self
             .throttle
-            .attempt(Action::Login, who, self.verify_password(&normalized, password));
+            .attempt(Action::Login, who, self.verify_password(&email, password, origin));
         let user = match checked.await {
             Ok(user) => user,
             Err(err) => {
-                count_login(match err {
-                    AuthError::RateLimited { .. } => "rate_limited",
-                    _ => "failed",
-                });
+                if let AuthError::RateLimited { .. } = err {
+                    count_login("rate_limited");
+                    self.failed(None, origin, "rate_limited").await;
+                } else {
+                    count_login("failed");
+                }
                 return Err(err);
             }
         };
-        if let Some((hash, strategies)) = self.second_factor_challenge(&user).await? {
+        if let Some((hash, strategies)) = self.challenges.second_factor_challenge(&user).await? {
             count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
         }
-        let credential = self.open_session(user).await?;
+        let credential = self.sessions.open(&user, Proof::Password, origin).await?;
         count_login("ok");
         Ok(LoginOutcome::Authenticated(Box::new(credential)))
     }
 
     /// The user whose email and password these are; an unknown email costs the same hash.
-    async fn verify_password(&self, normalized_email: &str, password: String) -> Result<User, AuthError> {
-        let user = self.users.user_by_email(normalized_email).await?;
+    async fn verify_password(&self, email: &Email, password: SecretString, origin: &Origin) -> Result<User, AuthError> {
+        let user = self.users.user_by_email(email).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         if !self.hasher.verify(password, stored_hash).await? {
+            self.failed(user.map(|u| u.id), origin, "invalid_credentials").await;
             return Err(AuthError::InvalidCredentials);
         }
         user.ok_or(AuthError::InvalidCredentials)
     }
 
-    /// Opens a session for a user who has proved who they are.
-    pub(crate) async fn open_session(&self, user: User) -> Result<Credential, AuthError> {
-        let user_id = user.id;
-        let token = self
-            .actors
-            .sessions
-            .call(|reply| SessionMsg::Open { user_id, reply })
-            .await??;
-        Ok(self.credential(user, token))
-    }
-
-    pub(crate) fn credential(&self, user: User, token: IssuedToken) -> Credential {
-        let expires_in = token.claims.expires_in(self.clock.unix_now());
-        Credential {
-            user,
-            token,
-            expires_in,
-        }
+    async fn failed(&self, user_id: Option<uuid::Uuid>, origin: &Origin, reason: &'static str) {
+        let event = SecurityEvent::new(EventKind::LoginFailed, user_id, self.clock.unix_now())
+            .from(origin)
+            .with("reason", reason);
+        self.events.record(event).await;
     }
 }
 

@@ -1,79 +1,64 @@
-//! Use cases: what the HTTP layer (and the CLI) can ask of the server. Each one validates
-//! with the domain rules, talks to ports and actors, and returns domain results or errors.
-//! [`Core`] holds the wired dependencies; its methods are spread over one file per capability.
+//! Use cases: what the HTTP layer (and the CLI) can ask of the server, one service per
+//! capability. Each service validates with the domain rules, calls the ports it holds (and
+//! only those), and returns domain results or errors. The composition root (`app`) builds
+//! every service from one [`Ports`] bundle; a handler gets the one service it needs.
+//!
+//! | service | file | what it does |
+//! |---|---|---|
+//! | [`accounts::Accounts`] | `accounts.rs` | sign-up, profile, the admin listing |
+//! | [`login::Login`] | `login.rs` | email + password, then a session or an MFA challenge |
+//! | [`sessions::Sessions`] | `sessions.rs` | open (after any proof), refresh, logout |
+//! | [`session_keeper::SessionKeeper`] | `session_keeper.rs` | the storage side of sessions, run by the session actor |
+//! | [`tokens::Tokens`] | `tokens.rs` | bearer authentication, introspection, JWKS |
+//! | [`mfa::enrolment::Enrolment`] | `mfa/enrolment.rs` | enrol, validate, list, remove factors |
+//! | [`mfa::recovery::RecoveryCodes`] | `mfa/recovery.rs` | recovery code sets |
+//! | [`mfa::challenge::Challenges`] | `mfa/challenge.rs` | the second-factor steps of a login |
+//! | [`passwords::Passwords`] | `passwords.rs` | reset by e-mailed link, change |
+//! | [`organizations::Organizations`] | `organizations.rs` | organizations and members |
+//! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
 
 pub mod accounts;
 pub mod login;
 pub mod mfa;
 pub mod organizations;
-pub mod password;
+pub mod passwords;
 pub mod readiness;
+pub mod session_keeper;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::actors::revocation::RevocationView;
-use crate::actors::supervisor::ActorSlots;
-use crate::crypto::jwt::TokenSigner;
-use crate::crypto::password::PasswordHasher;
-use crate::crypto::secrets::Secrets;
-use crate::domain::session::SessionPolicy;
-use crate::notifications::Notifier;
+use crate::domain::token::Claims;
+use crate::domain::user::User;
+use crate::domain::AuthError;
 use crate::ports::{
-    Cache, Clock, MfaStore, OrganizationStore, PasswordResetStore, RevocationBus, SessionStore, UserStore,
+    Cache, Clock, DataKey, Messages, MfaStore, OneTimeSecrets, OrganizationStore, PasswordHashing, PasswordResetStore,
+    RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore,
 };
 
-/// Who may create accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SignupMode {
-    /// Anyone may sign up.
-    Open,
-    /// Only administrators may create accounts.
-    Admin,
-}
-
-/// How password resets behave.
-#[derive(Debug, Clone)]
-pub struct PasswordResetPolicy {
-    /// How long a reset link works.
-    pub ttl: Duration,
-    /// Reset e-mails per address per `rate_window`.
-    pub max_per_window: u64,
-    pub rate_window: Duration,
-    /// Base of the link in the e-mail.
-    pub public_url: String,
-}
-
-/// Behaviour switches that come from configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub signup: SignupMode,
-    pub sessions: SessionPolicy,
-    pub password_reset: PasswordResetPolicy,
-    /// Header naming the client address, set by a trusted proxy; `None`: the peer address.
-    pub client_ip_header: Option<String>,
-}
-
-/// The wired dependencies every use case draws on.
+/// Every port the composition root wired, handed to the service constructors; each service
+/// keeps only the ones it uses, in private fields.
 #[derive(Clone)]
-pub struct Core {
+pub struct Ports {
     pub users: Arc<dyn UserStore>,
-    pub session_store: Arc<dyn SessionStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
-    pub mfa: Arc<dyn MfaStore>,
-    pub password_resets: Arc<dyn PasswordResetStore>,
-    pub notifier: Arc<Notifier>,
-    pub secrets: Secrets,
-    pub bus: Arc<dyn RevocationBus>,
+    pub factors: Arc<dyn MfaStore>,
+    pub resets: Arc<dyn PasswordResetStore>,
     pub cache: Arc<dyn Cache>,
-    pub hasher: PasswordHasher,
-    pub signer: Arc<TokenSigner>,
+    pub bus: Arc<dyn RevocationBus>,
+    pub hasher: Arc<dyn PasswordHashing>,
+    pub signer: Arc<dyn TokenSigning>,
+    pub data_key: Arc<dyn DataKey>,
+    pub secrets: Arc<dyn OneTimeSecrets>,
+    pub messages: Arc<dyn Messages>,
+    pub events: Arc<dyn SecurityEvents>,
     pub clock: Arc<dyn Clock>,
-    pub revoked: RevocationView,
-    pub actors: ActorSlots,
-    pub throttle: throttle::Throttle,
-    pub settings: Settings,
+}
+
+/// The account behind a token; a token of a deleted account is no longer valid.
+async fn account_of(users: &dyn UserStore, caller: &Claims) -> Result<User, AuthError> {
+    users.user_by_id(caller.sub).await?.ok_or(AuthError::InvalidToken)
 }

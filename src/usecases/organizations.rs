@@ -2,13 +2,16 @@
 //!
 //! Owners and admins of an organization manage it; system administrators may act on any.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
-use super::Core;
+use super::{account_of, Ports};
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::{parse_organization_name, Membership, Organization, Role};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{OrganizationUpdate, RemovalRequester};
+use crate::ports::{Clock, OrganizationStore, OrganizationUpdate, RemovalRequester, SecurityEvents, UserStore};
 
 /// An organization with its members, as members see it.
 #[derive(Debug)]
@@ -36,7 +39,24 @@ impl Standing {
     }
 }
 
-impl Core {
+/// Creates and manages organizations and their members.
+pub struct Organizations {
+    users: Arc<dyn UserStore>,
+    organizations: Arc<dyn OrganizationStore>,
+    events: Arc<dyn SecurityEvents>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Organizations {
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            users: ports.users.clone(),
+            organizations: ports.organizations.clone(),
+            events: ports.events.clone(),
+            clock: ports.clock.clone(),
+        }
+    }
+
     /// Creates an organization owned by the caller, under `parent_id` if given (which the
     /// caller must manage).
     pub async fn create_organization(
@@ -49,7 +69,7 @@ impl Core {
         if let Some(parent_id) = parent_id {
             self.ensure_manages(caller, parent_id, "parent organization").await?;
         } else {
-            self.me(caller).await?;
+            account_of(self.users.as_ref(), caller).await?;
         }
         let now = self.clock.unix_now();
         let organization = Organization {
@@ -76,6 +96,7 @@ impl Core {
         organization_id: Uuid,
         user_id: Uuid,
         role: Option<&str>,
+        origin: &Origin,
     ) -> Result<Uuid, AuthError> {
         let role = Role::parse_grantable(role)?;
         self.ensure_manages(caller, organization_id, "organization").await?;
@@ -90,6 +111,14 @@ impl Core {
             created_at: self.clock.unix_now(),
         };
         self.organizations.add_member(&membership).await?;
+        self.member_event(
+            EventKind::OrganizationMemberAdded,
+            caller,
+            organization_id,
+            user_id,
+            origin,
+        )
+        .await;
         Ok(membership.id)
     }
 
@@ -143,7 +172,13 @@ impl Core {
     }
 
     /// Removes a member; owners only by owners, never the last owner.
-    pub async fn remove_member(&self, caller: &Claims, organization_id: Uuid, user_id: Uuid) -> Result<(), AuthError> {
+    pub async fn remove_member(
+        &self,
+        caller: &Claims,
+        organization_id: Uuid,
+        user_id: Uuid,
+        origin: &Origin,
+    ) -> Result<(), AuthError> {
         if self.organizations.organization(organization_id).await?.is_none() {
             return Err(AuthError::NotFound("organization"));
         }
@@ -157,7 +192,32 @@ impl Core {
         };
         self.organizations
             .remove_member(organization_id, user_id, requester)
-            .await?
+            .await??;
+        self.member_event(
+            EventKind::OrganizationMemberRemoved,
+            caller,
+            organization_id,
+            user_id,
+            origin,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Records a membership change, on the account of the member it concerns.
+    async fn member_event(
+        &self,
+        kind: EventKind,
+        caller: &Claims,
+        organization_id: Uuid,
+        user_id: Uuid,
+        origin: &Origin,
+    ) {
+        let event = SecurityEvent::new(kind, Some(user_id), self.clock.unix_now())
+            .from(origin)
+            .with("organizationId", organization_id.to_string())
+            .with("by", caller.sub.to_string());
+        self.events.record(event).await;
     }
 
     /// The caller's organizations and role in each.
@@ -184,7 +244,7 @@ impl Core {
     }
 
     async fn standing(&self, caller: &Claims, organization_id: Uuid) -> Result<Standing, AuthError> {
-        let (user, role) = tokio::try_join!(self.me(caller), async {
+        let (user, role) = tokio::try_join!(account_of(self.users.as_ref(), caller), async {
             Ok(self.organizations.role_of(organization_id, caller.sub).await?)
         })?;
         Ok(Standing {

@@ -1,151 +1,123 @@
-//! Session operations against storage, as the session actor runs them: open, rotate
-//! (with the grace interval and reuse detection of [`Session::decide_refresh`]) and close.
+//! Sessions as clients see them: one is opened after any proof of identity (password,
+//! second factor), refreshed by rotation, and ended by logout. Every change goes through
+//! the session actor, which sequences it (see `actors::sessions`); this service is the one
+//! place a sign-in succeeds, so its event is recorded here whatever the proof was.
 
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
-use crate::actors::revocation::RevocationMsg;
+use super::Ports;
+use crate::actors::sessions::SessionMsg;
 use crate::actors::ActorSlot;
-use crate::crypto::jwt::TokenSigner;
-use crate::domain::revocation::{Revocation, RevokedSubject};
-use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
+use crate::domain::credential::{Credential, Holder};
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
-use crate::ports::{Clock, SessionStore};
-use crate::telemetry::metrics as telemetry;
+use crate::ports::{Clock, SecurityEvents, TokenSigning};
 
-/// A signed token and what it says.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    pub token: String,
-    pub claims: Claims,
+/// How an account proved who it is, for the sign-in event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// Email and password, with no second factor enrolled.
+    Password,
+    /// Password, then the named second factor.
+    SecondFactor(&'static str),
 }
 
-/// A refresh's answer: the successor token and the user whose session it continues.
-#[derive(Debug, Clone)]
-pub struct Refreshed {
-    pub token: IssuedToken,
-    pub holder: User,
+impl Proof {
+    fn as_str(self) -> &'static str {
+        match self {
+            Proof::Password => "password",
+            Proof::SecondFactor(strategy) => strategy,
+        }
+    }
 }
 
-/// How many times a refresh re-reads the session after losing a race to another rotation.
-const ROTATION_ATTEMPTS: usize = 3;
-
-pub struct SessionService {
-    pub store: Arc<dyn SessionStore>,
-    pub signer: Arc<TokenSigner>,
-    pub clock: Arc<dyn Clock>,
-    pub policy: SessionPolicy,
-    pub revocations: ActorSlot<RevocationMsg>,
+/// Opens, rotates and ends sessions through the session actor.
+pub struct Sessions {
+    actor: ActorSlot<SessionMsg>,
+    signer: Arc<dyn TokenSigning>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn SecurityEvents>,
 }
 
-impl SessionService {
-    pub async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError> {
-        let now = self.clock.unix_now();
-        let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
-        self.store.insert_session(&session).await?;
-        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
-        Ok(self.issue(&session))
+impl Sessions {
+    pub fn new(ports: &Ports, actor: ActorSlot<SessionMsg>) -> Self {
+        Self {
+            actor,
+            signer: ports.signer.clone(),
+            clock: ports.clock.clone(),
+            events: ports.events.clone(),
+        }
     }
 
-    pub async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError> {
-        for _ in 0..ROTATION_ATTEMPTS {
-            let now = self.clock.unix_now();
-            let (session, holder) = self
-                .store
-                .session_with_holder(presented.sid)
-                .await?
-                .ok_or(AuthError::InvalidToken)?;
-            match session.decide_refresh(&presented, Uuid::new_v4(), now, &self.policy) {
-                RefreshDecision::Rotate(next) => {
-                    let old_token = Revocation {
-                        subject: RevokedSubject::Token(presented.jti),
-                        until: presented.exp,
-                    };
-                    if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
-                        self.announce(vec![old_token]).await;
-                        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
-                        metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
-                        let rotated = Session {
-                            previous_jti: Some(presented.jti),
-                            rotated_at: Some(now),
-                            current: next,
-                            ..session
-                        };
-                        return Ok(Refreshed {
-                            token: self.issue(&rotated),
-                            holder,
-                        });
-                    }
-                }
-                RefreshDecision::ReturnCurrent => {
-                    return Ok(Refreshed {
-                        token: self.issue(&session),
-                        holder,
-                    })
-                }
-                RefreshDecision::ReuseDetected => {
-                    tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
-                    metrics::counter!(telemetry::TOKEN_REUSE).increment(1);
-                    self.close(session.id).await?;
-                    return Err(AuthError::TokenReused);
-                }
-                RefreshDecision::Reject => return Err(AuthError::InvalidToken),
+    /// Opens a session for a user who has just proved who they are.
+    pub(crate) async fn open(&self, user: &User, proof: Proof, origin: &Origin) -> Result<Credential, AuthError> {
+        let user_id = user.id;
+        let token = self.actor.call(|reply| SessionMsg::Open { user_id, reply }).await??;
+        let now = self.clock.unix_now();
+        let event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
+            .from(origin)
+            .with("method", proof.as_str())
+            .with("sessionId", token.claims.sid.to_string());
+        self.events.record(event).await;
+        Ok(Credential::new(Holder::from(user), token, now))
+    }
+
+    /// Rotates `token` within its session. A rotated-away token presented after the grace
+    /// interval revokes the session (reuse detection).
+    pub async fn refresh(&self, token: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
+        let claims = self.signer.verify(token.expose_secret())?;
+        claims.ensure_unexpired(self.clock.unix_now())?;
+        let (sid, sub) = (claims.sid, claims.sub);
+        let refreshed = self.actor.call(|reply| SessionMsg::Refresh { claims, reply }).await?;
+        match refreshed {
+            Ok(refreshed) => Ok(Credential::new(
+                refreshed.holder,
+                refreshed.token,
+                self.clock.unix_now(),
+            )),
+            Err(AuthError::TokenReused) => {
+                let event = SecurityEvent::new(EventKind::SessionReuseDetected, Some(sub), self.clock.unix_now())
+                    .from(origin)
+                    .with("sessionId", sid.to_string());
+                self.events.record(event).await;
+                Err(AuthError::TokenReused)
             }
+            Err(err) => Err(err),
         }
-        Err(AuthError::Unavailable("session store"))
     }
 
-    pub async fn close(&self, sid: Uuid) -> Result<(), AuthError> {
-        let now = self.clock.unix_now();
-        let revocation = Revocation {
-            subject: RevokedSubject::Session(sid),
-            until: self.latest_token_expiry(now),
-        };
-        self.store.revoke_session(sid, revocation, now).await?;
-        self.announce(vec![revocation]).await;
+    /// Ends the caller's session.
+    pub async fn logout(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
+        let sid = caller.sid;
+        self.actor.call(|reply| SessionMsg::Close { sid, reply }).await??;
+        self.revoked(caller.sub, origin, "logout").await;
         Ok(())
     }
 
-    pub async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
-        let now = self.clock.unix_now();
-        let revocations = self
-            .store
-            .revoke_user_sessions(user_id, except, self.latest_token_expiry(now), now)
-            .await?;
-        self.announce(revocations).await;
+    /// Ends every session of the caller.
+    pub async fn logout_everywhere(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
+        self.end_all(caller.sub, None).await?;
+        self.revoked(caller.sub, origin, "logout_all").await;
         Ok(())
     }
 
-    /// No token issued before `now` can live past this.
-    fn latest_token_expiry(&self, now: i64) -> i64 {
-        now + self.policy.token_ttl.as_secs() as i64
+    /// Ends every session of a user but `except`, on every instance (after a password
+    /// change or reset; the caller records why).
+    pub(crate) async fn end_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
+        self.actor
+            .call(|reply| SessionMsg::CloseAll { user_id, except, reply })
+            .await?
     }
 
-    fn issue(&self, session: &Session) -> IssuedToken {
-        let claims = session.current_claims(self.signer.issuer());
-        IssuedToken {
-            token: self.signer.sign(&claims),
-            claims,
-        }
-    }
-
-    /// The revocations are durable already; waits until they hold on this instance and the
-    /// actor spreads them. If it is down, the periodic catch-up from the database still gets
-    /// them everywhere.
-    async fn announce(&self, revocations: Vec<Revocation>) {
-        if revocations.is_empty() {
-            return;
-        }
-        metrics::counter!(telemetry::TOKENS_REVOKED).increment(revocations.len() as u64);
-        let announced = self
-            .revocations
-            .call(|applied| RevocationMsg::Announce(revocations, applied))
-            .await;
-        if let Err(err) = announced {
-            tracing::warn!(%err, "revocation actor unavailable; relying on catch-up");
-        }
+    async fn revoked(&self, user_id: Uuid, origin: &Origin, reason: &'static str) {
+        let event = SecurityEvent::new(EventKind::SessionRevoked, Some(user_id), self.clock.unix_now())
+            .from(origin)
+            .with("reason", reason);
+        self.events.record(event).await;
     }
 }

@@ -5,9 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{conflict_or_unavailable, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, unavailable, uuid_column, SqlStore};
 use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
-use crate::ports::{MfaStore, StoreError, StoreResult};
+use crate::ports::{Constraint, MfaStore, StoreError, StoreResult};
 
 pub(super) fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
     let strategy: String = row.try_get("strategy")?;
@@ -54,7 +54,7 @@ impl MfaStore for SqlStore {
         .bind(factor.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(|e| conflict_or_unavailable(e, "factor"))?;
+        .map_err(|e| on_constraint(e, Constraint::FactorPerStrategy))?;
         tx.commit().await.map_err(unavailable)
     }
 

@@ -5,10 +5,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{conflict_or_unavailable, optional_uuid_column, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, optional_uuid_column, unavailable, uuid_column, SqlStore};
 use crate::domain::organization::{check_member_removal, would_create_cycle, Membership, Organization, Role};
 use crate::domain::AuthError;
-use crate::ports::{OrganizationStore, OrganizationUpdate, RemovalRequester, StoreResult};
+use crate::ports::{Constraint, OrganizationStore, OrganizationUpdate, RemovalRequester, StoreResult};
 
 /// The chain from an organization up to its root, the organization first.
 const ANCESTRY: &str = "WITH RECURSIVE chain (id, parent_id) AS ( \
@@ -106,7 +106,7 @@ impl OrganizationStore for SqlStore {
         insert_membership(membership)
             .execute(&self.writer)
             .await
-            .map_err(|e| conflict_or_unavailable(e, "membership"))?;
+            .map_err(|e| on_constraint(e, Constraint::Membership))?;
         Ok(())
     }
 

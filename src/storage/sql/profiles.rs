@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use crate::ports::Profile;
+use crate::domain::profile::Profile;
 
 /// How long a kept profile is served without reading it again.
 pub const TTL: Duration = Duration::from_secs(5);
@@ -114,7 +114,7 @@ mod tests {
             user: User {
                 id: Uuid::from_u128(7),
                 name: name.into(),
-                email: format!("{name}@example.com"),
+                email: crate::domain::user::Email::parse(&format!("{name}@example.com")).unwrap(),
                 phone: None,
                 password_hash: "hash".into(),
                 is_admin: false,

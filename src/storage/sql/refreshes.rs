@@ -12,13 +12,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use super::batch::{parameters, Batcher};
-use super::{session_from_row, user_from_columns, uuid_column, HOLDER_COLUMNS};
+use super::sessions::session_from_row;
+use super::users::email_column;
+use super::uuid_column;
+use crate::domain::credential::Holder;
 use crate::domain::session::{Session, TokenGrant};
-use crate::domain::user::User;
 
 /// One session's rotation, as `SessionStore::rotate_session` asks for it.
 pub struct Rotation {
@@ -37,7 +39,7 @@ pub fn rotations(writer: AnyPool) -> Batcher<Rotation, bool> {
 }
 
 /// Answers each session with its holder, when both exist.
-pub fn session_reads(pool: AnyPool) -> Batcher<Uuid, Option<(Session, User)>> {
+pub fn session_reads(pool: AnyPool) -> Batcher<Uuid, Option<(Session, Holder)>> {
     Batcher::start(move |ids: Arc<Vec<Uuid>>| {
         let pool = pool.clone();
         async move { read_all(&pool, &ids).await }
@@ -84,11 +86,9 @@ fn rotation_statement(rows: usize) -> String {
     )
 }
 
-async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, User)>>, sqlx::Error> {
+async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, Holder)>>, sqlx::Error> {
     let statement = format!(
-        "SELECT s.*, u.name AS holder_name, u.email AS holder_email, u.phone AS holder_phone, \
-         u.password_hash AS holder_password_hash, u.is_admin AS holder_is_admin, \
-         u.created_at AS holder_created_at \
+        "SELECT s.*, u.name AS holder_name, u.email AS holder_email \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id IN ({})",
         parameters(1, ids.len())
     );
@@ -96,10 +96,15 @@ async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, U
     for id in ids {
         query = query.bind(id.to_string());
     }
-    let mut found: HashMap<Uuid, (Session, User)> = HashMap::new();
+    let mut found: HashMap<Uuid, (Session, Holder)> = HashMap::new();
     for row in query.fetch_all(pool).await? {
         let session = session_from_row(&row)?;
-        found.insert(session.id, (session, user_from_columns(&row, &HOLDER_COLUMNS)?));
+        let holder = Holder {
+            id: session.user_id,
+            name: row.try_get("holder_name")?,
+            email: email_column(&row, "holder_email")?,
+        };
+        found.insert(session.id, (session, holder));
     }
     Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
 }
@@ -129,7 +134,7 @@ mod tests {
         let user = User {
             id: Uuid::new_v4(),
             name: "Ana".into(),
-            email: "ana@example.com".into(),
+            email: crate::domain::user::Email::parse("ana@example.com").unwrap(),
             phone: None,
             password_hash: "hash".into(),
             is_admin: false,

@@ -9,9 +9,9 @@ use axum::Json as JsonResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::openapi::ProblemBody;
+use super::openapi::ProblemBody;
 use crate::http::problem::Problem;
-use crate::usecases::Core;
+use crate::usecases::readiness::Readiness;
 
 #[derive(Serialize, ToSchema)]
 pub struct StatusBody {
@@ -27,8 +27,8 @@ pub async fn live() -> JsonResponse<StatusBody> {
 /// 200 when storage, cache and actors answer; 503 naming what does not.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses((status = 200, body = StatusBody), (status = 503, body = ProblemBody)))]
-pub async fn ready(State(core): State<Arc<Core>>) -> Result<JsonResponse<StatusBody>, Problem> {
-    let failing = core.unready_components().await;
+pub async fn ready(State(readiness): State<Arc<Readiness>>) -> Result<JsonResponse<StatusBody>, Problem> {
+    let failing = readiness.unready_components().await;
     if failing.is_empty() {
         return Ok(JsonResponse(StatusBody { status: "ready" }));
     }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
+use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::http::extract::{Caller, ClientIp, Json};
-use crate::http::openapi::{ProblemBody, ResultBody};
+use super::openapi::{ProblemBody, ResultBody};
+use crate::http::extract::{Caller, ClientOrigin, Json};
 use crate::http::problem::Problem;
-use crate::usecases::Core;
+use crate::usecases::passwords::Passwords;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ForgetBody {
@@ -25,19 +26,21 @@ pub struct ForgetBody {
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn forget(
-    State(core): State<Arc<Core>>,
-    ClientIp(client): ClientIp,
+    State(passwords): State<Arc<Passwords>>,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ForgetBody>,
 ) -> Result<(StatusCode, JsonResponse<ResultBody>), Problem> {
-    core.request_password_reset(&body.email, client).await?;
+    passwords.request_reset(&body.email, &origin).await?;
     Ok((StatusCode::ACCEPTED, JsonResponse(ResultBody { result: true })))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RecoverBody {
     /// From the e-mailed link.
-    hash: String,
-    password: String,
+    #[schema(value_type = String)]
+    hash: SecretString,
+    #[schema(value_type = String)]
+    password: SecretString,
 }
 
 /// Sets a new password with the e-mailed hash; every session of the user ends.
@@ -48,18 +51,21 @@ pub struct RecoverBody {
         (status = 401, body = ProblemBody, description = "invalid_hash"),
     ))]
 pub async fn recover(
-    State(core): State<Arc<Core>>,
+    State(passwords): State<Arc<Passwords>>,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<RecoverBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.recover_password(&body.hash, body.password).await?;
+    passwords.recover(&body.hash, body.password, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeBody {
-    current_password: String,
-    new_password: String,
+    #[schema(value_type = String)]
+    current_password: SecretString,
+    #[schema(value_type = String)]
+    new_password: SecretString,
 }
 
 /// Changes the caller's password; the caller's other sessions end.
@@ -72,12 +78,13 @@ pub struct ChangeBody {
         (status = 429, body = ProblemBody),
     ))]
 pub async fn change(
-    State(core): State<Arc<Core>>,
+    State(passwords): State<Arc<Passwords>>,
     Caller(caller): Caller,
-    ClientIp(client): ClientIp,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ChangeBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.change_password(&caller, body.current_password, body.new_password, client)
+    passwords
+        .change(&caller, body.current_password, body.new_password, &origin)
         .await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }

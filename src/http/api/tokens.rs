@@ -4,19 +4,21 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json as JsonResponse;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::ProblemBody;
 use crate::http::extract::Json;
-use crate::http::openapi::ProblemBody;
 use crate::http::problem::Problem;
-use crate::usecases::Core;
+use crate::usecases::tokens::Tokens;
 
 #[derive(Deserialize, ToSchema)]
 pub struct IntrospectBody {
-    token: String,
+    #[schema(value_type = String)]
+    token: SecretString,
 }
 
 /// Whether a token is active; `sub`, `sid` and `exp` only when it is.
@@ -35,10 +37,10 @@ pub struct IntrospectionBody {
 #[utoipa::path(post, path = "/token/introspect", tag = "tokens", request_body = IntrospectBody,
     responses((status = 200, body = IntrospectionBody), (status = 400, body = ProblemBody)))]
 pub async fn introspect(
-    State(core): State<Arc<Core>>,
+    State(tokens): State<Arc<Tokens>>,
     Json(body): Json<IntrospectBody>,
 ) -> Result<JsonResponse<IntrospectionBody>, Problem> {
-    let claims = core.introspect(&body.token).active;
+    let claims = tokens.introspect(body.token.expose_secret()).active;
     Ok(JsonResponse(IntrospectionBody {
         active: claims.is_some(),
         sub: claims.as_ref().map(|c| c.sub),
@@ -50,6 +52,6 @@ pub async fn introspect(
 /// The JSON Web Key Set that verifies this server's tokens.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, body = Object, description = "RFC 7517 key set (OKP / Ed25519)")))]
-pub async fn jwks(State(core): State<Arc<Core>>) -> JsonResponse<Value> {
-    JsonResponse(core.signer.jwks())
+pub async fn jwks(State(tokens): State<Arc<Tokens>>) -> JsonResponse<Value> {
+    JsonResponse(tokens.jwks())
 }

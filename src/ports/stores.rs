@@ -1,76 +1,32 @@
-//! Ports: the traits the core needs from the outside world. Adapters in `storage` implement
-//! them; `app` picks the adapters; tests may swap any of them.
-
-use std::time::Duration;
+//! Store ports: the durable state of the core. `storage::sql` implements every one for
+//! SQLite and PostgreSQL.
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::StoreResult;
+use crate::domain::credential::Holder;
 use crate::domain::mfa::{Factor, Strategy};
-use crate::domain::notification::{DeliveryChannel, DeliveryError, OutgoingMessage};
+use crate::domain::notification::DeliveryChannel;
 use crate::domain::organization::{Membership, Organization, Role};
+use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::revocation::Revocation;
 use crate::domain::session::{Session, TokenGrant};
-use crate::domain::user::User;
+use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
 
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness rule was broken; names the rule (e.g. `"email"`).
-    #[error("conflict on {0}")]
-    Conflict(&'static str),
-    /// The backend could not be reached or failed.
-    #[error("{component} failed: {reason}")]
-    Unavailable { component: &'static str, reason: String },
-}
-
-impl From<StoreError> for AuthError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict("email") => AuthError::EmailTaken,
-            StoreError::Conflict("membership") => AuthError::AlreadyMember,
-            StoreError::Conflict("factor") => AuthError::FactorExists,
-            StoreError::Conflict(_) => AuthError::Unavailable("database"),
-            StoreError::Unavailable { component, reason } => {
-                tracing::error!(component, %reason, "dependency failed");
-                AuthError::Unavailable(component)
-            }
-        }
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// Fields of a profile update; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct ProfileUpdate {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-}
-
 /// Durable accounts.
-/// A user with their organizations and factors: what `GET /user/me` shows.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    pub user: User,
-    pub organizations: Vec<(Organization, Role)>,
-    pub factors: Vec<Factor>,
-}
-
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Fails with `Conflict("email")` when the normalized email is taken.
+    /// Fails with `Conflict(UserEmail)` when the normalized email is taken.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// The user with their organizations and factors, in one read (the hottest route).
     async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>>;
-    /// Looks up by the lower-cased email.
-    async fn user_by_email(&self, normalized_email: &str) -> StoreResult<Option<User>>;
-    /// Returns false when the user does not exist.
+    /// Looks up by the normalized email.
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// Returns false when the user does not exist; `Conflict(UserEmail)` when the new
+    /// address is taken.
     async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool>;
     async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()>;
     /// Users in id order (ids are time-ordered), after `after` when given.
@@ -82,7 +38,7 @@ pub trait UserStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A session with the user it belongs to, in one read: a refresh answers with both.
-    async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, User)>>;
+    async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>>;
     /// Atomically replaces the current token `from_jti` by `next` and logs the revocation of
     /// the old token until its expiry. Returns false when `from_jti` was no longer current
     /// (another rotation won) or the session is revoked.
@@ -128,7 +84,7 @@ pub trait OrganizationStore: Send + Sync {
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
     async fn members(&self, organization_id: Uuid) -> StoreResult<Vec<Membership>>;
     async fn role_of(&self, organization_id: Uuid, user_id: Uuid) -> StoreResult<Option<Role>>;
-    /// Fails with `Conflict("membership")` when the user already belongs to it.
+    /// Fails with `Conflict(Membership)` when the user already belongs to it.
     async fn add_member(&self, membership: &Membership) -> StoreResult<()>;
     /// Renames and/or moves (`Some(None)` makes it a root) in one transaction; moves are
     /// serialized and checked against the hierarchy as committed, so no cycle can form.
@@ -154,7 +110,7 @@ pub trait OrganizationStore: Send + Sync {
 #[async_trait]
 pub trait MfaStore: Send + Sync {
     /// Stores a not-yet-validated factor, replacing a pending one of the same strategy;
-    /// fails with `Conflict("factor")` when a validated one exists.
+    /// fails with `Conflict(FactorPerStrategy)` when a validated one exists.
     async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()>;
     async fn factors_of(&self, user_id: Uuid) -> StoreResult<Vec<Factor>>;
     async fn factor(&self, id: Uuid) -> StoreResult<Option<Factor>>;
@@ -212,63 +168,4 @@ pub trait Outbox: Send + Sync {
     async fn mark_failed(&self, id: Uuid, now_ms: i64, error: &str) -> StoreResult<()>;
     /// The status (`pending`, `sent`, `failed`) and attempts of a message.
     async fn message_status(&self, id: Uuid) -> StoreResult<Option<(String, u32)>>;
-}
-
-/// Delivers one message over its channel (SMTP, Twilio, or the development outbox folder).
-#[async_trait]
-pub trait MessageSender: Send + Sync {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError>;
-}
-
-/// Spreads revocations to the other instances (Redis pub/sub), best effort: the database log
-/// remains the source of truth, so a lost message only delays, never loses, a revocation.
-#[async_trait]
-pub trait RevocationBus: Send + Sync {
-    async fn publish(&self, revocation: &Revocation) -> StoreResult<()>;
-    /// Delivers revocations published by any instance (including this one) into `sink`
-    /// until the sink closes.
-    async fn listen(&self, sink: mpsc::Sender<Revocation>) -> StoreResult<()>;
-    async fn ping(&self) -> StoreResult<()>;
-}
-
-/// Short-lived shared state: attempt counters, MFA challenges. Backed by Redis when
-/// configured, so every instance sees the same values; in-process otherwise.
-#[async_trait]
-pub trait Cache: Send + Sync {
-    /// Adds one to the counter at `key`, returning the new value; a new counter lives `window`.
-    async fn incr(&self, key: &str, window: Duration) -> StoreResult<u64>;
-    /// The counter at `key` (0 when absent) and how long it still lives.
-    async fn counter(&self, key: &str) -> StoreResult<(u64, Duration)>;
-    /// Takes one off the counter at `key` if it still lives (an attempt given back); an
-    /// absent counter stays absent.
-    async fn decr(&self, key: &str) -> StoreResult<()>;
-    /// Sets `key` only when it is absent; returns `None` when set, or how long the
-    /// existing value still lives. Of concurrent callers, only one sets it.
-    async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<Option<Duration>>;
-    /// How long the value at `key` still lives; `None` when absent.
-    async fn ttl(&self, key: &str) -> StoreResult<Option<Duration>>;
-    async fn put(&self, key: &str, value: &str, ttl: Duration) -> StoreResult<()>;
-    async fn get(&self, key: &str) -> StoreResult<Option<String>>;
-    /// Removes and returns the value at `key`: of concurrent callers, only one gets it.
-    async fn take(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn delete(&self, key: &str) -> StoreResult<()>;
-}
-
-/// The current time, as a port so rules can be tested at any instant.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-
-    fn unix_now(&self) -> i64 {
-        self.now().unix_timestamp()
-    }
-}
-
-/// The wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
 }

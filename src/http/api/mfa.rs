@@ -5,18 +5,21 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::{ProblemBody, ResultBody};
+use super::sessions::CredentialBody;
 use crate::domain::mfa::Factor;
-use crate::http::extract::{Caller, ClientIp, Json, Path};
-use crate::http::openapi::{ProblemBody, ResultBody};
+use crate::http::extract::{Caller, ClientOrigin, Json, Path};
 use crate::http::problem::Problem;
-use crate::http::routes::sessions::CredentialBody;
-use crate::usecases::Core;
+use crate::usecases::mfa::challenge::Challenges;
+use crate::usecases::mfa::enrolment::Enrolment;
+use crate::usecases::mfa::recovery::RecoveryCodes;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -53,22 +56,23 @@ pub struct EnrolledBody {
         (status = 409, body = ProblemBody, description = "factor_exists"),
     ))]
 pub async fn enrol(
-    State(core): State<Arc<Core>>,
+    State(enrolment): State<Arc<Enrolment>>,
     Caller(caller): Caller,
     Json(body): Json<EnrolBody>,
 ) -> Result<(StatusCode, JsonResponse<EnrolledBody>), Problem> {
-    let enrolment = core
+    let enrolled = enrolment
         .enrol_factor(&caller, &body.strategy, body.channel.as_deref(), body.user_id)
         .await?;
-    let totp = enrolment.totp;
+    let totp = enrolled.totp;
+    let shown = |secret: &SecretString| secret.expose_secret().to_owned();
     Ok((
         StatusCode::CREATED,
         JsonResponse(EnrolledBody {
-            mfa_id: enrolment.factor_id,
-            strategy: enrolment.strategy.as_str(),
-            secret: totp.as_ref().map(|t| t.secret_base32.clone()),
-            otpauth_uri: totp.as_ref().map(|t| t.otpauth_uri.clone()),
-            qr_code: totp.map(|t| t.qr_code),
+            mfa_id: enrolled.factor_id,
+            strategy: enrolled.strategy.as_str(),
+            secret: totp.as_ref().map(|t| shown(&t.secret_base32)),
+            otpauth_uri: totp.as_ref().map(|t| shown(&t.otpauth_uri)),
+            qr_code: totp.as_ref().map(|t| shown(&t.qr_code)),
         }),
     ))
 }
@@ -77,7 +81,8 @@ pub async fn enrol(
 pub struct ValidateBody {
     /// The `mfaId` from enrolment.
     id: Uuid,
-    code: String,
+    #[schema(value_type = String)]
+    code: SecretString,
 }
 
 /// Enables a factor with the code sent, or a current TOTP code.
@@ -90,12 +95,12 @@ pub struct ValidateBody {
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn validate(
-    State(core): State<Arc<Core>>,
+    State(enrolment): State<Arc<Enrolment>>,
     Caller(caller): Caller,
-    ClientIp(client): ClientIp,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ValidateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.validate_factor(&caller, body.id, &body.code, client).await?;
+    enrolment.validate_factor(&caller, body.id, &body.code, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -113,10 +118,16 @@ pub struct RecoveryCodesBody {
         (status = 401, body = ProblemBody),
     ))]
 pub async fn recovery(
-    State(core): State<Arc<Core>>,
+    State(recovery): State<Arc<RecoveryCodes>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
 ) -> Result<(StatusCode, JsonResponse<RecoveryCodesBody>), Problem> {
-    let codes = core.new_recovery_codes(&caller).await?;
+    let codes = recovery
+        .new_set(&caller, &origin)
+        .await?
+        .iter()
+        .map(|code| code.expose_secret().to_owned())
+        .collect();
     Ok((StatusCode::CREATED, JsonResponse(RecoveryCodesBody { codes })))
 }
 
@@ -155,10 +166,10 @@ pub struct FactorListBody {
 #[utoipa::path(get, path = "/mfa", tag = "mfa", security(("bearer" = [])),
     responses((status = 200, body = FactorListBody), (status = 401, body = ProblemBody)))]
 pub async fn list(
-    State(core): State<Arc<Core>>,
+    State(enrolment): State<Arc<Enrolment>>,
     Caller(caller): Caller,
 ) -> Result<JsonResponse<FactorListBody>, Problem> {
-    let factors = core.factors(&caller).await?;
+    let factors = enrolment.factors(&caller).await?;
     Ok(JsonResponse(FactorListBody {
         list: factors.iter().map(FactorBody::from).collect(),
     }))
@@ -171,11 +182,12 @@ pub async fn list(
         (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody),
     ))]
 pub async fn delete(
-    State(core): State<Arc<Core>>,
+    State(enrolment): State<Arc<Enrolment>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    core.delete_factor(&caller, id).await?;
+    enrolment.delete_factor(&caller, id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -201,11 +213,11 @@ pub struct HashBody {
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn choose(
-    State(core): State<Arc<Core>>,
-    ClientIp(client): ClientIp,
+    State(challenges): State<Arc<Challenges>>,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ChooseBody>,
 ) -> Result<JsonResponse<HashBody>, Problem> {
-    let hash = core.choose_strategy(&body.hash, &body.strategy, client).await?;
+    let hash = challenges.choose_strategy(&body.hash, &body.strategy, &origin).await?;
     Ok(JsonResponse(HashBody { hash }))
 }
 
@@ -213,7 +225,8 @@ pub async fn choose(
 pub struct CodeBody {
     /// From `POST /mfa/choose`.
     hash: String,
-    code: String,
+    #[schema(value_type = String)]
+    code: SecretString,
 }
 
 /// Finishes an MFA login with the code.
@@ -225,10 +238,10 @@ pub struct CodeBody {
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn code(
-    State(core): State<Arc<Core>>,
-    ClientIp(client): ClientIp,
+    State(challenges): State<Arc<Challenges>>,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<CodeBody>,
 ) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let credential = core.submit_code(&body.hash, &body.code, client).await?;
+    let credential = challenges.submit_code(&body.hash, body.code, &origin).await?;
     Ok(JsonResponse(credential.into()))
 }

@@ -3,18 +3,18 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json as JsonResponse;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::AuthError;
-use crate::http::extract::{bearer_token, Caller, ClientIp, Json, Path};
-use crate::http::openapi::{ProblemBody, ResultBody};
+use super::openapi::{ProblemBody, ResultBody};
+use crate::domain::credential::Credential;
+use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, RefreshToken};
 use crate::http::problem::Problem;
-use crate::usecases::login::{Credential, LoginOutcome};
-use crate::usecases::Core;
+use crate::usecases::login::{Login, LoginOutcome};
+use crate::usecases::sessions::Sessions;
 
 /// The contract's credential body.
 #[derive(Serialize, ToSchema)]
@@ -32,10 +32,10 @@ pub struct CredentialBody {
 impl From<Credential> for CredentialBody {
     fn from(credential: Credential) -> Self {
         Self {
-            id: credential.user.id,
-            name: credential.user.name,
-            email: credential.user.email,
-            token: credential.token.token,
+            id: credential.holder.id,
+            name: credential.holder.name,
+            email: credential.holder.email.as_str().to_owned(),
+            token: credential.token.token.expose_secret().to_owned(),
             expires_in: credential.expires_in,
         }
     }
@@ -44,7 +44,8 @@ impl From<Credential> for CredentialBody {
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
     email: String,
-    password: String,
+    #[schema(value_type = String)]
+    password: SecretString,
 }
 
 /// A second factor is needed: choose one of `strategyList` with `hash` at `POST /mfa/choose`.
@@ -74,12 +75,12 @@ pub enum LoginBodyAnswer {
         (status = 503, body = ProblemBody, description = "overloaded, with Retry-After"),
     ))]
 pub async fn login(
-    State(core): State<Arc<Core>>,
-    ClientIp(client): ClientIp,
+    State(login): State<Arc<Login>>,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<LoginBody>,
 ) -> Result<JsonResponse<LoginBodyAnswer>, Problem> {
     Ok(JsonResponse(
-        match core.login(&body.email, body.password, client).await? {
+        match login.login(&body.email, body.password, &origin).await? {
             LoginOutcome::Authenticated(credential) => LoginBodyAnswer::Credential((*credential).into()),
             LoginOutcome::SecondFactorRequired { hash, strategies } => {
                 LoginBodyAnswer::SecondFactor(SecondFactorBody {
@@ -100,12 +101,11 @@ pub async fn login(
         (status = 401, body = ProblemBody, description = "invalid_token, token_reused, token_mismatch"),
     ))]
 pub async fn refresh_in_path(
-    State(core): State<Arc<Core>>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
+    State(sessions): State<Arc<Sessions>>,
+    ClientOrigin(origin): ClientOrigin,
+    RefreshToken(token): RefreshToken,
 ) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let header_token = bearer_token(&headers).transpose()?;
-    let credential = core.refresh(&token, header_token).await?;
+    let credential = sessions.refresh(&token, &origin).await?;
     Ok(JsonResponse(credential.into()))
 }
 
@@ -116,11 +116,11 @@ pub async fn refresh_in_path(
         (status = 401, body = ProblemBody, description = "invalid_token, token_reused"),
     ))]
 pub async fn refresh_in_header(
-    State(core): State<Arc<Core>>,
-    headers: HeaderMap,
+    State(sessions): State<Arc<Sessions>>,
+    ClientOrigin(origin): ClientOrigin,
+    BearerToken(token): BearerToken,
 ) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let token = bearer_token(&headers).ok_or(AuthError::InvalidToken)??;
-    let credential = core.refresh(token, None).await?;
+    let credential = sessions.refresh(&token, &origin).await?;
     Ok(JsonResponse(credential.into()))
 }
 
@@ -128,10 +128,11 @@ pub async fn refresh_in_header(
 #[utoipa::path(post, path = "/logout", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = ResultBody), (status = 401, body = ProblemBody)))]
 pub async fn logout(
-    State(core): State<Arc<Core>>,
+    State(sessions): State<Arc<Sessions>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.logout(&caller).await?;
+    sessions.logout(&caller, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -139,9 +140,10 @@ pub async fn logout(
 #[utoipa::path(post, path = "/logout/all", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = ResultBody), (status = 401, body = ProblemBody)))]
 pub async fn logout_all(
-    State(core): State<Arc<Core>>,
+    State(sessions): State<Arc<Sessions>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    core.logout_everywhere(&caller).await?;
+    sessions.logout_everywhere(&caller, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }

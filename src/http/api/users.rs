@@ -5,25 +5,26 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Query};
-use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
+use super::mfa::FactorBody;
+use super::openapi::{CreatedBody, ProblemBody, ResultBody};
+use super::organizations::ListedOrganization;
+use crate::domain::profile::Profile;
+use crate::http::extract::{Caller, ClientOrigin, Json, MaybeCaller, Query};
 use crate::http::problem::Problem;
-use crate::http::routes::mfa::FactorBody;
-use crate::http::routes::organizations::ListedOrganization;
-use crate::ports::Profile;
-use crate::usecases::accounts::{ProfileChange, SignUp};
-use crate::usecases::Core;
+use crate::usecases::accounts::{Accounts, ProfileChange, SignUp};
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignUpBody {
     name: String,
     email: String,
-    password: String,
+    #[schema(value_type = String)]
+    password: SecretString,
     /// E.164, e.g. `+5511999998888`.
     phone: Option<String>,
 }
@@ -39,9 +40,9 @@ pub struct SignUpBody {
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn sign_up(
-    State(core): State<Arc<Core>>,
+    State(accounts): State<Arc<Accounts>>,
     MaybeCaller(caller): MaybeCaller,
-    ClientIp(client): ClientIp,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<SignUpBody>,
 ) -> Result<(StatusCode, JsonResponse<CreatedBody>), Problem> {
     let request = SignUp {
@@ -50,7 +51,7 @@ pub async fn sign_up(
         password: body.password,
         phone: body.phone,
     };
-    let id = core.sign_up(caller.as_ref(), request, client).await?;
+    let id = accounts.sign_up(caller.as_ref(), request, &origin).await?;
     Ok((StatusCode::CREATED, JsonResponse(CreatedBody { id })))
 }
 
@@ -73,8 +74,9 @@ pub struct UpdateBody {
         (status = 409, body = ProblemBody, description = "email_taken"),
     ))]
 pub async fn update(
-    State(core): State<Arc<Core>>,
+    State(accounts): State<Arc<Accounts>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<UpdateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
     let change = ProfileChange {
@@ -83,7 +85,7 @@ pub async fn update(
         email: body.email,
         phone: body.phone,
     };
-    core.update_profile(&caller, change).await?;
+    accounts.update_profile(&caller, change, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -104,16 +106,19 @@ pub struct ProfileBody {
 /// The caller's own account.
 #[utoipa::path(get, path = "/user/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 401, body = ProblemBody)))]
-pub async fn me(State(core): State<Arc<Core>>, Caller(caller): Caller) -> Result<JsonResponse<ProfileBody>, Problem> {
+pub async fn me(
+    State(accounts): State<Arc<Accounts>>,
+    Caller(caller): Caller,
+) -> Result<JsonResponse<ProfileBody>, Problem> {
     let Profile {
         user,
         organizations,
         factors,
-    } = core.profile(&caller).await?;
+    } = accounts.profile(&caller).await?;
     Ok(JsonResponse(ProfileBody {
         id: user.id,
         name: user.name,
-        email: user.email,
+        email: user.email.as_str().to_owned(),
         phone: user.phone,
         created_at: user.created_at.format(&Rfc3339).unwrap_or_default(),
         organizations: organizations
@@ -153,18 +158,18 @@ pub struct UserListBody {
         (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
     ))]
 pub async fn list(
-    State(core): State<Arc<Core>>,
+    State(accounts): State<Arc<Accounts>>,
     Caller(caller): Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<JsonResponse<UserListBody>, Problem> {
-    let page = core.list_users(&caller, query.limit, query.cursor).await?;
+    let page = accounts.list_users(&caller, query.limit, query.cursor).await?;
     let list = page
         .users
         .into_iter()
         .map(|u| ListedUser {
             id: u.id,
             name: u.name,
-            email: u.email,
+            email: u.email.as_str().to_owned(),
         })
         .collect();
     Ok(JsonResponse(UserListBody {

@@ -9,12 +9,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::{CreatedBody, ProblemBody, ResultBody};
 use crate::domain::organization::{Organization, Role};
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{CreatedBody, ProblemBody, ResultBody};
+use crate::http::extract::{Caller, ClientOrigin, Json, Path};
 use crate::http::problem::Problem;
-use crate::usecases::organizations::OrganizationChange;
-use crate::usecases::Core;
+use crate::usecases::organizations::{OrganizationChange, Organizations};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -33,11 +32,13 @@ pub struct CreateBody {
         (status = 403, body = ProblemBody), (status = 404, body = ProblemBody, description = "unknown parent"),
     ))]
 pub async fn create(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     Caller(caller): Caller,
     Json(body): Json<CreateBody>,
 ) -> Result<(StatusCode, JsonResponse<CreatedBody>), Problem> {
-    let id = core.create_organization(&caller, &body.name, body.parent_id).await?;
+    let id = organizations
+        .create_organization(&caller, &body.name, body.parent_id)
+        .await?;
     Ok((StatusCode::CREATED, JsonResponse(CreatedBody { id })))
 }
 
@@ -66,12 +67,19 @@ pub struct MembershipCreatedBody {
         (status = 409, body = ProblemBody, description = "already_member"),
     ))]
 pub async fn add_member(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
     Json(body): Json<AddMemberBody>,
 ) -> Result<JsonResponse<MembershipCreatedBody>, Problem> {
-    let result = core
-        .add_member(&caller, body.organization_id, body.user_id, body.role.as_deref())
+    let result = organizations
+        .add_member(
+            &caller,
+            body.organization_id,
+            body.user_id,
+            body.role.as_deref(),
+            &origin,
+        )
         .await?;
     Ok(JsonResponse(MembershipCreatedBody { result }))
 }
@@ -102,11 +110,11 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<U
         (status = 409, body = ProblemBody, description = "cyclic_relationship"),
     ))]
 pub async fn update(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     caller: Caller,
     body: Json<UpdateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    apply_update(core, caller, body).await
+    apply_update(&organizations, caller, body).await
 }
 
 /// The same as `PATCH /organization`, kept for clients of the original service.
@@ -119,15 +127,15 @@ pub async fn update(
         (status = 409, body = ProblemBody, description = "cyclic_relationship"),
     ))]
 pub async fn update_alias(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     caller: Caller,
     body: Json<UpdateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    apply_update(core, caller, body).await
+    apply_update(&organizations, caller, body).await
 }
 
 async fn apply_update(
-    core: Arc<Core>,
+    organizations: &Organizations,
     Caller(caller): Caller,
     Json(body): Json<UpdateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
@@ -135,7 +143,9 @@ async fn apply_update(
         name: body.name,
         parent: body.parent_id,
     };
-    core.update_organization(&caller, body.organization_id, change).await?;
+    organizations
+        .update_organization(&caller, body.organization_id, change)
+        .await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -165,11 +175,11 @@ pub struct OrganizationBody {
         (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
     ))]
 pub async fn details(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     Caller(caller): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<JsonResponse<OrganizationBody>, Problem> {
-    let details = core.organization_details(&caller, id).await?;
+    let details = organizations.organization_details(&caller, id).await?;
     Ok(JsonResponse(OrganizationBody {
         id: details.organization.id,
         name: details.organization.name,
@@ -195,11 +205,14 @@ pub async fn details(
         (status = 404, body = ProblemBody), (status = 409, body = ProblemBody, description = "last_owner"),
     ))]
 pub async fn remove_member(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
     Path((organization_id, user_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, Problem> {
-    core.remove_member(&caller, organization_id, user_id).await?;
+    organizations
+        .remove_member(&caller, organization_id, user_id, &origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,14 +246,11 @@ pub struct OrganizationListBody {
 #[utoipa::path(get, path = "/organization", tag = "organizations", security(("bearer" = [])),
     responses((status = 200, body = OrganizationListBody), (status = 401, body = ProblemBody)))]
 pub async fn mine(
-    State(core): State<Arc<Core>>,
+    State(organizations): State<Arc<Organizations>>,
     Caller(caller): Caller,
 ) -> Result<JsonResponse<OrganizationListBody>, Problem> {
-    let organizations = core.my_organizations(&caller).await?;
+    let mine = organizations.my_organizations(&caller).await?;
     Ok(JsonResponse(OrganizationListBody {
-        list: organizations
-            .iter()
-            .map(|(o, role)| ListedOrganization::new(o, *role))
-            .collect(),
+        list: mine.iter().map(|(o, role)| ListedOrganization::new(o, *role)).collect(),
     }))
 }

@@ -1,0 +1,68 @@
+//! What the handlers can reach: one field per capability service, and the HTTP settings.
+//! A handler names the one service it needs (`State(accounts): State<Arc<Accounts>>`);
+//! [`FromRef`] hands it out, so no handler can reach a port or an adapter.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::usecases::accounts::Accounts;
+use crate::usecases::login::Login;
+use crate::usecases::mfa::challenge::Challenges;
+use crate::usecases::mfa::enrolment::Enrolment;
+use crate::usecases::mfa::recovery::RecoveryCodes;
+use crate::usecases::organizations::Organizations;
+use crate::usecases::passwords::Passwords;
+use crate::usecases::readiness::Readiness;
+use crate::usecases::sessions::Sessions;
+use crate::usecases::tokens::Tokens;
+
+/// Where the client address comes from: a header set by a trusted proxy, else the peer.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAddressing {
+    /// Header naming the client address; `None`: the peer address of the connection.
+    pub header: Option<Arc<str>>,
+}
+
+/// The router's state.
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Arc<Accounts>,
+    pub login: Arc<Login>,
+    pub sessions: Arc<Sessions>,
+    pub tokens: Arc<Tokens>,
+    pub enrolment: Arc<Enrolment>,
+    pub recovery: Arc<RecoveryCodes>,
+    pub challenges: Arc<Challenges>,
+    pub passwords: Arc<Passwords>,
+    pub organizations: Arc<Organizations>,
+    pub readiness: Arc<Readiness>,
+    pub addressing: ClientAddressing,
+}
+
+/// `FromRef<AppState>` for each field, so handlers extract just what they use.
+macro_rules! hand_out {
+    ($($field:ident: $type:ty),* $(,)?) => {
+        $(
+            impl FromRef<AppState> for $type {
+                fn from_ref(state: &AppState) -> Self {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
+}
+
+hand_out!(
+    accounts: Arc<Accounts>,
+    login: Arc<Login>,
+    sessions: Arc<Sessions>,
+    tokens: Arc<Tokens>,
+    enrolment: Arc<Enrolment>,
+    recovery: Arc<RecoveryCodes>,
+    challenges: Arc<Challenges>,
+    passwords: Arc<Passwords>,
+    organizations: Arc<Organizations>,
+    readiness: Arc<Readiness>,
+    addressing: ClientAddressing,
+);

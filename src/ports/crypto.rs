@@ -1,0 +1,62 @@
+//! Cryptographic ports: what the use cases need hashed, signed, digested or sealed, without
+//! knowing the algorithm. `crypto` implements them (argon2id, Ed25519, HMAC-SHA256 and
+//! AES-256-GCM under the data key).
+
+use async_trait::async_trait;
+use secrecy::{SecretSlice, SecretString};
+
+use crate::domain::mfa::TotpProvisioning;
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+
+/// Password hashing on a bounded pool: too many at once is [`AuthError::Overloaded`].
+#[async_trait]
+pub trait PasswordHashing: Send + Sync {
+    /// A PHC string for a new password.
+    async fn hash(&self, password: SecretString) -> Result<String, AuthError>;
+    /// Whether `password` matches `stored`; with no stored hash (unknown account) it
+    /// spends the same work on a dummy hash and answers false.
+    async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, AuthError>;
+}
+
+/// Signs and verifies this server's access tokens.
+pub trait TokenSigning: Send + Sync {
+    /// The `iss` of every token signed here.
+    fn issuer(&self) -> &str;
+    /// A signed token for `claims`.
+    fn sign(&self, claims: &Claims) -> SecretString;
+    /// The claims of a token signed by a current or previous key of this deployment
+    /// (signature and `kid` only: expiry and revocation are the caller's rules).
+    fn verify(&self, token: &str) -> Result<Claims, AuthError>;
+    /// The public keys, as a JSON Web Key Set.
+    fn jwks(&self) -> serde_json::Value;
+}
+
+/// Digests and sealing under the deployment's data key. A digest is keyed and tagged with
+/// a purpose, so a value of one kind never matches a digest of another.
+pub trait DataKey: Send + Sync {
+    /// The keyed digest of `secret` for `purpose`: what is stored instead of the secret.
+    fn digest(&self, purpose: &str, secret: &str) -> String;
+    /// Whether `secret` has this stored digest, compared in constant time.
+    fn matches(&self, purpose: &str, secret: &str, stored_digest: &str) -> bool;
+    /// Authenticated encryption of data that must be read back (TOTP seeds, queued messages).
+    fn seal(&self, plaintext: &[u8]) -> String;
+    /// The plaintext of [`DataKey::seal`]; `None` when it was not sealed with this key.
+    fn open(&self, sealed: &str) -> Option<SecretSlice<u8>>;
+}
+
+/// Fresh secrets from the OS's CSPRNG, and the TOTP algorithm (RFC 6238).
+pub trait OneTimeSecrets: Send + Sync {
+    /// A 6-digit code for e-mail or SMS.
+    fn six_digit_code(&self) -> SecretString;
+    /// `bytes` random bytes, URL-safe base64: a hash handed to a client.
+    fn random_token(&self, bytes: usize) -> SecretString;
+    /// A recovery code like `k7m2p-9xq4t`.
+    fn recovery_code(&self) -> SecretString;
+    /// A new TOTP seed.
+    fn totp_seed(&self) -> SecretSlice<u8>;
+    /// What an authenticator app needs to add the seed.
+    fn totp_provisioning(&self, seed: &[u8], issuer: &str, account: &str) -> Result<TotpProvisioning, AuthError>;
+    /// The time step `code` is valid for at `now`, within one step of drift.
+    fn totp_step(&self, seed: &[u8], code: &str, now: i64) -> Option<i64>;
+}

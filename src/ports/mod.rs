@@ -1,0 +1,61 @@
+//! Ports: the traits the core needs from the outside world, and the one storage error.
+//! Adapters (`storage`, `crypto`, `notifications`, `telemetry`) implement them; `app` picks
+//! the adapters; use cases hold only the ports they call; tests may swap any of them.
+//!
+//! - [`stores`]: durable state (users, sessions, organizations, factors, resets, outbox).
+//! - [`exchange`]: what instances share at run time (cache, revocation bus) and the clock.
+//! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
+//! - [`outbound`]: messages to users and security events.
+
+pub mod crypto;
+pub mod exchange;
+pub mod outbound;
+pub mod stores;
+
+pub use crypto::{DataKey, OneTimeSecrets, PasswordHashing, TokenSigning};
+pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
+pub use outbound::{Messages, SecurityEvents};
+pub use stores::{
+    MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasswordResetStore, QueuedMessage, RemovalRequester,
+    SessionStore, UserStore,
+};
+
+use crate::domain::AuthError;
+
+/// A uniqueness rule of the schema, named where the query that can break it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// `users.email_normalized` is unique: one account per address, whatever its case.
+    UserEmail,
+    /// `memberships (organization_id, user_id)` is unique.
+    Membership,
+    /// One validated factor per user and strategy.
+    FactorPerStrategy,
+}
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken.
+    #[error("conflict on {0:?}")]
+    Conflict(Constraint),
+    /// The backend could not be reached or failed.
+    #[error("{component} failed: {reason}")]
+    Unavailable { component: &'static str, reason: String },
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(Constraint::UserEmail) => AuthError::EmailTaken,
+            StoreError::Conflict(Constraint::Membership) => AuthError::AlreadyMember,
+            StoreError::Conflict(Constraint::FactorPerStrategy) => AuthError::FactorExists,
+            StoreError::Unavailable { component, reason } => {
+                tracing::error!(component, %reason, "dependency failed");
+                AuthError::Unavailable(component)
+            }
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,171 @@
+//! The session store: sessions, their rotation (batched, see `refreshes`), revocation, and
+//! the revocation log every instance catches up from.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::refreshes::Rotation;
+use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
+use crate::domain::credential::Holder;
+use crate::domain::revocation::{Revocation, RevokedSubject};
+use crate::domain::session::{Session, TokenGrant};
+use crate::ports::{SessionStore, StoreResult};
+
+pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: uuid_column(row, "id")?,
+        user_id: uuid_column(row, "user_id")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        current: TokenGrant {
+            jti: uuid_column(row, "current_jti")?,
+            issued_at: row.try_get("current_issued_at")?,
+            expires_at: row.try_get("current_expires_at")?,
+        },
+        previous_jti: optional_uuid_column(row, "previous_jti")?,
+        rotated_at: row.try_get("rotated_at")?,
+    })
+}
+
+fn revocation_from_row(row: &AnyRow) -> Result<Revocation, sqlx::Error> {
+    let kind: String = row.try_get("subject_kind")?;
+    let id = uuid_column(row, "subject_id")?;
+    let subject = match kind.as_str() {
+        "session" => RevokedSubject::Session(id),
+        _ => RevokedSubject::Token(id),
+    };
+    Ok(Revocation {
+        subject,
+        until: row.try_get("until")?,
+    })
+}
+
+fn subject_columns(subject: &RevokedSubject) -> (&'static str, String) {
+    match subject {
+        RevokedSubject::Session(id) => ("session", id.to_string()),
+        RevokedSubject::Token(id) => ("token", id.to_string()),
+    }
+}
+
+const INSERT_REVOCATION: &str = "INSERT INTO revocations (subject_kind, subject_id, until, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (subject_kind, subject_id) DO NOTHING";
+
+async fn log_revocation<'c, E>(executor: E, revocation: &Revocation, now: i64) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let (kind, id) = subject_columns(&revocation.subject);
+    sqlx::query(INSERT_REVOCATION)
+        .bind(kind)
+        .bind(id)
+        .bind(revocation.until)
+        .bind(now)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.user_id.to_string())
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.current.jti.to_string())
+        .bind(session.current.issued_at)
+        .bind(session.current.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Batched with concurrent reads into one statement (see [`refreshes`]).
+    async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>> {
+        self.session_reads.call(id).await
+    }
+
+    /// Batched with concurrent rotations into one statement (see [`refreshes`]); the
+    /// trigger `sessions_rotation_revokes_the_old_token` (migration 0005) logs the old
+    /// token's revocation inside it.
+    async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool> {
+        self.rotations
+            .call(Rotation {
+                session: id,
+                from_jti,
+                next: *next,
+                now,
+            })
+            .await
+    }
+
+    async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        until: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Revocation>> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let rows = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND id <> COALESCE($3, '') RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id.to_string())
+        .bind(except.map(|id| id.to_string()))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let mut revocations = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let revocation = Revocation {
+                subject: RevokedSubject::Session(uuid_column(row, "id").map_err(unavailable)?),
+                until,
+            };
+            log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+            revocations.push(revocation);
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(revocations)
+    }
+
+    async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>> {
+        let rows = sqlx::query("SELECT * FROM revocations WHERE created_at >= $1 AND until > $2")
+            .bind(since)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(revocation_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
+        Ok(())
+    }
+}

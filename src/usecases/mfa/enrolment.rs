@@ -1,0 +1,212 @@
+//! Enrolling second factors: a factor starts disabled and is enabled by proving it (the
+//! code sent for EMAIL and PHONE, a current code for TOTP); listing and removing them.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use uuid::Uuid;
+
+use super::codes::Codes;
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
+use crate::domain::mfa::{CodeVerdict, Factor, PhoneChannel, Strategy, TotpProvisioning, CODE_TTL};
+use crate::domain::throttle::Action;
+use crate::domain::token::Claims;
+use crate::domain::user::User;
+use crate::domain::AuthError;
+use crate::ports::{Clock, DataKey, MfaStore, OneTimeSecrets, SecurityEvents, UserStore};
+use crate::usecases::throttle::{Attempter, Throttle};
+use crate::usecases::{account_of, Ports};
+
+/// What enrolling a factor hands back.
+#[derive(Debug)]
+pub struct EnrolledFactor {
+    pub factor_id: Uuid,
+    pub strategy: Strategy,
+    /// For TOTP: the seed, its URI and QR code, shown this once.
+    pub totp: Option<TotpProvisioning>,
+}
+
+/// Enrols, validates, lists and removes factors.
+pub struct Enrolment {
+    users: Arc<dyn UserStore>,
+    factors: Arc<dyn MfaStore>,
+    data_key: Arc<dyn DataKey>,
+    secrets: Arc<dyn OneTimeSecrets>,
+    events: Arc<dyn SecurityEvents>,
+    clock: Arc<dyn Clock>,
+    codes: Codes,
+    throttle: Throttle,
+    /// Shown in authenticator apps beside the account.
+    issuer: String,
+}
+
+impl Enrolment {
+    pub fn new(ports: &Ports, throttle: Throttle) -> Self {
+        Self {
+            users: ports.users.clone(),
+            factors: ports.factors.clone(),
+            data_key: ports.data_key.clone(),
+            secrets: ports.secrets.clone(),
+            events: ports.events.clone(),
+            clock: ports.clock.clone(),
+            codes: Codes::new(ports),
+            throttle,
+            issuer: ports.signer.issuer().to_owned(),
+        }
+    }
+
+    /// Enrols a factor for the caller (or, for an admin, `user_id`), disabled until validated.
+    /// EMAIL and PHONE send a code now.
+    pub async fn enrol_factor(
+        &self,
+        caller: &Claims,
+        strategy: &str,
+        channel: Option<&str>,
+        user_id: Option<Uuid>,
+    ) -> Result<EnrolledFactor, AuthError> {
+        let strategy = Strategy::parse_enrollable(strategy)?;
+        let channel = match strategy {
+            Strategy::Phone => Some(PhoneChannel::parse(channel)?),
+            _ => None,
+        };
+        let user = self.managed_user(caller, user_id).await?;
+        if strategy == Strategy::Phone && user.phone.is_none() {
+            return Err(AuthError::PhoneRequired);
+        }
+        let existing = self.factors.factors_of(user.id).await?;
+        if existing.iter().any(|f| f.strategy == strategy && f.enabled) {
+            return Err(AuthError::FactorExists);
+        }
+        let (secret_ciphertext, provisioning) = match strategy {
+            Strategy::Totp => {
+                let seed = self.secrets.totp_seed();
+                let provisioning =
+                    self.secrets
+                        .totp_provisioning(seed.expose_secret(), &self.issuer, user.email.as_str())?;
+                (Some(self.data_key.seal(seed.expose_secret())), Some(provisioning))
+            }
+            _ => (None, None),
+        };
+        let now = self.clock.unix_now();
+        let code = strategy.sends_code().then(|| self.codes.fresh());
+        let factor = Factor {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            strategy,
+            channel,
+            enabled: false,
+            secret_ciphertext,
+            last_used_step: None,
+            code_digest: code.as_ref().map(|(_, digest)| digest.clone()),
+            code_expires_at: code.as_ref().map(|_| now + CODE_TTL.as_secs() as i64),
+            created_at: now,
+        };
+        self.factors.insert_pending_factor(&factor).await?;
+        if let Some((code, _)) = code {
+            self.codes.send(&user, &factor, code).await?;
+        }
+        Ok(EnrolledFactor {
+            factor_id: factor.id,
+            strategy,
+            totp: provisioning,
+        })
+    }
+
+    /// Enables a factor when `code` is the one sent, or a current TOTP code. Wrong codes are
+    /// throttled per factor owner and client.
+    pub async fn validate_factor(
+        &self,
+        caller: &Claims,
+        factor_id: Uuid,
+        code: &SecretString,
+        origin: &Origin,
+    ) -> Result<(), AuthError> {
+        let factor = self
+            .factors
+            .factor(factor_id)
+            .await?
+            .ok_or(AuthError::NotFound("factor"))?;
+        self.managed_user(caller, Some(factor.user_id)).await?;
+        if factor.enabled {
+            return Err(AuthError::FactorExists);
+        }
+        let (owner, strategy) = (factor.user_id, factor.strategy);
+        let account = owner.to_string();
+        let who = Attempter {
+            account: Some(&account),
+            client: origin.ip,
+        };
+        let checked = self
+            .throttle
+            .attempt(Action::MfaValidate, who, self.check_enrolment_code(factor, code))
+            .await;
+        let (kind, outcome) = match &checked {
+            Ok(()) => (EventKind::MfaFactorAdded, None),
+            Err(err) if err.is_failed_guess() => (EventKind::MfaFailed, Some("invalid_code")),
+            Err(_) => return checked,
+        };
+        let mut event = SecurityEvent::new(kind, Some(owner), self.clock.unix_now())
+            .from(origin)
+            .with("strategy", strategy.as_str())
+            .with("factorId", factor_id.to_string());
+        if let Some(reason) = outcome {
+            event = event.with("reason", reason).with("stage", "enrolment");
+        }
+        self.events.record(event).await;
+        checked
+    }
+
+    async fn check_enrolment_code(&self, factor: Factor, code: &SecretString) -> Result<(), AuthError> {
+        let attempt = self.factors.count_validation_attempt(factor.id).await?;
+        let matched = match CodeVerdict::may_compare(attempt) {
+            false => None,
+            true if factor.strategy == Strategy::Totp => Some(self.codes.totp_accepts(&factor, code).await?),
+            true => {
+                let unexpired = factor.code_expires_at.is_some_and(|at| self.clock.unix_now() < at);
+                let digest = factor.code_digest.as_deref().unwrap_or_default();
+                Some(unexpired && self.codes.matches(code, digest))
+            }
+        };
+        let verdict = CodeVerdict::of(attempt, matched);
+        if verdict.voids() {
+            self.factors.delete_factor(factor.user_id, factor.id).await?;
+        }
+        match verdict {
+            CodeVerdict::Accepted => {
+                self.factors.enable_factor(factor.id).await?;
+                Ok(())
+            }
+            _ => Err(AuthError::InvalidCode),
+        }
+    }
+
+    /// The caller's factors.
+    pub async fn factors(&self, caller: &Claims) -> Result<Vec<Factor>, AuthError> {
+        Ok(self.factors.factors_of(caller.sub).await?)
+    }
+
+    /// Removes one of the caller's factors.
+    pub async fn delete_factor(&self, caller: &Claims, factor_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
+        if !self.factors.delete_factor(caller.sub, factor_id).await? {
+            return Err(AuthError::NotFound("factor"));
+        }
+        let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.unix_now())
+            .from(origin)
+            .with("factorId", factor_id.to_string());
+        self.events.record(event).await;
+        Ok(())
+    }
+
+    /// The user the caller may manage factors of: themself, or anyone for an admin.
+    async fn managed_user(&self, caller: &Claims, user_id: Option<Uuid>) -> Result<User, AuthError> {
+        let me = account_of(self.users.as_ref(), caller).await?;
+        match user_id {
+            None => Ok(me),
+            Some(id) if id == me.id => Ok(me),
+            Some(_) if !me.is_admin => Err(AuthError::Forbidden(
+                "only administrators manage another user's factors",
+            )),
+            Some(id) => self.users.user_by_id(id).await?.ok_or(AuthError::NotFound("user")),
+        }
+    }
+}

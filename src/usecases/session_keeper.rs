@@ -1,0 +1,148 @@
+//! The storage side of sessions, as the session actor runs it: open, rotate (with the grace
+//! interval and reuse detection of [`Session::decide_refresh`]) and close, each revocation
+//! made durable first and then announced to every instance.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::Ports;
+use crate::actors::revocation::RevocationMsg;
+use crate::actors::sessions::SessionLifecycle;
+use crate::actors::ActorSlot;
+use crate::domain::credential::{IssuedToken, Refreshed};
+use crate::domain::revocation::{Revocation, RevokedSubject};
+use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{Clock, SessionStore, TokenSigning};
+use crate::telemetry::metrics as telemetry;
+
+/// How many times a refresh re-reads the session after losing a race to another rotation.
+const ROTATION_ATTEMPTS: usize = 3;
+
+/// Opens, rotates and closes sessions in storage; the session actor's worker.
+pub struct SessionKeeper {
+    store: Arc<dyn SessionStore>,
+    signer: Arc<dyn TokenSigning>,
+    clock: Arc<dyn Clock>,
+    policy: SessionPolicy,
+    revocations: ActorSlot<RevocationMsg>,
+}
+
+impl SessionKeeper {
+    pub fn new(ports: &Ports, policy: SessionPolicy, revocations: ActorSlot<RevocationMsg>) -> Self {
+        Self {
+            store: ports.sessions.clone(),
+            signer: ports.signer.clone(),
+            clock: ports.clock.clone(),
+            policy,
+            revocations,
+        }
+    }
+
+    /// No token issued before `now` can live past this.
+    fn latest_token_expiry(&self, now: i64) -> i64 {
+        now + self.policy.token_ttl.as_secs() as i64
+    }
+
+    fn issue(&self, session: &Session) -> IssuedToken {
+        let claims = session.current_claims(self.signer.issuer());
+        IssuedToken {
+            token: self.signer.sign(&claims),
+            claims,
+        }
+    }
+
+    /// The revocations are durable already; waits until they hold on this instance and the
+    /// actor spreads them. If it is down, the periodic catch-up from the database still gets
+    /// them everywhere.
+    async fn announce(&self, revocations: Vec<Revocation>) {
+        if revocations.is_empty() {
+            return;
+        }
+        metrics::counter!(telemetry::TOKENS_REVOKED).increment(revocations.len() as u64);
+        let announced = self
+            .revocations
+            .call(|applied| RevocationMsg::Announce(revocations, applied))
+            .await;
+        if let Err(err) = announced {
+            tracing::warn!(%err, "revocation actor unavailable; relying on catch-up");
+        }
+    }
+}
+
+#[async_trait]
+impl SessionLifecycle for SessionKeeper {
+    async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError> {
+        let now = self.clock.unix_now();
+        let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
+        self.store.insert_session(&session).await?;
+        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
+        Ok(self.issue(&session))
+    }
+
+    async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError> {
+        for _ in 0..ROTATION_ATTEMPTS {
+            let now = self.clock.unix_now();
+            let (session, holder) = self
+                .store
+                .session_with_holder(presented.sid)
+                .await?
+                .ok_or(AuthError::InvalidToken)?;
+            match session.decide_refresh(&presented, Uuid::new_v4(), now, &self.policy) {
+                RefreshDecision::Rotate(next) => {
+                    let old_token = Revocation {
+                        subject: RevokedSubject::Token(presented.jti),
+                        until: presented.exp,
+                    };
+                    if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
+                        self.announce(vec![old_token]).await;
+                        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
+                        metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
+                        return Ok(Refreshed {
+                            token: self.issue(&session.rotate(next, now)),
+                            holder,
+                        });
+                    }
+                }
+                RefreshDecision::ReturnCurrent => {
+                    return Ok(Refreshed {
+                        token: self.issue(&session),
+                        holder,
+                    })
+                }
+                RefreshDecision::ReuseDetected => {
+                    tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
+                    metrics::counter!(telemetry::TOKEN_REUSE).increment(1);
+                    self.close(session.id).await?;
+                    return Err(AuthError::TokenReused);
+                }
+                RefreshDecision::Reject => return Err(AuthError::InvalidToken),
+            }
+        }
+        Err(AuthError::Unavailable("session store"))
+    }
+
+    async fn close(&self, sid: Uuid) -> Result<(), AuthError> {
+        let now = self.clock.unix_now();
+        let revocation = Revocation {
+            subject: RevokedSubject::Session(sid),
+            until: self.latest_token_expiry(now),
+        };
+        self.store.revoke_session(sid, revocation, now).await?;
+        self.announce(vec![revocation]).await;
+        Ok(())
+    }
+
+    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
+        let now = self.clock.unix_now();
+        let revocations = self
+            .store
+            .revoke_user_sessions(user_id, except, self.latest_token_expiry(now), now)
+            .await?;
+        self.announce(revocations).await;
+        Ok(())
+    }
+}
