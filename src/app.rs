@@ -151,7 +151,7 @@ impl App {
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             let created = state
                 .accounts
-                .ensure_admin(email, "Administrator", password.clone().into())
+                .ensure_admin(email, "Administrator", password.clone())
                 .await?;
             if created {
                 tracing::info!("created the start-up administrator");

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use secrecy::SecretString;
 
 use crate::crypto::password::HashCost;
 use crate::domain::reset::PasswordResetPolicy;
@@ -55,8 +56,8 @@ pub struct Config {
     /// Make this admin at start-up if missing (with `AUTH_ADMIN_PASSWORD`).
     #[arg(long, env = "AUTH_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
-    #[arg(long, env = "AUTH_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    #[arg(long, env = "AUTH_ADMIN_PASSWORD", hide_env_values = true, value_parser = secret)]
+    pub admin_password: Option<SecretString>,
     /// `pretty` or `json`; default: pretty on a terminal, else json.
     #[arg(long, env = "AUTH_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -113,8 +114,8 @@ pub struct Config {
     pub mail_from: String,
     #[arg(long, env = "AUTH_TWILIO_ACCOUNT_SID")]
     pub twilio_account_sid: Option<String>,
-    #[arg(long, env = "AUTH_TWILIO_AUTH_TOKEN", hide_env_values = true)]
-    pub twilio_auth_token: Option<String>,
+    #[arg(long, env = "AUTH_TWILIO_AUTH_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub twilio_auth_token: Option<SecretString>,
     /// SMS sender (E.164).
     #[arg(long, env = "AUTH_TWILIO_FROM")]
     pub twilio_from: Option<String>,
@@ -150,6 +151,11 @@ pub struct Config {
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,
+}
+
+/// A setting that is a secret: kept out of `Debug` output and wiped when dropped.
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
 }
 
 /// Parses `AUTH_SIGNUP`, listing its values in `--help`.

@@ -44,7 +44,48 @@ async fn metrics_cover_http_actors_and_the_domain_without_raw_paths(backend: Bac
     server.stop().await;
 }
 
-backend_tests!(metrics_cover_http_actors_and_the_domain_without_raw_paths);
+/// The value of `authd_security_events_total{type="..."}` in `/metrics`, 0 when absent.
+async fn events_counted(server: &common::TestServer, kind: &str) -> f64 {
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("authd_security_events_total{{type=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+async fn security_events_are_counted_by_type(backend: Backend) {
+    let server = backend.start().await;
+    let kinds = ["user.created", "login.succeeded", "login.failed", "session.revoked"];
+    let mut before = Vec::new();
+    for kind in kinds {
+        before.push(events_counted(&server, kind).await);
+    }
+    let (_, email, token) = server.new_session().await;
+    let wrong = json!({ "email": email, "password": "not the password at all" });
+    server
+        .post("/login", None, wrong)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    assert_eq!(server.post("/logout", Some(&token), json!({})).await.status, 200);
+    for (kind, before) in kinds.into_iter().zip(before) {
+        let after = events_counted(&server, kind).await;
+        assert!(after > before, "{kind}: {before} before, {after} after");
+    }
+    server.stop().await;
+}
+
+backend_tests!(
+    metrics_cover_http_actors_and_the_domain_without_raw_paths,
+    security_events_are_counted_by_type
+);
 
 /// The real binary, on the embedded default in a temporary folder, logging JSON.
 struct Binary {

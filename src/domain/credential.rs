@@ -59,3 +59,29 @@ impl From<&User> for Holder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn a_token_never_shows_in_debug_output() {
+        let token = IssuedToken {
+            token: "eyJhbGciOiJFZERTQSJ9.secret.signature".into(),
+            claims: Claims {
+                sub: Uuid::nil(),
+                sid: Uuid::nil(),
+                jti: Uuid::nil(),
+                iat: 0,
+                exp: 60,
+                iss: "authd".into(),
+            },
+        };
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("secret.signature"), "{shown}");
+        assert_eq!(token.token.expose_secret(), "eyJhbGciOiJFZERTQSJ9.secret.signature");
+    }
+}

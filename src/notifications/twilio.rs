@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::domain::notification::{DeliveryChannel, DeliveryError, OutgoingMessage};
 use crate::ports::MessageSender;
@@ -13,7 +14,7 @@ use crate::ports::MessageSender;
 pub struct TwilioConfig {
     pub base_url: String,
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// E.164 sender for SMS.
     pub from: String,
     /// E.164 sender for WhatsApp (without the `whatsapp:` prefix).
@@ -51,7 +52,7 @@ impl MessageSender for TwilioSender {
         let response = self
             .http
             .post(url)
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .basic_auth(&self.config.account_sid, Some(self.config.auth_token.expose_secret()))
             .form(&[
                 ("To", to.as_str()),
                 ("From", from.as_str()),
