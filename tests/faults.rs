@@ -14,19 +14,7 @@ const ACTORS: [&str; 4] = ["sessions", "revocations", "notifications", "mfa"];
 
 /// The value of `metric{actor="..."}` in `/metrics`, 0 when absent.
 async fn actor_metric(server: &TestServer, metric: &str, actor: &str) -> f64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("{metric}{{actor=\"{actor}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
+    server.metric(&format!("{metric}{{actor=\"{actor}\"}}")).await
 }
 
 async fn a_panicking_actor_is_restarted_and_counted(backend: Backend) {

@@ -44,21 +44,11 @@ async fn metrics_cover_http_actors_and_the_domain_without_raw_paths(backend: Bac
     server.stop().await;
 }
 
-/// The value of `authd_security_events_total{type="..."}` in `/metrics`, 0 when absent.
+/// How many security events of `kind` `/metrics` counts so far.
 async fn events_counted(server: &common::TestServer, kind: &str) -> f64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
+    server
+        .metric(&format!("authd_security_events_total{{type=\"{kind}\"}}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("authd_security_events_total{{type=\"{kind}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
 }
 
 async fn security_events_are_counted_by_type(backend: Backend) {

@@ -254,6 +254,23 @@ impl TestServer {
         (id, email, token)
     }
 
+    /// The value of one series in `/metrics`, e.g. `name{label="value"}`; 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .map_or(0.0, |value| value.trim().parse().unwrap())
+    }
+
     pub async fn stop(self) {
         self.server.stop().await.expect("server stops cleanly");
     }
