@@ -51,6 +51,8 @@ use crate::usecases::Ports;
 /// A wired server, ready to serve.
 pub struct App {
     state: AppState,
+    /// The actors' handles, for fault injection in tests.
+    #[cfg(feature = "fault-injection")]
     actors: ActorSlots,
     supervisor: ActorRef<()>,
     sql: SqlStore,
@@ -159,6 +161,7 @@ impl App {
         }
         Ok(Self {
             state,
+            #[cfg(feature = "fault-injection")]
             actors,
             supervisor,
             sql,
