@@ -78,13 +78,6 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
-impl Origin {
-    /// An origin known only by its address.
-    pub fn ip(ip: IpAddr) -> Self {
-        Self { ip, user_agent: None }
-    }
-}
-
 /// One thing that happened to an account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecurityEvent {
@@ -140,7 +133,10 @@ mod tests {
 
     #[test]
     fn details_and_origin_are_added_to_the_event() {
-        let origin = Origin::ip("127.0.0.1".parse().unwrap());
+        let origin = Origin {
+            ip: "127.0.0.1".parse().unwrap(),
+            user_agent: Some("test".into()),
+        };
         let event = SecurityEvent::new(EventKind::LoginFailed, None, 10)
             .from(&origin)
             .with("reason", "invalid_credentials");
