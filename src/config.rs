@@ -13,6 +13,7 @@ use crate::domain::reset::PasswordResetPolicy;
 use crate::domain::session::SessionPolicy;
 use crate::domain::throttle::{Backoff, Limit, ThrottlePolicy};
 use crate::domain::user::SignupMode;
+use crate::domain::verification::{VerificationMode, VerificationPolicy};
 use crate::telemetry::LogFormat;
 
 /// Everything `authd serve` can be told.
@@ -151,6 +152,51 @@ pub struct Config {
     /// How often each instance re-reads the revocation log (the fallback when pub/sub misses).
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 1000)]
     pub revocation_catch_up_ms: u64,
+    /// `off`, `optional` (links are sent, sign-in does not wait) or `required`.
+    #[arg(long, env = "AUTH_EMAIL_VERIFICATION", default_value = "optional", value_parser = verification_mode())]
+    pub email_verification: VerificationMode,
+    /// E-mails on password, factor, recovery code and address changes, and new devices.
+    #[arg(long, env = "AUTH_SECURITY_NOTICES", default_value = "on", value_parser = on_off())]
+    pub security_notices: bool,
+    /// `offline` (the list in the binary), `hibp` (that list, then the Pwned Passwords
+    /// range API) or `off`.
+    #[arg(long, env = "AUTH_BREACHED_PASSWORDS", default_value = "offline", value_enum)]
+    pub breached_passwords: BreachCheck,
+    /// Base of the Pwned Passwords range API.
+    #[arg(long, env = "AUTH_HIBP_URL", default_value = "https://api.pwnedpasswords.com")]
+    pub hibp_url: String,
+    /// Every security event is also POSTed here, signed with `AUTH_WEBHOOK_SECRET`.
+    #[arg(long, env = "AUTH_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    #[arg(long, env = "AUTH_WEBHOOK_SECRET", hide_env_values = true, value_parser = secret)]
+    pub webhook_secret: Option<SecretString>,
+    /// How long security events are kept.
+    #[arg(long, env = "AUTH_EVENTS_RETENTION_DAYS", default_value_t = 90)]
+    pub events_retention_days: u64,
+    /// How often old events are pruned.
+    #[arg(long, env = "AUTH_EVENTS_PRUNE_EVERY_SECS", default_value_t = 3600)]
+    pub events_prune_every_secs: u64,
+}
+
+/// `AUTH_BREACHED_PASSWORDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BreachCheck {
+    Offline,
+    Hibp,
+    Off,
+}
+
+/// Parses `AUTH_EMAIL_VERIFICATION`, listing its values in `--help`.
+fn verification_mode() -> impl clap::builder::TypedValueParser<Value = VerificationMode> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["off", "optional", "required"])
+        .map(|text| text.parse::<VerificationMode>().expect("every listed value parses"))
+}
+
+/// Parses an `on`/`off` switch (`true`/`false` too).
+fn on_off() -> impl clap::builder::TypedValueParser<Value = bool> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["on", "off", "true", "false"]).map(|text| text == "on" || text == "true")
 }
 
 /// A setting that is a secret: kept out of `Debug` output and wiped when dropped.
@@ -200,6 +246,20 @@ impl Config {
             rate_window: Duration::from_secs(3600),
             public_url: self.public_url.clone(),
         }
+    }
+
+    pub fn verification(&self) -> VerificationPolicy {
+        VerificationPolicy {
+            mode: self.email_verification,
+            ttl: Duration::from_secs(86_400),
+            max_per_window: self.password_reset_max_per_hour,
+            rate_window: Duration::from_secs(3600),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    pub fn events_retention(&self) -> Duration {
+        Duration::from_secs(self.events_retention_days.max(1) * 86_400)
     }
 
     pub fn throttle_policy(&self) -> ThrottlePolicy {

@@ -70,6 +70,8 @@ pub struct NotificationArgs {
     pub data_key: Arc<dyn DataKey>,
     pub email: Arc<dyn MessageSender>,
     pub phone: Arc<dyn MessageSender>,
+    /// Posts security events; `None` when no webhook is configured.
+    pub webhook: Option<Arc<dyn MessageSender>>,
     pub clock: Arc<dyn Clock>,
     pub retry: RetryPolicy,
     pub poll_every: Duration,
@@ -176,12 +178,16 @@ async fn deliver_one(args: &NotificationArgs, queued: QueuedMessage) {
     let outcome = match open(args, &queued) {
         Ok(message) => {
             let sender = match queued.channel {
-                DeliveryChannel::Email => &args.email,
-                DeliveryChannel::Sms | DeliveryChannel::Whatsapp => &args.phone,
+                DeliveryChannel::Email => Some(&args.email),
+                DeliveryChannel::Sms | DeliveryChannel::Whatsapp => Some(&args.phone),
+                DeliveryChannel::Webhook => args.webhook.as_ref(),
             };
-            tokio::time::timeout(SEND_TIMEOUT, sender.send(&message))
-                .await
-                .unwrap_or_else(|_| Err(DeliveryError::transient("delivery timed out")))
+            match sender {
+                Some(sender) => tokio::time::timeout(SEND_TIMEOUT, sender.send(&message))
+                    .await
+                    .unwrap_or_else(|_| Err(DeliveryError::transient("delivery timed out"))),
+                None => Err(DeliveryError::permanent("no webhook is configured any more")),
+            }
         }
         Err(err) => Err(err),
     };

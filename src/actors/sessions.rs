@@ -17,6 +17,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use uuid::Uuid;
 
 use crate::domain::credential::{IssuedToken, Refreshed};
+use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::telemetry::metrics;
@@ -26,28 +27,45 @@ type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 /// The session work the actor sequences, as the use cases implement it against storage.
 #[async_trait]
 pub trait SessionLifecycle: Send + Sync {
-    /// Starts a session for a user who has proved who they are; returns its first token.
-    async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError>;
-    /// Rotates the session of `presented` (already signature- and expiry-checked).
-    async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError>;
-    /// Ends one session on every instance.
-    async fn close(&self, sid: Uuid) -> Result<(), AuthError>;
+    /// Starts a session, from `origin`, for a user who has proved who they are; returns its
+    /// first token. `event` (the sign-in) is written with the session.
+    async fn open(&self, user_id: Uuid, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError>;
+    /// Rotates the session of `presented` (already signature- and expiry-checked), sent
+    /// from `origin`.
+    async fn refresh(&self, presented: Claims, origin: Origin) -> Result<Refreshed, AuthError>;
+    /// Ends one session on every instance, writing `event` with the revocation.
+    async fn close(&self, sid: Uuid, event: Option<SecurityEvent>) -> Result<(), AuthError>;
     /// Ends every session of a user but `except`, on every instance.
-    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError>;
+    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>, event: Option<SecurityEvent>)
+        -> Result<(), AuthError>;
 }
 
 /// What the session actor is asked to do.
 pub enum SessionMsg {
     /// Open a session for a user who has just proved who they are.
-    Open { user_id: Uuid, reply: Reply<IssuedToken> },
+    Open {
+        user_id: Uuid,
+        origin: Origin,
+        event: SecurityEvent,
+        reply: Reply<IssuedToken>,
+    },
     /// Exchange a session's token (already signature- and expiry-checked) for its successor.
-    Refresh { claims: Claims, reply: Reply<Refreshed> },
-    /// End one session.
-    Close { sid: Uuid, reply: Reply<()> },
+    Refresh {
+        claims: Claims,
+        origin: Origin,
+        reply: Reply<Refreshed>,
+    },
+    /// End one session, recording `event` with it.
+    Close {
+        sid: Uuid,
+        event: Option<SecurityEvent>,
+        reply: Reply<()>,
+    },
     /// End every session of a user, but `except` when given.
     CloseAll {
         user_id: Uuid,
         except: Option<Uuid>,
+        event: Option<SecurityEvent>,
         reply: Reply<()>,
     },
     /// Answers while the actor is alive; used by readiness.
@@ -123,16 +141,26 @@ impl Actor for SessionActor {
         }
         let service = state.service.clone();
         match message {
-            SessionMsg::Open { user_id, reply } => {
-                answer_when_done(reply, async move { service.open(user_id).await });
+            SessionMsg::Open {
+                user_id,
+                origin,
+                event,
+                reply,
+            } => {
+                answer_when_done(reply, async move { service.open(user_id, origin, event).await });
             }
-            SessionMsg::Close { sid, reply } => {
-                answer_when_done(reply, async move { service.close(sid).await });
+            SessionMsg::Close { sid, event, reply } => {
+                answer_when_done(reply, async move { service.close(sid, event).await });
             }
-            SessionMsg::CloseAll { user_id, except, reply } => {
-                answer_when_done(reply, async move { service.close_all(user_id, except).await });
+            SessionMsg::CloseAll {
+                user_id,
+                except,
+                event,
+                reply,
+            } => {
+                answer_when_done(reply, async move { service.close_all(user_id, except, event).await });
             }
-            SessionMsg::Refresh { claims, reply } => {
+            SessionMsg::Refresh { claims, origin, reply } => {
                 let key = RefreshKey {
                     sid: claims.sid,
                     jti: claims.jti,
@@ -142,7 +170,7 @@ impl Actor for SessionActor {
                 } else {
                     state.waiting.insert(key, vec![reply]);
                     tokio::spawn(async move {
-                        let result = guarded(service.refresh(claims)).await;
+                        let result = guarded(service.refresh(claims, origin)).await;
                         let _ = myself.cast(SessionMsg::RefreshFinished { key, result });
                     });
                 }

@@ -175,6 +175,7 @@ mod tests {
     use super::*;
     use crate::actors::revocation::RevocationView;
     use crate::domain::credential::{IssuedToken, Refreshed};
+    use crate::domain::events::{Origin, SecurityEvent};
     use crate::domain::notification::{DeliveryError, OutgoingMessage};
     use crate::domain::token::Claims;
     use crate::domain::AuthError;
@@ -187,16 +188,16 @@ mod tests {
 
     #[async_trait]
     impl SessionLifecycle for NoSessions {
-        async fn open(&self, _: Uuid) -> Result<IssuedToken, AuthError> {
+        async fn open(&self, _: Uuid, _: Origin, _: SecurityEvent) -> Result<IssuedToken, AuthError> {
             Err(AuthError::Unavailable("test"))
         }
-        async fn refresh(&self, _: Claims) -> Result<Refreshed, AuthError> {
+        async fn refresh(&self, _: Claims, _: Origin) -> Result<Refreshed, AuthError> {
             Err(AuthError::Unavailable("test"))
         }
-        async fn close(&self, _: Uuid) -> Result<(), AuthError> {
+        async fn close(&self, _: Uuid, _: Option<SecurityEvent>) -> Result<(), AuthError> {
             Err(AuthError::Unavailable("test"))
         }
-        async fn close_all(&self, _: Uuid, _: Option<Uuid>) -> Result<(), AuthError> {
+        async fn close_all(&self, _: Uuid, _: Option<Uuid>, _: Option<SecurityEvent>) -> Result<(), AuthError> {
             Err(AuthError::Unavailable("test"))
         }
     }
@@ -230,6 +231,7 @@ mod tests {
                 data_key: Arc::new(crate::crypto::secrets::Secrets::from_key(&[1; 32])),
                 email: Arc::new(NoSender),
                 phone: Arc::new(NoSender),
+                webhook: None,
                 clock: Arc::new(SystemClock),
                 retry: crate::actors::notifications::RetryPolicy {
                     base: Duration::from_millis(100),

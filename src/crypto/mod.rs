@@ -12,6 +12,7 @@ use crate::domain::mfa::TotpProvisioning;
 use crate::domain::AuthError;
 use crate::ports::OneTimeSecrets;
 
+pub mod breached;
 pub mod jwt;
 pub mod password;
 pub mod secrets;

@@ -39,6 +39,15 @@ pub enum AuthError {
     /// The new parent is the organization itself or one of its descendants.
     #[error("the new parent is the organization itself or one of its descendants")]
     CyclicRelationship,
+    /// The password is on a list of breached passwords.
+    #[error("this password appears in known data breaches; choose another")]
+    BreachedPassword,
+    /// The right password, but the address is not verified and verification is required.
+    #[error("verify your e-mail address first: a new link is on its way")]
+    EmailNotVerified,
+    /// The account is the last owner of an organization that has other members.
+    #[error("the account is the last owner of an organization with other members; hand it over first")]
+    SoleOwner,
     /// Removing this member would leave the organization without an owner.
     #[error("an organization keeps at least one owner")]
     LastOwner,

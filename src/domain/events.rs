@@ -48,6 +48,11 @@ impl EventKind {
         EventKind::OrganizationMemberRemoved,
     ];
 
+    /// The kind named `text`, as an API filter names it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     /// The event's `type`, e.g. `login.succeeded`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,6 +125,38 @@ impl SecurityEvent {
     }
 }
 
+impl SecurityEvent {
+    /// The contract's Event object (`id`, `type`, `userId`, `at`, `ip`, `userAgent`,
+    /// `data`): what the API lists, the webhook posts and the export holds.
+    pub fn to_document(&self) -> serde_json::Value {
+        let at = time::OffsetDateTime::from_unix_timestamp(self.at)
+            .ok()
+            .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok());
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind.as_str(),
+            "userId": self.user_id,
+            "at": at,
+            "ip": self.origin.as_ref().map(|o| o.ip.to_string()),
+            "userAgent": self.origin.as_ref().and_then(|o| o.user_agent.clone()),
+            "data": self.data,
+        })
+    }
+}
+
+/// Which events to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventQuery {
+    /// Only this account's events.
+    pub user_id: Option<Uuid>,
+    pub kind: Option<EventKind>,
+    /// Only events at or after this (Unix seconds).
+    pub since: Option<i64>,
+    /// The cursor: only events older than this one.
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +166,33 @@ mod tests {
         let names: std::collections::HashSet<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), EventKind::ALL.len());
         assert!(names.iter().all(|n| n.contains('.') && *n == n.to_lowercase()));
+    }
+
+    #[test]
+    fn kinds_parse_back_from_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("login"), None);
+    }
+
+    #[test]
+    fn the_document_has_the_contract_fields() {
+        let origin = Origin {
+            ip: "10.0.0.1".parse().unwrap(),
+            user_agent: Some("curl".into()),
+        };
+        let user = Uuid::now_v7();
+        let doc = SecurityEvent::new(EventKind::PasswordChanged, Some(user), 0)
+            .from(&origin)
+            .with("by", "self")
+            .to_document();
+        assert_eq!(doc["type"], "password.changed");
+        assert_eq!(doc["userId"], user.to_string());
+        assert_eq!(doc["at"], "1970-01-01T00:00:00Z");
+        assert_eq!(doc["ip"], "10.0.0.1");
+        assert_eq!(doc["userAgent"], "curl");
+        assert_eq!(doc["data"]["by"], "self");
     }
 
     #[test]

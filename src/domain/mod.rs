@@ -15,5 +15,6 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 pub use error::AuthError;

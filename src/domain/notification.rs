@@ -13,6 +13,39 @@ pub enum Notice {
     MfaCode { code: SecretString },
     /// A password reset link.
     PasswordReset { link: SecretString },
+    /// A link that verifies the address it is sent to.
+    EmailVerification { link: SecretString },
+    /// Something changed in the account's security, told to its owner.
+    Security(SecurityNotice),
+}
+
+/// What a security notice tells the account's owner. None carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityNotice {
+    PasswordChanged,
+    PasswordReset,
+    FactorAdded { strategy: &'static str },
+    FactorRemoved { strategy: &'static str },
+    RecoveryCodesCreated,
+    /// Sent to the old address.
+    EmailChanged { new_email: String },
+    /// A sign-in from a device not seen in the last 30 days.
+    NewDevice { user_agent: Option<String>, ip: String },
+}
+
+impl SecurityNotice {
+    /// The notice's name, as the template tells them apart.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SecurityNotice::PasswordChanged => "password_changed",
+            SecurityNotice::PasswordReset => "password_reset",
+            SecurityNotice::FactorAdded { .. } => "factor_added",
+            SecurityNotice::FactorRemoved { .. } => "factor_removed",
+            SecurityNotice::RecoveryCodesCreated => "recovery_codes_created",
+            SecurityNotice::EmailChanged { .. } => "email_changed",
+            SecurityNotice::NewDevice { .. } => "new_device",
+        }
+    }
 }
 
 /// How a message travels.
@@ -22,6 +55,8 @@ pub enum DeliveryChannel {
     Email,
     Sms,
     Whatsapp,
+    /// The operator's webhook (`AUTH_WEBHOOK_URL`); the message is a signed event.
+    Webhook,
 }
 
 impl DeliveryChannel {
@@ -30,6 +65,7 @@ impl DeliveryChannel {
             DeliveryChannel::Email => "email",
             DeliveryChannel::Sms => "sms",
             DeliveryChannel::Whatsapp => "whatsapp",
+            DeliveryChannel::Webhook => "webhook",
         }
     }
 
@@ -38,6 +74,7 @@ impl DeliveryChannel {
             "email" => Some(DeliveryChannel::Email),
             "sms" => Some(DeliveryChannel::Sms),
             "whatsapp" => Some(DeliveryChannel::Whatsapp),
+            "webhook" => Some(DeliveryChannel::Webhook),
             _ => None,
         }
     }

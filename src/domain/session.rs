@@ -57,6 +57,39 @@ pub enum RefreshDecision {
     Reject,
 }
 
+/// A live session as its owner sees it in the sessions list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: i64,
+    /// The last refresh, or the sign-in when there was none (no write per request).
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// How long a device stays known after a sign-in from it, for the new-device notice.
+pub const DEVICE_MEMORY_SECS: i64 = 30 * 86_400;
+
+/// What storage knows of a user's earlier sign-ins, for the new-device notice. A device is
+/// the client's user agent: addresses change too often (mobile networks, VPNs) to name one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInHistory {
+    /// Any session was ever opened for the account before.
+    pub earlier_sign_ins: bool,
+    /// A session was opened from the same device within [`DEVICE_MEMORY_SECS`].
+    pub device_seen_recently: bool,
+}
+
+impl SignInHistory {
+    /// A sign-in from a device not seen lately warrants a notice; an account's very first
+    /// sign-in does not.
+    pub fn warrants_notice(self) -> bool {
+        self.earlier_sign_ins && !self.device_seen_recently
+    }
+}
+
 impl Session {
     /// Starts a session at `now` with its first token.
     pub fn start(id: Uuid, user_id: Uuid, first_jti: Uuid, now: i64, policy: &SessionPolicy) -> Self {
@@ -127,6 +160,22 @@ fn grant(jti: Uuid, now: i64, session_expires_at: i64, policy: &SessionPolicy) -
         jti,
         issued_at: now,
         expires_at: (now + policy.token_ttl.as_secs() as i64).min(session_expires_at),
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::SignInHistory;
+
+    #[test]
+    fn only_a_known_account_on_an_unseen_device_gets_a_notice() {
+        let history = |earlier_sign_ins, device_seen_recently| SignInHistory {
+            earlier_sign_ins,
+            device_seen_recently,
+        };
+        assert!(history(true, false).warrants_notice());
+        assert!(!history(true, true).warrants_notice());
+        assert!(!history(false, false).warrants_notice());
     }
 }
 

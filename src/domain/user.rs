@@ -11,6 +11,8 @@ pub struct User {
     pub id: Uuid,
     pub name: String,
     pub email: Email,
+    /// Whether the current address was proved by a link sent to it.
+    pub email_verified: bool,
     pub phone: Option<String>,
     /// argon2id PHC string; never leaves the server.
     pub password_hash: String,

@@ -62,6 +62,13 @@ impl From<AuthError> for Problem {
             AuthError::CyclicRelationship => {
                 Problem::new(S::CONFLICT, "cyclic_relationship", "Cyclic relationship", detail)
             }
+            AuthError::BreachedPassword => {
+                Problem::new(S::BAD_REQUEST, "breached_password", "Breached password", detail)
+            }
+            AuthError::EmailNotVerified => {
+                Problem::new(S::FORBIDDEN, "email_not_verified", "E-mail not verified", detail)
+            }
+            AuthError::SoleOwner => Problem::new(S::CONFLICT, "sole_owner", "Sole owner", detail),
             AuthError::LastOwner => Problem::new(S::CONFLICT, "last_owner", "Last owner", detail),
             AuthError::InvalidCode => Problem::new(S::UNAUTHORIZED, "invalid_code", "Invalid code", detail),
             AuthError::InvalidHash => Problem::new(S::UNAUTHORIZED, "invalid_hash", "Invalid hash", detail),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::Accounts;
+use crate::usecases::audit::Audit;
 use crate::usecases::login::Login;
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
@@ -16,6 +18,7 @@ use crate::usecases::passwords::Passwords;
 use crate::usecases::readiness::Readiness;
 use crate::usecases::sessions::Sessions;
 use crate::usecases::tokens::Tokens;
+use crate::usecases::verification::EmailVerification;
 
 /// Where the client address comes from: a header set by a trusted proxy, else the peer.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +40,9 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub organizations: Arc<Organizations>,
     pub readiness: Arc<Readiness>,
+    pub verification: Arc<EmailVerification>,
+    pub account_data: Arc<AccountData>,
+    pub audit: Arc<Audit>,
     pub addressing: ClientAddressing,
 }
 
@@ -64,5 +70,8 @@ hand_out!(
     passwords: Arc<Passwords>,
     organizations: Arc<Organizations>,
     readiness: Arc<Readiness>,
+    verification: Arc<EmailVerification>,
+    account_data: Arc<AccountData>,
+    audit: Arc<Audit>,
     addressing: ClientAddressing,
 );

@@ -7,6 +7,7 @@ pub mod outbox_dir;
 pub mod smtp;
 pub mod templates;
 pub mod twilio;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::actors::notifications::NotificationMsg;
 use crate::actors::ActorSlot;
-use crate::domain::notification::{DeliveryChannel, Notice};
+use crate::domain::notification::{DeliveryChannel, Notice, SecurityNotice};
 use crate::domain::AuthError;
 use crate::ports::{Clock, DataKey, Messages, Outbox, QueuedMessage};
 use templates::{Template, Templates};
@@ -54,6 +55,27 @@ fn wording(notice: &Notice) -> (Template, serde_json::Value) {
     match notice {
         Notice::MfaCode { code } => (Template::MfaCode, json!({ "code": code.expose_secret() })),
         Notice::PasswordReset { link } => (Template::PasswordReset, json!({ "link": link.expose_secret() })),
+        Notice::EmailVerification { link } => (
+            Template::EmailVerification,
+            json!({ "link": link.expose_secret() }),
+        ),
+        Notice::Security(notice) => {
+            let mut context = json!({ "kind": notice.kind() });
+            match notice {
+                SecurityNotice::FactorAdded { strategy } | SecurityNotice::FactorRemoved { strategy } => {
+                    context["strategy"] = json!(strategy);
+                }
+                SecurityNotice::EmailChanged { new_email } => context["newEmail"] = json!(new_email),
+                SecurityNotice::NewDevice { user_agent, ip } => {
+                    context["userAgent"] = json!(user_agent);
+                    context["ip"] = json!(ip);
+                }
+                SecurityNotice::PasswordChanged
+                | SecurityNotice::PasswordReset
+                | SecurityNotice::RecoveryCodesCreated => {}
+            }
+            (Template::SecurityNotice, context)
+        }
     }
 }
 

@@ -14,6 +14,10 @@ pub enum Template {
     MfaCode,
     /// A password reset link; context: `link`.
     PasswordReset,
+    /// An e-mail verification link; context: `link`.
+    EmailVerification,
+    /// A security notice; context: `kind` (see `SecurityNotice::kind`) and its details.
+    SecurityNotice,
 }
 
 impl Template {
@@ -21,6 +25,8 @@ impl Template {
         match self {
             Template::MfaCode => "mfa_code",
             Template::PasswordReset => "password_reset",
+            Template::EmailVerification => "email_verification",
+            Template::SecurityNotice => "security_notice",
         }
     }
 }
@@ -46,6 +52,35 @@ const FILES: &[(&str, &str)] = &[
     (
         "password_reset.sms.txt",
         include_str!("../../templates/password_reset.sms.txt"),
+    ),
+    (
+        "email_verification.subject.txt",
+        include_str!("../../templates/email_verification.subject.txt"),
+    ),
+    (
+        "email_verification.txt",
+        include_str!("../../templates/email_verification.txt"),
+    ),
+    (
+        "email_verification.html",
+        include_str!("../../templates/email_verification.html"),
+    ),
+    (
+        "email_verification.sms.txt",
+        include_str!("../../templates/email_verification.sms.txt"),
+    ),
+    (
+        "security_notice.subject.txt",
+        include_str!("../../templates/security_notice.subject.txt"),
+    ),
+    ("security_notice.txt", include_str!("../../templates/security_notice.txt")),
+    (
+        "security_notice.html",
+        include_str!("../../templates/security_notice.html"),
+    ),
+    (
+        "security_notice.sms.txt",
+        include_str!("../../templates/security_notice.sms.txt"),
     ),
 ];
 
@@ -93,6 +128,7 @@ impl Templates {
                 text: render("sms.txt")?.trim().to_owned(),
                 html: None,
             },
+            DeliveryChannel::Webhook => anyhow::bail!("webhook deliveries carry events, not worded messages"),
         })
     }
 }
@@ -140,6 +176,29 @@ mod tests {
             reset.html.unwrap().contains("hash=abc_-123"),
             "escaped for HTML, link intact"
         );
+    }
+
+    #[test]
+    fn every_security_notice_has_its_own_wording() {
+        let templates = Templates::load().unwrap();
+        let kinds = [
+            json!({ "kind": "password_changed" }),
+            json!({ "kind": "password_reset" }),
+            json!({ "kind": "factor_added", "strategy": "EMAIL" }),
+            json!({ "kind": "factor_removed", "strategy": "PHONE" }),
+            json!({ "kind": "recovery_codes_created" }),
+            json!({ "kind": "email_changed", "newEmail": "new@example.com" }),
+            json!({ "kind": "new_device", "userAgent": "Firefox", "ip": "10.0.0.1" }),
+        ];
+        let mut subjects = std::collections::HashSet::new();
+        for context in kinds {
+            let email = templates
+                .render(Template::SecurityNotice, DeliveryChannel::Email, "a@example.com", &context)
+                .unwrap();
+            assert!(email.html.is_some() && !email.text.trim().is_empty());
+            subjects.insert(email.subject.unwrap());
+        }
+        assert_eq!(subjects.len(), 7, "each notice has a subject of its own");
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl MessageSender for TwilioSender {
                 let sender = self.config.whatsapp_from.as_ref().unwrap_or(&self.config.from);
                 (format!("whatsapp:{}", message.recipient), format!("whatsapp:{sender}"))
             }
-            DeliveryChannel::Email => return Err(DeliveryError::permanent("Twilio does not send e-mail")),
+            DeliveryChannel::Email | DeliveryChannel::Webhook => {
+                return Err(DeliveryError::permanent("Twilio sends only SMS and WhatsApp"))
+            }
         };
         let url = format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",

@@ -19,6 +19,14 @@ pub trait PasswordHashing: Send + Sync {
     async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, AuthError>;
 }
 
+/// Whether a password is known from data breaches: an offline list, and optionally the
+/// Pwned Passwords range API. A lookup that cannot be made answers `false` (it fails open,
+/// logged and counted by the adapter): a breach list is a hint, not a gate worth an outage.
+#[async_trait]
+pub trait BreachedPasswords: Send + Sync {
+    async fn is_breached(&self, password: &SecretString) -> bool;
+}
+
 /// Signs and verifies this server's access tokens.
 pub trait TokenSigning: Send + Sync {
     /// The `iss` of every token signed here.

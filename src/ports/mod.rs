@@ -2,7 +2,8 @@
 //! Adapters (`storage`, `crypto`, `notifications`, `telemetry`) implement them; `app` picks
 //! the adapters; use cases hold only the ports they call; tests may swap any of them.
 //!
-//! - [`stores`]: durable state (users, sessions, organizations, factors, resets, outbox).
+//! - [`stores`]: durable state (users, sessions, organizations, factors, resets, e-mail
+//!   verification, the audit log, the outbox).
 //! - [`exchange`]: what instances share at run time (cache, revocation bus) and the clock.
 //! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
 //! - [`outbound`]: messages to users and security events.
@@ -12,12 +13,12 @@ pub mod exchange;
 pub mod outbound;
 pub mod stores;
 
-pub use crypto::{DataKey, OneTimeSecrets, PasswordHashing, TokenSigning};
+pub use crypto::{BreachedPasswords, DataKey, OneTimeSecrets, PasswordHashing, TokenSigning};
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
-pub use outbound::{Messages, SecurityEvents};
+pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{
-    MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasswordResetStore, QueuedMessage, RemovalRequester,
-    SessionStore, UserStore,
+    EventLog, MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasswordResetStore, QueuedMessage,
+    RemovalRequester, SessionStore, UserStore, VerificationStore,
 };
 
 use crate::domain::AuthError;

@@ -1,17 +1,23 @@
 //! Store ports: the durable state of the core. `storage::sql` implements every one for
 //! SQLite and PostgreSQL.
+//!
+//! A method that changes an account takes the [`SecurityEvent`] recording the change and
+//! writes it in the same transaction: an event is never lost when the change commits, nor
+//! invented when it does not. Where the store discovers whose account changed (a reset or
+//! verification hash), it fills in the event's `user_id`.
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreResult;
 use crate::domain::credential::Holder;
+use crate::domain::events::{EventQuery, Origin, SecurityEvent};
 use crate::domain::mfa::{Factor, Strategy};
 use crate::domain::notification::DeliveryChannel;
 use crate::domain::organization::{Membership, Organization, Role};
 use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::revocation::Revocation;
-use crate::domain::session::{Session, TokenGrant};
+use crate::domain::session::{Session, SessionInfo, SignInHistory, TokenGrant};
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
 
@@ -19,16 +25,27 @@ use crate::domain::AuthError;
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `Conflict(UserEmail)` when the normalized email is taken.
-    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn insert_user(&self, user: &User, event: &SecurityEvent) -> StoreResult<()>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// The user with their organizations and factors, in one read (the hottest route).
     async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>>;
     /// Looks up by the normalized email.
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     /// Returns false when the user does not exist; `Conflict(UserEmail)` when the new
-    /// address is taken.
-    async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool>;
-    async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()>;
+    /// address is taken. A new address is unverified.
+    async fn update_profile(&self, id: Uuid, update: &ProfileUpdate, event: &SecurityEvent) -> StoreResult<bool>;
+    async fn set_password_hash(&self, id: Uuid, password_hash: &str, event: &SecurityEvent) -> StoreResult<()>;
+    /// Deletes the account and everything held about it (sessions, factors, codes,
+    /// memberships, links, messages, events; organizations left without members) unless it
+    /// is the last owner of an organization with other members (`Err(SoleOwner)` inside).
+    /// Logs the revocation of its live sessions, until `until`, and returns them.
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        until: i64,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Result<Vec<Revocation>, AuthError>>;
     /// Users in id order (ids are time-ordered), after `after` when given.
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<User>>;
 }
@@ -36,15 +53,28 @@ pub trait UserStore: Send + Sync {
 /// Durable sessions and the revocation log every instance catches up from.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// Stores a new session opened from `origin`.
+    async fn insert_session(&self, session: &Session, origin: &Origin, event: &SecurityEvent) -> StoreResult<()>;
+    /// The user's sessions that are neither revoked nor past their end, newest first.
+    async fn live_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    /// The user's earlier sign-ins, as far as the new-device notice needs them.
+    async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64)
+        -> StoreResult<SignInHistory>;
     /// A session with the user it belongs to, in one read: a refresh answers with both.
     async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>>;
     /// Atomically replaces the current token `from_jti` by `next` and logs the revocation of
     /// the old token until its expiry. Returns false when `from_jti` was no longer current
     /// (another rotation won) or the session is revoked.
     async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool>;
-    /// Marks the session revoked and logs it. Returns false if it was already revoked.
-    async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool>;
+    /// Marks the session revoked and logs it, with `event` when it is the first
+    /// revocation. Returns false if it was already revoked.
+    async fn revoke_session(
+        &self,
+        id: Uuid,
+        revocation: Revocation,
+        now: i64,
+        event: Option<&SecurityEvent>,
+    ) -> StoreResult<bool>;
     /// Revokes every live session of a user but `except`; returns the revocations made.
     async fn revoke_user_sessions(
         &self,
@@ -52,6 +82,7 @@ pub trait SessionStore: Send + Sync {
         except: Option<Uuid>,
         until: i64,
         now: i64,
+        event: Option<&SecurityEvent>,
     ) -> StoreResult<Vec<Revocation>>;
     /// Revocations logged at or after `since` that still matter at `now`.
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>>;
@@ -85,7 +116,7 @@ pub trait OrganizationStore: Send + Sync {
     async fn members(&self, organization_id: Uuid) -> StoreResult<Vec<Membership>>;
     async fn role_of(&self, organization_id: Uuid, user_id: Uuid) -> StoreResult<Option<Role>>;
     /// Fails with `Conflict(Membership)` when the user already belongs to it.
-    async fn add_member(&self, membership: &Membership) -> StoreResult<()>;
+    async fn add_member(&self, membership: &Membership, event: &SecurityEvent) -> StoreResult<()>;
     /// Renames and/or moves (`Some(None)` makes it a root) in one transaction; moves are
     /// serialized and checked against the hierarchy as committed, so no cycle can form.
     async fn update_organization(
@@ -101,6 +132,7 @@ pub trait OrganizationStore: Send + Sync {
         organization_id: Uuid,
         user_id: Uuid,
         requester: RemovalRequester,
+        event: &SecurityEvent,
     ) -> StoreResult<Result<(), AuthError>>;
     /// The user's organizations with their role in each.
     async fn organizations_of(&self, user_id: Uuid) -> StoreResult<Vec<(Organization, Role)>>;
@@ -117,15 +149,21 @@ pub trait MfaStore: Send + Sync {
     /// Counts one validation attempt of a pending factor and returns the count so far.
     async fn count_validation_attempt(&self, id: Uuid) -> StoreResult<u64>;
     /// Enables the factor and forgets its enrolment code.
-    async fn enable_factor(&self, id: Uuid) -> StoreResult<bool>;
+    async fn enable_factor(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<bool>;
     /// Deletes one of the user's factors; false when the user has no such factor.
-    async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn delete_factor(&self, user_id: Uuid, id: Uuid, event: &SecurityEvent) -> StoreResult<bool>;
     /// Disables the user's factor of `strategy` until it is validated again.
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()>;
     /// Records TOTP `step` as used if it is later than any before; false means a replay.
     async fn claim_totp_step(&self, factor_id: Uuid, step: i64) -> StoreResult<bool>;
     /// Replaces the user's recovery codes by these digests.
-    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String], now: i64) -> StoreResult<()>;
+    async fn replace_recovery_codes(
+        &self,
+        user_id: Uuid,
+        digests: &[String],
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<()>;
     async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool>;
     /// Marks the unused code with this digest used; false when there is none.
     async fn use_recovery_code(&self, user_id: Uuid, digest: &str, now: i64) -> StoreResult<bool>;
@@ -140,7 +178,42 @@ pub trait PasswordResetStore: Send + Sync {
     async fn pending_reset_user(&self, hash_digest: &str, now: i64) -> StoreResult<Option<Uuid>>;
     /// Uses the pending reset and sets the user's password, in one transaction; returns the
     /// user, or `None` when the reset was no longer pending.
-    async fn complete_reset(&self, hash_digest: &str, password_hash: &str, now: i64) -> StoreResult<Option<Uuid>>;
+    async fn complete_reset(
+        &self,
+        hash_digest: &str,
+        password_hash: &str,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Option<Uuid>>;
+}
+
+/// Durable e-mail verification links, by keyed digest of their hash.
+#[async_trait]
+pub trait VerificationStore: Send + Sync {
+    /// Records a link for the user's current `email`, voiding their older ones.
+    async fn insert_verification(
+        &self,
+        user_id: Uuid,
+        email: &Email,
+        hash_digest: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Uses the pending link and marks the address verified, in one transaction, if the
+    /// account's address is still the one the link was sent to; returns the user, or
+    /// `None` when the link was unknown, used, expired or for an older address.
+    async fn complete_verification(&self, hash_digest: &str, now: i64, event: &SecurityEvent)
+        -> StoreResult<Option<Uuid>>;
+}
+
+/// Reading and pruning the durable audit log (events are written with their change, or
+/// through [`crate::ports::SecurityEvents`] when there is none).
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events matching `query`, newest first.
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<SecurityEvent>>;
+    /// Deletes events older than `before` (Unix seconds); returns how many.
+    async fn prune_events(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// A message in the outbox, as claimed for delivery.

@@ -27,6 +27,12 @@ pub const NOTIFICATIONS: &str = "authd_notifications_total";
 pub const RATE_LIMITED: &str = "authd_rate_limited_total";
 /// Security events by `type` (see [`crate::domain::events::EventKind`]).
 pub const SECURITY_EVENTS: &str = "authd_security_events_total";
+/// Security events that could not be written to the audit log.
+pub const SECURITY_EVENTS_LOST: &str = "authd_security_events_lost_total";
+/// Pwned Passwords lookups by `outcome` (`breached`, `clean`, `unreachable`).
+pub const BREACH_LOOKUPS: &str = "authd_breached_password_lookups_total";
+/// Audit-log events deleted for being older than the retention.
+pub const EVENTS_PRUNED: &str = "authd_security_events_pruned_total";
 /// 1 while rate limits are counted in-process because the shared cache is down.
 pub const CACHE_FALLBACK: &str = "authd_cache_fallback";
 

@@ -1,7 +1,6 @@
 //! Logging set-up (JSON lines outside a terminal, readable text on one), metrics, and the
 //! first adapter of the security-events port (a counter per event type).
 
-pub mod events;
 pub mod metrics;
 
 use std::io::IsTerminal as _;

@@ -2,21 +2,24 @@
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::notices::Notices;
+use super::password_rules::PasswordRules;
 use super::throttle::{Attempter, Throttle};
+use super::verification::EmailVerification;
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::Strategy;
-use crate::domain::password_policy::check_password;
+use crate::domain::notification::SecurityNotice;
 use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::{may_manage_user, Email, Phone, SignupMode, User, UserName};
 use crate::domain::AuthError;
-use crate::ports::{Clock, MfaStore, PasswordHashing, SecurityEvents, UserStore};
+use crate::ports::{Clock, MfaStore, PasswordHashing, UserStore};
 
 /// A sign-up request, as received.
 #[derive(Debug, Clone)]
@@ -51,22 +54,34 @@ pub struct Accounts {
     users: Arc<dyn UserStore>,
     factors: Arc<dyn MfaStore>,
     hasher: Arc<dyn PasswordHashing>,
-    events: Arc<dyn SecurityEvents>,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
     signup: SignupMode,
+    rules: Arc<PasswordRules>,
+    verification: Arc<EmailVerification>,
+    notices: Arc<Notices>,
+}
+
+/// The services account changes involve besides storage.
+pub struct AccountHelpers {
+    pub throttle: Throttle,
+    pub rules: Arc<PasswordRules>,
+    pub verification: Arc<EmailVerification>,
+    pub notices: Arc<Notices>,
 }
 
 impl Accounts {
-    pub fn new(ports: &Ports, throttle: Throttle, signup: SignupMode) -> Self {
+    pub fn new(ports: &Ports, helpers: AccountHelpers, signup: SignupMode) -> Self {
         Self {
             users: ports.users.clone(),
             factors: ports.factors.clone(),
             hasher: ports.hasher.clone(),
-            events: ports.events.clone(),
             clock: ports.clock.clone(),
-            throttle,
+            throttle: helpers.throttle,
             signup,
+            rules: helpers.rules,
+            verification: helpers.verification,
+            notices: helpers.notices,
         }
     }
 
@@ -84,15 +99,18 @@ impl Accounts {
             account: account.as_deref(),
             client: origin.ip,
         };
-        let id = self
+        let by = caller.map_or("self".to_owned(), |c| c.sub.to_string());
+        let event = |id| {
+            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+                .from(origin)
+                .with("by", by.clone())
+        };
+        let user = self
             .throttle
-            .attempt(Action::SignUp, who, self.create_user(request, false))
+            .attempt(Action::SignUp, who, self.create_user(request, false, event))
             .await?;
-        let event = SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
-            .from(origin)
-            .with("by", caller.map_or("self".to_owned(), |c| c.sub.to_string()));
-        self.events.record(event).await;
-        Ok(id)
+        self.verification.offer_link(&user).await;
+        Ok(user.id)
     }
 
     /// Creates an administrator unless the email is taken; returns whether one was created.
@@ -103,24 +121,32 @@ impl Accounts {
             password,
             phone: None,
         };
-        match self.create_user(request, true).await {
-            Ok(id) => {
-                let event = SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
-                    .with("by", "operator")
-                    .with("admin", true);
-                self.events.record(event).await;
-                Ok(true)
-            }
+        let event = |id| {
+            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+                .with("by", "operator")
+                .with("admin", true)
+        };
+        match self.create_user(request, true, event).await {
+            Ok(_) => Ok(true),
             Err(AuthError::EmailTaken) => Ok(false),
             Err(err) => Err(err),
         }
     }
 
-    async fn create_user(&self, request: SignUp, is_admin: bool) -> Result<Uuid, AuthError> {
+    /// Creates the account, writing `event(id)` with it. An administrator the operator
+    /// makes has an address the operator vouches for: it starts verified.
+    async fn create_user(
+        &self,
+        request: SignUp,
+        is_admin: bool,
+        event: impl FnOnce(Uuid) -> SecurityEvent,
+    ) -> Result<User, AuthError> {
         let name = UserName::parse(&request.name)?;
         let email = Email::parse(&request.email)?;
         let phone = request.phone.as_deref().map(Phone::parse).transpose()?;
-        check_password(request.password.expose_secret(), &[name.as_str(), email.as_str()])?;
+        self.rules
+            .check(&request.password, &[name.as_str(), email.as_str()])
+            .await?;
         if self.users.user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
@@ -128,14 +154,15 @@ impl Accounts {
             id: Uuid::now_v7(),
             name: name.as_str().to_owned(),
             email,
+            email_verified: is_admin,
             phone: phone.map(|p| p.as_str().to_owned()),
             password_hash: self.hasher.hash(request.password).await?,
             is_admin,
             created_at: OffsetDateTime::from_unix_timestamp(self.clock.unix_now())
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         };
-        self.users.insert_user(&user).await?;
-        Ok(user.id)
+        self.users.insert_user(&user, &event(user.id)).await?;
+        Ok(user)
     }
 
     /// The caller's account with their organizations and factors.
@@ -164,16 +191,6 @@ impl Accounts {
             email: change.email.as_deref().map(Email::parse).transpose()?,
             phone: change.phone.as_deref().map(Phone::parse).transpose()?,
         };
-        if !self.users.update_profile(target, &update).await? {
-            return Err(AuthError::NotFound("user"));
-        }
-        // A factor proves control of a destination; a new destination must be proved again.
-        if update.changes_phone_of(&before) {
-            self.factors.disable_factor(target, Strategy::Phone).await?;
-        }
-        if update.changes_email_of(&before) {
-            self.factors.disable_factor(target, Strategy::Email).await?;
-        }
         let changed: Vec<&str> = [
             update.name.as_ref().map(|_| "name"),
             update.email.as_ref().map(|_| "email"),
@@ -186,7 +203,25 @@ impl Accounts {
             .from(origin)
             .with("fields", changed)
             .with("by", caller.sub.to_string());
-        self.events.record(event).await;
+        if !self.users.update_profile(target, &update, &event).await? {
+            return Err(AuthError::NotFound("user"));
+        }
+        // A factor proves control of a destination; a new destination must be proved again.
+        if update.changes_phone_of(&before) {
+            self.factors.disable_factor(target, Strategy::Phone).await?;
+        }
+        if update.changes_email_of(&before) {
+            self.factors.disable_factor(target, Strategy::Email).await?;
+            if let Some(new_email) = &update.email {
+                let notice = SecurityNotice::EmailChanged {
+                    new_email: new_email.as_str().to_owned(),
+                };
+                self.notices.tell(&before.email, notice).await;
+            }
+            if let Some(after) = self.users.user_by_id(target).await? {
+                self.verification.offer_link(&after).await;
+            }
+        }
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::mfa::challenge::Challenges;
 use super::sessions::{Proof, Sessions};
 use super::throttle::{Attempter, Throttle};
+use super::verification::EmailVerification;
 use super::Ports;
 use crate::domain::credential::Credential;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
@@ -39,18 +40,27 @@ pub struct Login {
     throttle: Throttle,
     challenges: Arc<Challenges>,
     sessions: Arc<Sessions>,
+    verification: Arc<EmailVerification>,
+}
+
+/// The services a login hands over to.
+pub struct LoginSteps {
+    pub challenges: Arc<Challenges>,
+    pub sessions: Arc<Sessions>,
+    pub verification: Arc<EmailVerification>,
 }
 
 impl Login {
-    pub fn new(ports: &Ports, throttle: Throttle, challenges: Arc<Challenges>, sessions: Arc<Sessions>) -> Self {
+    pub fn new(ports: &Ports, throttle: Throttle, steps: LoginSteps) -> Self {
         Self {
             users: ports.users.clone(),
             hasher: ports.hasher.clone(),
             events: ports.events.clone(),
             clock: ports.clock.clone(),
             throttle,
-            challenges,
-            sessions,
+            challenges: steps.challenges,
+            sessions: steps.sessions,
+            verification: steps.verification,
         }
     }
 
@@ -79,6 +89,13 @@ impl Login {
                 return Err(err);
             }
         };
+        // Only the right password learns that the address is unverified.
+        if self.verification.blocks_sign_in(&user) {
+            count_login("email_not_verified");
+            self.failed(Some(user.id), origin, "email_not_verified").await;
+            self.verification.offer_link(&user).await;
+            return Err(AuthError::EmailNotVerified);
+        }
         if let Some((hash, strategies)) = self.challenges.second_factor_challenge(&user).await? {
             count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });

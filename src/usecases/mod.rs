@@ -6,8 +6,13 @@
 //! | service | file | what it does |
 //! |---|---|---|
 //! | [`accounts::Accounts`] | `accounts.rs` | sign-up, profile, the admin listing |
+//! | [`verification::EmailVerification`] | `verification.rs` | e-mail verification links |
+//! | [`account_data::AccountData`] | `account_data.rs` | account deletion and export |
+//! | [`audit::Audit`] | `audit.rs` | the audit log: reading, retention |
+//! | [`notices::Notices`] | `notices.rs` | security notices by e-mail |
+//! | [`password_rules::PasswordRules`] | `password_rules.rs` | strength and breach checks of new passwords |
 //! | [`login::Login`] | `login.rs` | email + password, then a session or an MFA challenge |
-//! | [`sessions::Sessions`] | `sessions.rs` | open (after any proof), refresh, logout |
+//! | [`sessions::Sessions`] | `sessions.rs` | open (after any proof), refresh, list, logout |
 //! | [`session_keeper::SessionKeeper`] | `session_keeper.rs` | the storage side of sessions, run by the session actor |
 //! | [`tokens::Tokens`] | `tokens.rs` | bearer authentication, introspection, JWKS |
 //! | [`mfa::enrolment::Enrolment`] | `mfa/enrolment.rs` | enrol, validate, list, remove factors |
@@ -17,16 +22,21 @@
 //! | [`organizations::Organizations`] | `organizations.rs` | organizations and members |
 //! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
 
+pub mod account_data;
 pub mod accounts;
+pub mod audit;
 pub mod login;
 pub mod mfa;
+pub mod notices;
 pub mod organizations;
+pub mod password_rules;
 pub mod passwords;
 pub mod readiness;
 pub mod session_keeper;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod verification;
 
 use std::sync::Arc;
 
@@ -34,8 +44,9 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    Cache, Clock, DataKey, Messages, MfaStore, OneTimeSecrets, OrganizationStore, PasswordHashing, PasswordResetStore,
-    RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore,
+    BreachedPasswords, Cache, Clock, DataKey, EventLog, Messages, MfaStore, OneTimeSecrets, OrganizationStore,
+    PasswordHashing, PasswordResetStore, RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore,
+    VerificationStore,
 };
 
 /// Every port the composition root wired, handed to the service constructors; each service
@@ -47,9 +58,12 @@ pub struct Ports {
     pub organizations: Arc<dyn OrganizationStore>,
     pub factors: Arc<dyn MfaStore>,
     pub resets: Arc<dyn PasswordResetStore>,
+    pub verifications: Arc<dyn VerificationStore>,
+    pub event_log: Arc<dyn EventLog>,
     pub cache: Arc<dyn Cache>,
     pub bus: Arc<dyn RevocationBus>,
     pub hasher: Arc<dyn PasswordHashing>,
+    pub breached: Arc<dyn BreachedPasswords>,
     pub signer: Arc<dyn TokenSigning>,
     pub data_key: Arc<dyn DataKey>,
     pub secrets: Arc<dyn OneTimeSecrets>,

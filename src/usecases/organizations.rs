@@ -11,7 +11,7 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::{parse_organization_name, Membership, Organization, Role};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{Clock, OrganizationStore, OrganizationUpdate, RemovalRequester, SecurityEvents, UserStore};
+use crate::ports::{Clock, OrganizationStore, OrganizationUpdate, RemovalRequester, UserStore};
 
 /// An organization with its members, as members see it.
 #[derive(Debug)]
@@ -43,7 +43,6 @@ impl Standing {
 pub struct Organizations {
     users: Arc<dyn UserStore>,
     organizations: Arc<dyn OrganizationStore>,
-    events: Arc<dyn SecurityEvents>,
     clock: Arc<dyn Clock>,
 }
 
@@ -52,7 +51,6 @@ impl Organizations {
         Self {
             users: ports.users.clone(),
             organizations: ports.organizations.clone(),
-            events: ports.events.clone(),
             clock: ports.clock.clone(),
         }
     }
@@ -110,15 +108,14 @@ impl Organizations {
             role,
             created_at: self.clock.unix_now(),
         };
-        self.organizations.add_member(&membership).await?;
-        self.member_event(
+        let event = self.member_event(
             EventKind::OrganizationMemberAdded,
             caller,
             organization_id,
             user_id,
             origin,
-        )
-        .await;
+        );
+        self.organizations.add_member(&membership, &event).await?;
         Ok(membership.id)
     }
 
@@ -190,34 +187,32 @@ impl Organizations {
             role: standing.role,
             is_system_admin: standing.is_system_admin,
         };
-        self.organizations
-            .remove_member(organization_id, user_id, requester)
-            .await??;
-        self.member_event(
+        let event = self.member_event(
             EventKind::OrganizationMemberRemoved,
             caller,
             organization_id,
             user_id,
             origin,
-        )
-        .await;
+        );
+        self.organizations
+            .remove_member(organization_id, user_id, requester, &event)
+            .await??;
         Ok(())
     }
 
-    /// Records a membership change, on the account of the member it concerns.
-    async fn member_event(
+    /// The event of a membership change, on the account of the member it concerns.
+    fn member_event(
         &self,
         kind: EventKind,
         caller: &Claims,
         organization_id: Uuid,
         user_id: Uuid,
         origin: &Origin,
-    ) {
-        let event = SecurityEvent::new(kind, Some(user_id), self.clock.unix_now())
+    ) -> SecurityEvent {
+        SecurityEvent::new(kind, Some(user_id), self.clock.unix_now())
             .from(origin)
             .with("organizationId", organization_id.to_string())
-            .with("by", caller.sub.to_string());
-        self.events.record(event).await;
+            .with("by", caller.sub.to_string())
     }
 
     /// The caller's organizations and role in each.

@@ -5,19 +5,21 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
+use super::notices::Notices;
+use super::password_rules::PasswordRules;
 use super::sessions::Sessions;
 use super::throttle::{Attempter, Throttle};
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
-use crate::domain::notification::{DeliveryChannel, Notice};
-use crate::domain::password_policy::{check_password, check_presented_password};
+use crate::domain::notification::{DeliveryChannel, Notice, SecurityNotice};
+use crate::domain::password_policy::check_presented_password;
 use crate::domain::reset::PasswordResetPolicy;
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::Email;
 use crate::domain::AuthError;
 use crate::ports::{
-    Cache, Clock, DataKey, Messages, OneTimeSecrets, PasswordHashing, PasswordResetStore, SecurityEvents, UserStore,
+    Cache, Clock, DataKey, Messages, OneTimeSecrets, PasswordHashing, PasswordResetStore, UserStore,
 };
 
 /// Digest purpose of reset hashes.
@@ -33,15 +35,24 @@ pub struct Passwords {
     secrets: Arc<dyn OneTimeSecrets>,
     messages: Arc<dyn Messages>,
     cache: Arc<dyn Cache>,
-    events: Arc<dyn SecurityEvents>,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
     sessions: Arc<Sessions>,
+    rules: Arc<PasswordRules>,
+    notices: Arc<Notices>,
     policy: Arc<PasswordResetPolicy>,
 }
 
+/// The services a password change involves besides storage.
+pub struct PasswordHelpers {
+    pub throttle: Throttle,
+    pub sessions: Arc<Sessions>,
+    pub rules: Arc<PasswordRules>,
+    pub notices: Arc<Notices>,
+}
+
 impl Passwords {
-    pub fn new(ports: &Ports, throttle: Throttle, sessions: Arc<Sessions>, policy: PasswordResetPolicy) -> Self {
+    pub fn new(ports: &Ports, helpers: PasswordHelpers, policy: PasswordResetPolicy) -> Self {
         Self {
             users: ports.users.clone(),
             resets: ports.resets.clone(),
@@ -50,10 +61,11 @@ impl Passwords {
             secrets: ports.secrets.clone(),
             messages: ports.messages.clone(),
             cache: ports.cache.clone(),
-            events: ports.events.clone(),
             clock: ports.clock.clone(),
-            throttle,
-            sessions,
+            throttle: helpers.throttle,
+            sessions: helpers.sessions,
+            rules: helpers.rules,
+            notices: helpers.notices,
             policy: Arc::new(policy),
         }
     }
@@ -118,16 +130,16 @@ impl Passwords {
             .await?
             .ok_or(AuthError::InvalidHash)?;
         let user = self.users.user_by_id(user_id).await?.ok_or(AuthError::InvalidHash)?;
-        check_password(password.expose_secret(), &[&user.name, user.email.as_str()])?;
+        self.rules.check(&password, &[&user.name, user.email.as_str()]).await?;
         let password_hash = self.hasher.hash(password).await?;
+        let event = SecurityEvent::new(EventKind::PasswordReset, None, self.clock.unix_now()).from(origin);
         let user_id = self
             .resets
-            .complete_reset(&digest, &password_hash, self.clock.unix_now())
+            .complete_reset(&digest, &password_hash, self.clock.unix_now(), &event)
             .await?
             .ok_or(AuthError::InvalidHash)?;
         self.sessions.end_all(user_id, None).await?;
-        let event = SecurityEvent::new(EventKind::PasswordReset, Some(user_id), self.clock.unix_now()).from(origin);
-        self.events.record(event).await;
+        self.notices.tell(&user.email, SecurityNotice::PasswordReset).await;
         Ok(())
     }
 
@@ -142,7 +154,7 @@ impl Passwords {
     ) -> Result<(), AuthError> {
         check_presented_password("currentPassword", current.expose_secret())?;
         let user = account_of(self.users.as_ref(), caller).await?;
-        check_password(new.expose_secret(), &[&user.name, user.email.as_str()])?;
+        self.rules.check(&new, &[&user.name, user.email.as_str()]).await?;
         let account = user.id.to_string();
         let who = Attempter {
             account: Some(&account),
@@ -154,10 +166,10 @@ impl Passwords {
             .attempt(Action::PasswordChange, who, current_matches)
             .await?;
         let password_hash = self.hasher.hash(new).await?;
-        self.users.set_password_hash(user.id, &password_hash).await?;
-        self.sessions.end_all(user.id, Some(caller.sid)).await?;
         let event = SecurityEvent::new(EventKind::PasswordChanged, Some(user.id), self.clock.unix_now()).from(origin);
-        self.events.record(event).await;
+        self.users.set_password_hash(user.id, &password_hash, &event).await?;
+        self.sessions.end_all(user.id, Some(caller.sid)).await?;
+        self.notices.tell(&user.email, SecurityNotice::PasswordChanged).await;
         Ok(())
     }
 }

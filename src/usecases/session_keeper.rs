@@ -12,6 +12,7 @@ use crate::actors::revocation::RevocationMsg;
 use crate::actors::sessions::SessionLifecycle;
 use crate::actors::ActorSlot;
 use crate::domain::credential::{IssuedToken, Refreshed};
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
 use crate::domain::token::Claims;
@@ -75,15 +76,16 @@ impl SessionKeeper {
 
 #[async_trait]
 impl SessionLifecycle for SessionKeeper {
-    async fn open(&self, user_id: Uuid) -> Result<IssuedToken, AuthError> {
+    async fn open(&self, user_id: Uuid, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError> {
         let now = self.clock.unix_now();
         let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
-        self.store.insert_session(&session).await?;
+        let event = event.with("sessionId", session.id.to_string());
+        self.store.insert_session(&session, &origin, &event).await?;
         metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
         Ok(self.issue(&session))
     }
 
-    async fn refresh(&self, presented: Claims) -> Result<Refreshed, AuthError> {
+    async fn refresh(&self, presented: Claims, origin: Origin) -> Result<Refreshed, AuthError> {
         for _ in 0..ROTATION_ATTEMPTS {
             let now = self.clock.unix_now();
             let (session, holder) = self
@@ -116,7 +118,10 @@ impl SessionLifecycle for SessionKeeper {
                 RefreshDecision::ReuseDetected => {
                     tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
                     metrics::counter!(telemetry::TOKEN_REUSE).increment(1);
-                    self.close(session.id).await?;
+                    let event = SecurityEvent::new(EventKind::SessionReuseDetected, Some(session.user_id), now)
+                        .from(&origin)
+                        .with("sessionId", session.id.to_string());
+                    self.close(session.id, Some(event)).await?;
                     return Err(AuthError::TokenReused);
                 }
                 RefreshDecision::Reject => return Err(AuthError::InvalidToken),
@@ -125,22 +130,27 @@ impl SessionLifecycle for SessionKeeper {
         Err(AuthError::Unavailable("session store"))
     }
 
-    async fn close(&self, sid: Uuid) -> Result<(), AuthError> {
+    async fn close(&self, sid: Uuid, event: Option<SecurityEvent>) -> Result<(), AuthError> {
         let now = self.clock.unix_now();
         let revocation = Revocation {
             subject: RevokedSubject::Session(sid),
             until: self.latest_token_expiry(now),
         };
-        self.store.revoke_session(sid, revocation, now).await?;
+        self.store.revoke_session(sid, revocation, now, event.as_ref()).await?;
         self.announce(vec![revocation]).await;
         Ok(())
     }
 
-    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
+    async fn close_all(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        event: Option<SecurityEvent>,
+    ) -> Result<(), AuthError> {
         let now = self.clock.unix_now();
         let revocations = self
             .store
-            .revoke_user_sessions(user_id, except, self.latest_token_expiry(now), now)
+            .revoke_user_sessions(user_id, except, self.latest_token_expiry(now), now, event.as_ref())
             .await?;
         self.announce(revocations).await;
         Ok(())

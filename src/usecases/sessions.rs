@@ -1,22 +1,26 @@
 //! Sessions as clients see them: one is opened after any proof of identity (password,
 //! second factor), refreshed by rotation, and ended by logout. Every change goes through
 //! the session actor, which sequences it (see `actors::sessions`); this service is the one
-//! place a sign-in succeeds, so its event is recorded here whatever the proof was.
+//! place a sign-in succeeds, so its event (written with the new session) and the
+//! new-device notice come from here whatever the proof was.
 
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
+use super::notices::Notices;
 use super::Ports;
 use crate::actors::sessions::SessionMsg;
 use crate::actors::ActorSlot;
 use crate::domain::credential::{Credential, Holder};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
+use crate::domain::notification::SecurityNotice;
+use crate::domain::session::{SessionInfo, DEVICE_MEMORY_SECS};
 use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
-use crate::ports::{Clock, SecurityEvents, TokenSigning};
+use crate::ports::{Clock, SessionStore, TokenSigning};
 
 /// How an account proved who it is, for the sign-in event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,88 +40,131 @@ impl Proof {
     }
 }
 
-/// Opens, rotates and ends sessions through the session actor.
+/// Opens, rotates, lists and ends sessions through the session actor.
 pub struct Sessions {
     actor: ActorSlot<SessionMsg>,
+    store: Arc<dyn SessionStore>,
     signer: Arc<dyn TokenSigning>,
     clock: Arc<dyn Clock>,
-    events: Arc<dyn SecurityEvents>,
+    notices: Arc<Notices>,
 }
 
 impl Sessions {
-    pub fn new(ports: &Ports, actor: ActorSlot<SessionMsg>) -> Self {
+    pub fn new(ports: &Ports, actor: ActorSlot<SessionMsg>, notices: Arc<Notices>) -> Self {
         Self {
             actor,
+            store: ports.sessions.clone(),
             signer: ports.signer.clone(),
             clock: ports.clock.clone(),
-            events: ports.events.clone(),
+            notices,
         }
     }
 
-    /// Opens a session for a user who has just proved who they are.
+    /// Opens a session for a user who has just proved who they are; a device not seen in
+    /// the last 30 days gets the owner a notice.
     pub(crate) async fn open(&self, user: &User, proof: Proof, origin: &Origin) -> Result<Credential, AuthError> {
         let user_id = user.id;
-        let token = self.actor.call(|reply| SessionMsg::Open { user_id, reply }).await??;
         let now = self.clock.unix_now();
+        let history = self
+            .store
+            .sign_in_history(user_id, origin.user_agent.as_deref(), now - DEVICE_MEMORY_SECS)
+            .await?;
         let event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
             .from(origin)
-            .with("method", proof.as_str())
-            .with("sessionId", token.claims.sid.to_string());
-        self.events.record(event).await;
-        Ok(Credential::new(Holder::from(user), token, now))
+            .with("method", proof.as_str());
+        let origin_copy = origin.clone();
+        let token = self
+            .actor
+            .call(|reply| SessionMsg::Open {
+                user_id,
+                origin: origin_copy,
+                event,
+                reply,
+            })
+            .await??;
+        if history.warrants_notice() {
+            let notice = SecurityNotice::NewDevice {
+                user_agent: origin.user_agent.clone(),
+                ip: origin.ip.to_string(),
+            };
+            self.notices.tell(&user.email, notice).await;
+        }
+        Ok(Credential::new(Holder::from(user), token, self.clock.unix_now()))
     }
 
     /// Rotates `token` within its session. A rotated-away token presented after the grace
-    /// interval revokes the session (reuse detection).
+    /// interval revokes the session (reuse detection, recorded by the session keeper).
     pub async fn refresh(&self, token: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
         let claims = self.signer.verify(token.expose_secret())?;
         claims.ensure_unexpired(self.clock.unix_now())?;
-        let (sid, sub) = (claims.sid, claims.sub);
-        let refreshed = self.actor.call(|reply| SessionMsg::Refresh { claims, reply }).await?;
-        match refreshed {
-            Ok(refreshed) => Ok(Credential::new(
-                refreshed.holder,
-                refreshed.token,
-                self.clock.unix_now(),
-            )),
-            Err(AuthError::TokenReused) => {
-                let event = SecurityEvent::new(EventKind::SessionReuseDetected, Some(sub), self.clock.unix_now())
-                    .from(origin)
-                    .with("sessionId", sid.to_string());
-                self.events.record(event).await;
-                Err(AuthError::TokenReused)
-            }
-            Err(err) => Err(err),
+        let origin = origin.clone();
+        let refreshed = self
+            .actor
+            .call(|reply| SessionMsg::Refresh { claims, origin, reply })
+            .await??;
+        Ok(Credential::new(
+            refreshed.holder,
+            refreshed.token,
+            self.clock.unix_now(),
+        ))
+    }
+
+    /// The caller's live sessions, newest first.
+    pub async fn list(&self, caller: &Claims) -> Result<Vec<SessionInfo>, AuthError> {
+        Ok(self.store.live_sessions(caller.sub, self.clock.unix_now()).await?)
+    }
+
+    /// Ends one of the caller's live sessions on every instance; any other id is 404.
+    pub async fn end(&self, caller: &Claims, sid: Uuid, origin: &Origin) -> Result<(), AuthError> {
+        let live = self.list(caller).await?;
+        if !live.iter().any(|session| session.id == sid) {
+            return Err(AuthError::NotFound("session"));
         }
+        self.close(caller.sub, sid, origin, "ended_by_owner").await
     }
 
     /// Ends the caller's session.
     pub async fn logout(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
-        let sid = caller.sid;
-        self.actor.call(|reply| SessionMsg::Close { sid, reply }).await??;
-        self.revoked(caller.sub, origin, "logout").await;
-        Ok(())
+        self.close(caller.sub, caller.sid, origin, "logout").await
+    }
+
+    async fn close(&self, user_id: Uuid, sid: Uuid, origin: &Origin, reason: &'static str) -> Result<(), AuthError> {
+        let event = self.revoked(user_id, origin, reason).with("sessionId", sid.to_string());
+        self.actor
+            .call(|reply| SessionMsg::Close {
+                sid,
+                event: Some(event),
+                reply,
+            })
+            .await?
     }
 
     /// Ends every session of the caller.
     pub async fn logout_everywhere(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
-        self.end_all(caller.sub, None).await?;
-        self.revoked(caller.sub, origin, "logout_all").await;
-        Ok(())
+        let event = self.revoked(caller.sub, origin, "logout_all");
+        self.close_all(caller.sub, None, Some(event)).await
     }
 
     /// Ends every session of a user but `except`, on every instance (after a password
-    /// change or reset; the caller records why).
+    /// change or reset, or before the account is deleted; the caller records why).
     pub(crate) async fn end_all(&self, user_id: Uuid, except: Option<Uuid>) -> Result<(), AuthError> {
+        self.close_all(user_id, except, None).await
+    }
+
+    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>, event: Option<SecurityEvent>) -> Result<(), AuthError> {
         self.actor
-            .call(|reply| SessionMsg::CloseAll { user_id, except, reply })
+            .call(|reply| SessionMsg::CloseAll {
+                user_id,
+                except,
+                event,
+                reply,
+            })
             .await?
     }
 
-    async fn revoked(&self, user_id: Uuid, origin: &Origin, reason: &'static str) {
-        let event = SecurityEvent::new(EventKind::SessionRevoked, Some(user_id), self.clock.unix_now())
+    fn revoked(&self, user_id: Uuid, origin: &Origin, reason: &'static str) -> SecurityEvent {
+        SecurityEvent::new(EventKind::SessionRevoked, Some(user_id), self.clock.unix_now())
             .from(origin)
-            .with("reason", reason);
-        self.events.record(event).await;
+            .with("reason", reason)
     }
 }

@@ -3,6 +3,8 @@
 //! answer; no rule lives here. [`documented_routes`] builds the router and the OpenAPI
 //! document from the same list.
 
+pub mod account;
+pub mod audit;
 pub mod health;
 pub mod mfa;
 pub mod openapi;
@@ -23,7 +25,15 @@ use super::state::AppState;
 pub fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(users::sign_up, users::update, users::list))
-        .routes(routes!(users::me))
+        .routes(routes!(users::me, account::delete_me))
+        .routes(routes!(account::export))
+        .routes(routes!(account::delete_user))
+        .routes(routes!(account::verify))
+        .routes(routes!(account::resend))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
+        .routes(routes!(audit::own))
+        .routes(routes!(audit::all))
         .routes(routes!(password::change))
         .routes(routes!(password::forget))
         .routes(routes!(password::recover))

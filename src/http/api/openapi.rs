@@ -38,6 +38,7 @@ pub struct CreatedBody {
     components(schemas(ProblemBody)),
     tags(
         (name = "users", description = "Accounts"),
+        (name = "account", description = "Verification, sessions, security events, deletion and export"),
         (name = "sessions", description = "Login, refresh, logout"),
         (name = "tokens", description = "Introspection and public keys"),
         (name = "mfa", description = "Second factors and the MFA login steps"),

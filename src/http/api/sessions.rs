@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::openapi::{ProblemBody, ResultBody};
 use crate::domain::credential::Credential;
-use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, RefreshToken};
+use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, Path, RefreshToken};
 use crate::http::problem::Problem;
 use crate::usecases::login::{Login, LoginOutcome};
 use crate::usecases::sessions::Sessions;
@@ -146,4 +146,74 @@ pub async fn logout_all(
 ) -> Result<JsonResponse<ResultBody>, Problem> {
     sessions.logout_everywhere(&caller, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
+}
+
+/// One of the caller's live sessions.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionBody {
+    id: Uuid,
+    /// RFC 3339.
+    created_at: String,
+    /// The last refresh, or the sign-in (RFC 3339).
+    last_used_at: String,
+    /// RFC 3339.
+    expires_at: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    /// The session of the token this request carries.
+    current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionListBody {
+    /// Newest first.
+    list: Vec<SessionBody>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The caller's live sessions, newest first.
+#[utoipa::path(get, path = "/user/sessions", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = SessionListBody), (status = 401, body = ProblemBody)))]
+pub async fn list(
+    State(sessions): State<Arc<Sessions>>,
+    Caller(caller): Caller,
+) -> Result<JsonResponse<SessionListBody>, Problem> {
+    let live = sessions.list(&caller).await?;
+    let list = live
+        .into_iter()
+        .map(|session| SessionBody {
+            id: session.id,
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.expires_at),
+            current: session.id == caller.sid,
+            user_agent: session.user_agent,
+            ip: session.ip,
+        })
+        .collect();
+    Ok(JsonResponse(SessionListBody { list }))
+}
+
+/// Ends one of the caller's sessions on every instance; another user's is 404.
+#[utoipa::path(delete, path = "/user/sessions/{id}", tag = "account", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody),
+    ))]
+pub async fn end(
+    State(sessions): State<Arc<Sessions>>,
+    Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
+    Path(id): Path<Uuid>,
+) -> Result<axum::http::StatusCode, Problem> {
+    sessions.end(&caller, id, &origin).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -34,7 +34,7 @@ pub struct SignUpBody {
     security((), ("bearer" = [])),
     responses(
         (status = 201, body = CreatedBody),
-        (status = 400, body = ProblemBody, description = "validation_failed, weak_password"),
+        (status = 400, body = ProblemBody, description = "validation_failed, weak_password, breached_password"),
         (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
         (status = 409, body = ProblemBody, description = "email_taken"),
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
@@ -95,6 +95,7 @@ pub struct ProfileBody {
     id: Uuid,
     name: String,
     email: String,
+    email_verified: bool,
     phone: Option<String>,
     /// RFC 3339.
     created_at: String,
@@ -119,6 +120,7 @@ pub async fn me(
         id: user.id,
         name: user.name,
         email: user.email.as_str().to_owned(),
+        email_verified: user.email_verified,
         phone: user.phone,
         created_at: user.created_at.format(&Rfc3339).unwrap_or_default(),
         organizations: organizations

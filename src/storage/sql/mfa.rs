@@ -6,6 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{on_constraint, unavailable, uuid_column, SqlStore};
+use crate::domain::events::SecurityEvent;
 use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
 use crate::ports::{Constraint, MfaStore, StoreError, StoreResult};
 
@@ -89,27 +90,37 @@ impl MfaStore for SqlStore {
         Ok(attempts.unwrap_or(i64::MAX) as u64)
     }
 
-    async fn enable_factor(&self, id: Uuid) -> StoreResult<bool> {
+    async fn enable_factor(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profiles();
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let result = sqlx::query(
             "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
         )
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
-        Ok(result.rows_affected() == 1)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, event).await?;
+        Ok(true)
     }
 
-    async fn delete_factor(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+    async fn delete_factor(&self, user_id: Uuid, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(user_id);
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let result = sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user_id.to_string())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, event).await?;
+        Ok(true)
     }
 
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()> {
@@ -136,7 +147,13 @@ impl MfaStore for SqlStore {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String], now: i64) -> StoreResult<()> {
+    async fn replace_recovery_codes(
+        &self,
+        user_id: Uuid,
+        digests: &[String],
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user_id.to_string())
@@ -153,7 +170,7 @@ impl MfaStore for SqlStore {
                 .await
                 .map_err(unavailable)?;
         }
-        tx.commit().await.map_err(unavailable)
+        self.commit_with(tx, event).await
     }
 
     async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool> {

@@ -4,7 +4,8 @@
 //!
 //! This file holds the pools, the migrations and the helpers every store shares; each port
 //! has its own file (`users`, `sessions`, `organizations`, `mfa`, `password_resets`,
-//! `outbox`), and `batch`, `refreshes` and `profiles` exist for speed.
+//! `verifications`, `events`, `outbox`), `deletion` erases an account, and `batch`,
+//! `refreshes` and `profiles` exist for speed.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,9 +18,11 @@ use uuid::Uuid;
 
 use crate::domain::credential::Holder;
 use crate::domain::session::Session;
-use crate::ports::{Constraint, StoreError, StoreResult};
+use crate::ports::{Constraint, EventFanOut, StoreError, StoreResult};
 
 mod batch;
+mod deletion;
+mod events;
 mod mfa;
 mod organizations;
 mod outbox;
@@ -28,6 +31,7 @@ mod profiles;
 mod refreshes;
 mod sessions;
 mod users;
+mod verifications;
 
 use batch::Batcher;
 use profiles::{ForgetWhenDone, ProfileCache};
@@ -71,6 +75,8 @@ pub struct SqlStore {
     /// The two statements of a refresh, batched (see [`refreshes`]).
     session_reads: Arc<Batcher<Uuid, Option<(Session, Holder)>>>,
     rotations: Arc<Batcher<Rotation, bool>>,
+    /// What follows each event written (see [`events`]).
+    fan_out: Arc<dyn EventFanOut>,
 }
 
 impl SqlStore {
@@ -139,7 +145,14 @@ impl SqlStore {
             writer,
             backend,
             profiles,
+            fan_out: Arc::new(events::Silent),
         })
+    }
+
+    /// The same store, handing each event it writes to `fan_out` (webhook, metrics).
+    pub fn with_fan_out(mut self, fan_out: Arc<dyn EventFanOut>) -> Self {
+        self.fan_out = fan_out;
+        self
     }
 
     /// Taken at the start of a write that may change `user`'s profile: forgets the cached

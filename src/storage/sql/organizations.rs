@@ -6,6 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{on_constraint, optional_uuid_column, unavailable, uuid_column, SqlStore};
+use crate::domain::events::SecurityEvent;
 use crate::domain::organization::{check_member_removal, would_create_cycle, Membership, Organization, Role};
 use crate::domain::AuthError;
 use crate::ports::{Constraint, OrganizationStore, OrganizationUpdate, RemovalRequester, StoreResult};
@@ -101,13 +102,14 @@ impl OrganizationStore for SqlStore {
         row.as_ref().map(role_from_row).transpose().map_err(unavailable)
     }
 
-    async fn add_member(&self, membership: &Membership) -> StoreResult<()> {
+    async fn add_member(&self, membership: &Membership, event: &SecurityEvent) -> StoreResult<()> {
         let _forget = self.changing_profiles();
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         insert_membership(membership)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(|e| on_constraint(e, Constraint::Membership))?;
-        Ok(())
+        self.commit_with(tx, event).await
     }
 
     async fn update_organization(
@@ -175,6 +177,7 @@ impl OrganizationStore for SqlStore {
         organization_id: Uuid,
         user_id: Uuid,
         requester: RemovalRequester,
+        event: &SecurityEvent,
     ) -> StoreResult<Result<(), AuthError>> {
         let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
@@ -214,7 +217,7 @@ impl OrganizationStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        self.commit_with(tx, event).await?;
         Ok(Ok(()))
     }
 

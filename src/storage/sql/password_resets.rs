@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{unavailable, SqlStore};
+use crate::domain::events::SecurityEvent;
 use crate::ports::{PasswordResetStore, StoreResult};
 
 #[async_trait]
@@ -42,7 +43,13 @@ impl PasswordResetStore for SqlStore {
         Ok(user.and_then(|u| Uuid::parse_str(&u).ok()))
     }
 
-    async fn complete_reset(&self, hash_digest: &str, password_hash: &str, now: i64) -> StoreResult<Option<Uuid>> {
+    async fn complete_reset(
+        &self,
+        hash_digest: &str,
+        password_hash: &str,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Option<Uuid>> {
         let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let user: Option<String> = sqlx::query_scalar(
@@ -63,7 +70,11 @@ impl PasswordResetStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        let event = SecurityEvent {
+            user_id: Some(user),
+            ..event.clone()
+        };
+        self.commit_with(tx, &event).await?;
         Ok(Some(user))
     }
 }

@@ -115,6 +115,7 @@ mod tests {
                 id: Uuid::from_u128(7),
                 name: name.into(),
                 email: crate::domain::user::Email::parse(&format!("{name}@example.com")).unwrap(),
+                email_verified: false,
                 phone: None,
                 password_hash: "hash".into(),
                 is_admin: false,

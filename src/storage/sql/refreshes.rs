@@ -135,12 +135,21 @@ mod tests {
             id: Uuid::new_v4(),
             name: "Ana".into(),
             email: crate::domain::user::Email::parse("ana@example.com").unwrap(),
+            email_verified: false,
             phone: None,
             password_hash: "hash".into(),
             is_admin: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
-        store.insert_user(&user).await.unwrap();
+        let event = |kind| crate::domain::events::SecurityEvent::new(kind, Some(user.id), NOW);
+        store
+            .insert_user(&user, &event(crate::domain::events::EventKind::UserCreated))
+            .await
+            .unwrap();
+        let origin = crate::domain::events::Origin {
+            ip: "127.0.0.1".parse().unwrap(),
+            user_agent: None,
+        };
         let mut sessions = Vec::new();
         for _ in 0..count {
             let session = Session {
@@ -153,7 +162,10 @@ mod tests {
                 previous_jti: None,
                 rotated_at: None,
             };
-            store.insert_session(&session).await.unwrap();
+            store
+                .insert_session(&session, &origin, &event(crate::domain::events::EventKind::LoginSucceeded))
+                .await
+                .unwrap();
             sessions.push(session);
         }
         (store, sessions)
@@ -169,7 +181,7 @@ mod tests {
             subject: RevokedSubject::Session(revoked.id),
             until: NOW + 3600,
         };
-        store.revoke_session(revoked.id, revocation, NOW).await.unwrap();
+        store.revoke_session(revoked.id, revocation, NOW, None).await.unwrap();
 
         let rotate = |session: &Session, from_jti: Uuid| {
             let store = store.clone();

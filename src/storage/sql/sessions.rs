@@ -9,8 +9,9 @@ use uuid::Uuid;
 use super::refreshes::Rotation;
 use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
 use crate::domain::credential::Holder;
+use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
-use crate::domain::session::{Session, TokenGrant};
+use crate::domain::session::{Session, SessionInfo, SignInHistory, TokenGrant};
 use crate::ports::{SessionStore, StoreResult};
 
 pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
@@ -53,7 +54,7 @@ fn subject_columns(subject: &RevokedSubject) -> (&'static str, String) {
 const INSERT_REVOCATION: &str = "INSERT INTO revocations (subject_kind, subject_id, until, created_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (subject_kind, subject_id) DO NOTHING";
 
-async fn log_revocation<'c, E>(executor: E, revocation: &Revocation, now: i64) -> Result<(), sqlx::Error>
+pub(super) async fn log_revocation<'c, E>(executor: E, revocation: &Revocation, now: i64) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
@@ -70,10 +71,11 @@ where
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+    async fn insert_session(&self, session: &Session, origin: &Origin, event: &SecurityEvent) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at, \
+             user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -82,10 +84,65 @@ impl SessionStore for SqlStore {
         .bind(session.current.jti.to_string())
         .bind(session.current.issued_at)
         .bind(session.current.expires_at)
-        .execute(&self.writer)
+        .bind(origin.user_agent.as_deref())
+        .bind(origin.ip.to_string())
+        .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        Ok(())
+        self.commit_with(tx, event).await
+    }
+
+    async fn live_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, COALESCE(rotated_at, created_at) AS last_used_at, expires_at, user_agent, ip \
+             FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
+        )
+        .bind(user_id.to_string())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    id: uuid_column(row, "id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                    ip: row.try_get("ip")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(unavailable)
+    }
+
+    async fn sign_in_history(
+        &self,
+        user_id: Uuid,
+        user_agent: Option<&str>,
+        since: i64,
+    ) -> StoreResult<SignInHistory> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1) AS earlier, \
+             EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND created_at >= $2 \
+                     AND COALESCE(user_agent, '') = COALESCE($3, '')) AS seen",
+        )
+        .bind(user_id.to_string())
+        .bind(since)
+        .bind(user_agent)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let flag = |column: &str| -> Result<bool, sqlx::Error> {
+            // SQLite answers an integer, PostgreSQL a boolean.
+            row.try_get::<bool, _>(column)
+                .or_else(|_| row.try_get::<i64, _>(column).map(|n| n != 0))
+        };
+        Ok(SignInHistory {
+            earlier_sign_ins: flag("earlier").map_err(unavailable)?,
+            device_seen_recently: flag("seen").map_err(unavailable)?,
+        })
     }
 
     /// Batched with concurrent reads into one statement (see [`refreshes`]).
@@ -107,7 +164,13 @@ impl SessionStore for SqlStore {
             .await
     }
 
-    async fn revoke_session(&self, id: Uuid, revocation: Revocation, now: i64) -> StoreResult<bool> {
+    async fn revoke_session(
+        &self,
+        id: Uuid,
+        revocation: Revocation,
+        now: i64,
+        event: Option<&SecurityEvent>,
+    ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
@@ -116,8 +179,12 @@ impl SessionStore for SqlStore {
             .await
             .map_err(unavailable)?;
         log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(updated.rows_affected() == 1)
+        let first = updated.rows_affected() == 1;
+        match event.filter(|_| first) {
+            Some(event) => self.commit_with(tx, event).await?,
+            None => tx.commit().await.map_err(unavailable)?,
+        }
+        Ok(first)
     }
 
     async fn revoke_user_sessions(
@@ -126,6 +193,7 @@ impl SessionStore for SqlStore {
         except: Option<Uuid>,
         until: i64,
         now: i64,
+        event: Option<&SecurityEvent>,
     ) -> StoreResult<Vec<Revocation>> {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let rows = sqlx::query(
@@ -147,7 +215,10 @@ impl SessionStore for SqlStore {
             log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
             revocations.push(revocation);
         }
-        tx.commit().await.map_err(unavailable)?;
+        match event {
+            Some(event) => self.commit_with(tx, event).await?,
+            None => tx.commit().await.map_err(unavailable)?,
+        }
         Ok(revocations)
     }
 

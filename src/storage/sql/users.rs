@@ -10,25 +10,28 @@ use uuid::Uuid;
 
 use super::profiles::Lookup;
 use super::{mfa, on_constraint, organizations, unavailable, uuid_column, SqlStore};
+use crate::domain::events::SecurityEvent;
 use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::user::{Email, Phone, User, UserName};
+use crate::domain::revocation::Revocation;
+use crate::domain::AuthError;
 use crate::ports::{Constraint, StoreResult, UserStore};
 
 /// The user, their organizations and their factors as one result, told apart by `kind`;
 /// each part keeps its own column names, so the usual row readers apply.
 const PROFILE: &str = "\
-    SELECT 'u' AS kind, id, name, email, phone, password_hash, is_admin, created_at, \
+    SELECT 'u' AS kind, id, name, email, email_verified_at, phone, password_hash, is_admin, created_at, \
       CAST(NULL AS TEXT) AS parent_id, CAST(NULL AS TEXT) AS role, CAST(NULL AS TEXT) AS user_id, \
       CAST(NULL AS TEXT) AS strategy, CAST(NULL AS TEXT) AS channel, CAST(NULL AS BIGINT) AS enabled, \
       CAST(NULL AS TEXT) AS secret_ciphertext, CAST(NULL AS BIGINT) AS last_used_step, \
       CAST(NULL AS TEXT) AS code_digest, CAST(NULL AS BIGINT) AS code_expires_at \
     FROM users WHERE id = $1 \
     UNION ALL \
-    SELECT 'o', o.id, o.name, NULL, NULL, NULL, NULL, o.created_at, o.parent_id, m.role, \
+    SELECT 'o', o.id, o.name, NULL, NULL, NULL, NULL, NULL, o.created_at, o.parent_id, m.role, \
       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
     FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
     UNION ALL \
-    SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
+    SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
       user_id, strategy, channel, enabled, secret_ciphertext, last_used_step, code_digest, code_expires_at \
     FROM mfa_factors WHERE user_id = $1 \
     ORDER BY kind, created_at, id";
@@ -60,6 +63,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         id: uuid_column(row, "id")?,
         name: row.try_get("name")?,
         email: email_column(row, "email")?,
+        email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         phone: row.try_get("phone")?,
         password_hash: row.try_get("password_hash")?,
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
@@ -75,7 +79,8 @@ pub(super) fn email_column(row: &AnyRow, column: &str) -> Result<Email, sqlx::Er
 
 #[async_trait]
 impl UserStore for SqlStore {
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+    async fn insert_user(&self, user: &User, event: &SecurityEvent) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -88,10 +93,10 @@ impl UserStore for SqlStore {
         .bind(&user.password_hash)
         .bind(i64::from(user.is_admin))
         .bind(user.created_at.unix_timestamp())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::UserEmail))?;
-        Ok(())
+        self.commit_with(tx, event).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
@@ -130,10 +135,13 @@ impl UserStore for SqlStore {
         row.as_ref().map(user_from_row).transpose().map_err(unavailable)
     }
 
-    async fn update_profile(&self, id: Uuid, update: &ProfileUpdate) -> StoreResult<bool> {
+    async fn update_profile(&self, id: Uuid, update: &ProfileUpdate, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(id);
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        // A different address is unverified until a link sent to it is followed.
         let result = sqlx::query(
             "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
+             email_verified_at = CASE WHEN $3 IS NOT NULL AND $3 <> email_normalized THEN NULL ELSE email_verified_at END, \
              email_normalized = COALESCE($3, email_normalized), phone = COALESCE($4, phone) WHERE id = $5",
         )
         .bind(update.name.as_ref().map(UserName::as_str))
@@ -141,21 +149,37 @@ impl UserStore for SqlStore {
         .bind(update.email.as_ref().map(Email::normalized))
         .bind(update.phone.as_ref().map(Phone::as_str))
         .bind(id.to_string())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::UserEmail))?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, event).await?;
+        Ok(true)
     }
 
-    async fn set_password_hash(&self, id: Uuid, password_hash: &str) -> StoreResult<()> {
+    async fn set_password_hash(&self, id: Uuid, password_hash: &str, event: &SecurityEvent) -> StoreResult<()> {
         let _forget = self.changing_profile_of(id);
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(id.to_string())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        Ok(())
+        self.commit_with(tx, event).await
+    }
+
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        until: i64,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Result<Vec<Revocation>, AuthError>> {
+        let _forget = self.changing_profiles();
+        self.erase_account(id, until, now, event).await
     }
 
     async fn list_users(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<User>> {

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use super::codes::Codes;
+use crate::domain::notification::SecurityNotice;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::{CodeVerdict, Factor, PhoneChannel, Strategy, TotpProvisioning, CODE_TTL};
 use crate::domain::throttle::Action;
@@ -14,6 +15,7 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Clock, DataKey, MfaStore, OneTimeSecrets, SecurityEvents, UserStore};
+use crate::usecases::notices::Notices;
 use crate::usecases::throttle::{Attempter, Throttle};
 use crate::usecases::{account_of, Ports};
 
@@ -36,12 +38,13 @@ pub struct Enrolment {
     clock: Arc<dyn Clock>,
     codes: Codes,
     throttle: Throttle,
+    notices: Arc<Notices>,
     /// Shown in authenticator apps beside the account.
     issuer: String,
 }
 
 impl Enrolment {
-    pub fn new(ports: &Ports, throttle: Throttle) -> Self {
+    pub fn new(ports: &Ports, throttle: Throttle, notices: Arc<Notices>) -> Self {
         Self {
             users: ports.users.clone(),
             factors: ports.factors.clone(),
@@ -51,6 +54,7 @@ impl Enrolment {
             clock: ports.clock.clone(),
             codes: Codes::new(ports),
             throttle,
+            notices,
             issuer: ports.signer.issuer().to_owned(),
         }
     }
@@ -126,7 +130,7 @@ impl Enrolment {
             .factor(factor_id)
             .await?
             .ok_or(AuthError::NotFound("factor"))?;
-        self.managed_user(caller, Some(factor.user_id)).await?;
+        let owner_account = self.managed_user(caller, Some(factor.user_id)).await?;
         if factor.enabled {
             return Err(AuthError::FactorExists);
         }
@@ -136,27 +140,42 @@ impl Enrolment {
             account: Some(&account),
             client: origin.ip,
         };
+        let event = |kind| {
+            SecurityEvent::new(kind, Some(owner), self.clock.unix_now())
+                .from(origin)
+                .with("strategy", strategy.as_str())
+                .with("factorId", factor_id.to_string())
+        };
+        let added = event(EventKind::MfaFactorAdded);
+        let failed = event(EventKind::MfaFailed)
+            .with("reason", "invalid_code")
+            .with("stage", "enrolment");
         let checked = self
             .throttle
-            .attempt(Action::MfaValidate, who, self.check_enrolment_code(factor, code))
+            .attempt(
+                Action::MfaValidate,
+                who,
+                self.check_enrolment_code(factor, code, &added, &failed),
+            )
             .await;
-        let (kind, outcome) = match &checked {
-            Ok(()) => (EventKind::MfaFactorAdded, None),
-            Err(err) if err.is_failed_guess() => (EventKind::MfaFailed, Some("invalid_code")),
-            Err(_) => return checked,
-        };
-        let mut event = SecurityEvent::new(kind, Some(owner), self.clock.unix_now())
-            .from(origin)
-            .with("strategy", strategy.as_str())
-            .with("factorId", factor_id.to_string());
-        if let Some(reason) = outcome {
-            event = event.with("reason", reason).with("stage", "enrolment");
+        if checked.is_ok() {
+            let notice = SecurityNotice::FactorAdded {
+                strategy: strategy.as_str(),
+            };
+            self.notices.tell(&owner_account.email, notice).await;
         }
-        self.events.record(event).await;
         checked
     }
 
-    async fn check_enrolment_code(&self, factor: Factor, code: &SecretString) -> Result<(), AuthError> {
+    /// Checks the code; `added` is written with the enabling, `failed` with a wrong code
+    /// (and with the voiding of the enrolment when that was its last chance).
+    async fn check_enrolment_code(
+        &self,
+        factor: Factor,
+        code: &SecretString,
+        added: &SecurityEvent,
+        failed: &SecurityEvent,
+    ) -> Result<(), AuthError> {
         let attempt = self.factors.count_validation_attempt(factor.id).await?;
         let matched = match CodeVerdict::may_compare(attempt) {
             false => None,
@@ -168,15 +187,19 @@ impl Enrolment {
             }
         };
         let verdict = CodeVerdict::of(attempt, matched);
-        if verdict.voids() {
-            self.factors.delete_factor(factor.user_id, factor.id).await?;
-        }
         match verdict {
             CodeVerdict::Accepted => {
-                self.factors.enable_factor(factor.id).await?;
+                self.factors.enable_factor(factor.id, added).await?;
                 Ok(())
             }
-            _ => Err(AuthError::InvalidCode),
+            _ if verdict.voids() => {
+                self.factors.delete_factor(factor.user_id, factor.id, failed).await?;
+                Err(AuthError::InvalidCode)
+            }
+            _ => {
+                self.events.record(failed.clone()).await;
+                Err(AuthError::InvalidCode)
+            }
         }
     }
 
@@ -187,13 +210,26 @@ impl Enrolment {
 
     /// Removes one of the caller's factors.
     pub async fn delete_factor(&self, caller: &Claims, factor_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
-        if !self.factors.delete_factor(caller.sub, factor_id).await? {
-            return Err(AuthError::NotFound("factor"));
-        }
+        let factor = self
+            .factors
+            .factor(factor_id)
+            .await?
+            .filter(|factor| factor.user_id == caller.sub)
+            .ok_or(AuthError::NotFound("factor"))?;
         let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.unix_now())
             .from(origin)
+            .with("strategy", factor.strategy.as_str())
             .with("factorId", factor_id.to_string());
-        self.events.record(event).await;
+        if !self.factors.delete_factor(caller.sub, factor_id, &event).await? {
+            return Err(AuthError::NotFound("factor"));
+        }
+        if factor.enabled {
+            let owner = account_of(self.users.as_ref(), caller).await?;
+            let notice = SecurityNotice::FactorRemoved {
+                strategy: factor.strategy.as_str(),
+            };
+            self.notices.tell(&owner.email, notice).await;
+        }
         Ok(())
     }
 

@@ -8,31 +8,35 @@ use uuid::Uuid;
 
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::RECOVERY_CODES_PER_SET;
+use crate::domain::notification::SecurityNotice;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{Clock, DataKey, MfaStore, OneTimeSecrets, SecurityEvents};
-use crate::usecases::Ports;
+use crate::ports::{Clock, DataKey, MfaStore, OneTimeSecrets, UserStore};
+use crate::usecases::notices::Notices;
+use crate::usecases::{account_of, Ports};
 
 /// Digest purpose of recovery codes.
 const RECOVERY: &str = "recovery-code";
 
 /// Makes recovery code sets and uses up single codes.
 pub struct RecoveryCodes {
+    users: Arc<dyn UserStore>,
     factors: Arc<dyn MfaStore>,
     data_key: Arc<dyn DataKey>,
     secrets: Arc<dyn OneTimeSecrets>,
-    events: Arc<dyn SecurityEvents>,
     clock: Arc<dyn Clock>,
+    notices: Arc<Notices>,
 }
 
 impl RecoveryCodes {
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, notices: Arc<Notices>) -> Self {
         Self {
+            users: ports.users.clone(),
             factors: ports.factors.clone(),
             data_key: ports.data_key.clone(),
             secrets: ports.secrets.clone(),
-            events: ports.events.clone(),
             clock: ports.clock.clone(),
+            notices,
         }
     }
 
@@ -49,9 +53,12 @@ impl RecoveryCodes {
             .map(|c| self.data_key.digest(RECOVERY, c.expose_secret()))
             .collect();
         let now = self.clock.unix_now();
-        self.factors.replace_recovery_codes(caller.sub, &digests, now).await?;
         let event = SecurityEvent::new(EventKind::RecoveryCodesCreated, Some(caller.sub), now).from(origin);
-        self.events.record(event).await;
+        self.factors
+            .replace_recovery_codes(caller.sub, &digests, now, &event)
+            .await?;
+        let owner = account_of(self.users.as_ref(), caller).await?;
+        self.notices.tell(&owner.email, SecurityNotice::RecoveryCodesCreated).await;
         Ok(codes)
     }
 

@@ -23,30 +23,35 @@ use crate::crypto::OsSecrets;
 #[cfg(feature = "fault-injection")]
 use crate::domain::AuthError;
 use crate::http::state::{AppState, ClientAddressing};
-use crate::notifications::outbox_dir::OutboxDirSender;
-use crate::notifications::smtp::SmtpSender;
 use crate::notifications::templates::Templates;
-use crate::notifications::twilio::{TwilioConfig, TwilioSender};
+use crate::notifications::webhook::EventPublisher;
 use crate::notifications::Notifier;
-use crate::ports::{Cache, Clock, DataKey, MessageSender, RevocationBus, SystemClock};
+use crate::ports::{Cache, Clock, DataKey, RevocationBus, SystemClock};
 use crate::storage::fallback::FallbackCache;
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
-use crate::telemetry::events::CountedEvents;
-use crate::usecases::accounts::Accounts;
-use crate::usecases::login::Login;
+use crate::usecases::account_data::AccountData;
+use crate::usecases::accounts::{AccountHelpers, Accounts};
+use crate::usecases::audit::Audit;
+use crate::usecases::login::{Login, LoginSteps};
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
+use crate::usecases::notices::Notices;
 use crate::usecases::organizations::Organizations;
-use crate::usecases::passwords::Passwords;
+use crate::usecases::password_rules::PasswordRules;
+use crate::usecases::passwords::{PasswordHelpers, Passwords};
 use crate::usecases::readiness::Readiness;
 use crate::usecases::session_keeper::SessionKeeper;
 use crate::usecases::sessions::Sessions;
 use crate::usecases::throttle::Throttle;
 use crate::usecases::tokens::Tokens;
+use crate::usecases::verification::EmailVerification;
 use crate::usecases::Ports;
+use outbound::{breach_check, message_senders, webhook_sender};
+
+mod outbound;
 
 /// A wired server, ready to serve.
 pub struct App {
@@ -57,6 +62,8 @@ pub struct App {
     supervisor: ActorRef<()>,
     sql: SqlStore,
     redis: Option<RedisCache>,
+    /// Prunes the audit log past its retention.
+    pruning: JoinHandle<()>,
 }
 
 impl App {
@@ -78,8 +85,15 @@ impl App {
             Some(_) => Arc::new(FallbackCache::new(cache.clone())),
             None => cache.clone(),
         };
-        let store = Arc::new(sql.clone());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let data_key: Arc<dyn DataKey> = Arc::new(Secrets::load_or_create(&config.data_key_file)?);
+        let actors = ActorSlots::new();
+        let publisher = EventPublisher::new(
+            config.webhook_url.clone(),
+            data_key.clone(),
+            actors.notifications.clone(),
+        );
+        let store = Arc::new(sql.clone().with_fan_out(Arc::new(publisher)));
         let mut signer = TokenSigner::load_or_create(&config.jwt_key_file, &config.jwt_issuer)?;
         for previous in &config.jwt_previous_key_files {
             signer = signer.with_previous_key(&std::fs::read_to_string(previous)?)?;
@@ -88,12 +102,11 @@ impl App {
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let hasher = PasswordHasher::new(config.hash_cost(), workers, config.password_queue)?;
-        let data_key: Arc<dyn DataKey> = Arc::new(Secrets::load_or_create(&config.data_key_file)?);
         let (email, phone) = message_senders(config)?;
+        let webhook = webhook_sender(config, clock.clone())?;
 
         let revoked = RevocationView::default();
         revoked.load(store.as_ref(), clock.unix_now()).await?;
-        let actors = ActorSlots::new();
         let notifier = Notifier::new(
             store.clone(),
             data_key.clone(),
@@ -107,14 +120,17 @@ impl App {
             organizations: store.clone(),
             factors: store.clone(),
             resets: store.clone(),
+            verifications: store.clone(),
+            event_log: store.clone(),
             cache,
             bus: bus.clone(),
             hasher: Arc::new(hasher),
+            breached: breach_check(config)?,
             signer: Arc::new(signer),
             data_key: data_key.clone(),
             secrets: Arc::new(OsSecrets),
             messages: Arc::new(notifier),
-            events: Arc::new(CountedEvents),
+            events: store.clone(),
             clock: clock.clone(),
         };
         let state = services(&ports, config, &actors, revoked.clone(), throttle_cache);
@@ -138,6 +154,7 @@ impl App {
                 data_key,
                 email,
                 phone,
+                webhook,
                 clock,
                 retry: RetryPolicy {
                     base: Duration::from_millis(config.notify_retry_base_ms.max(1)),
@@ -150,6 +167,10 @@ impl App {
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
 
+        let pruning = tokio::spawn(prune_events(
+            state.audit.clone(),
+            Duration::from_secs(config.events_prune_every_secs.max(1)),
+        ));
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             let created = state
                 .accounts
@@ -166,6 +187,7 @@ impl App {
             supervisor,
             sql,
             redis,
+            pruning,
         })
     }
 
@@ -204,6 +226,7 @@ impl App {
     }
 
     async fn stop(self) {
+        self.pruning.abort();
         self.supervisor.stop(None);
         if let Some(redis) = &self.redis {
             redis.quit().await;
@@ -221,8 +244,12 @@ fn services(
     throttle_cache: Arc<dyn Cache>,
 ) -> AppState {
     let throttle = Throttle::new(throttle_cache, config.throttle_policy());
-    let sessions = Arc::new(Sessions::new(ports, actors.sessions.clone()));
-    let recovery = Arc::new(RecoveryCodes::new(ports));
+    let notices = Arc::new(Notices::new(ports, config.security_notices));
+    let rules = Arc::new(PasswordRules::new(ports));
+    let verification = Arc::new(EmailVerification::new(ports, config.verification()));
+    let audit = Arc::new(Audit::new(ports, config.events_retention()));
+    let sessions = Arc::new(Sessions::new(ports, actors.sessions.clone(), notices.clone()));
+    let recovery = Arc::new(RecoveryCodes::new(ports, notices.clone()));
     let challenges = Arc::new(Challenges::new(
         ports,
         throttle.clone(),
@@ -231,21 +258,40 @@ fn services(
         actors.mfa.clone(),
     ));
     AppState {
-        accounts: Arc::new(Accounts::new(ports, throttle.clone(), config.signup)),
+        accounts: Arc::new(Accounts::new(
+            ports,
+            AccountHelpers {
+                throttle: throttle.clone(),
+                rules: rules.clone(),
+                verification: verification.clone(),
+                notices: notices.clone(),
+            },
+            config.signup,
+        )),
         login: Arc::new(Login::new(
             ports,
             throttle.clone(),
-            challenges.clone(),
-            sessions.clone(),
+            LoginSteps {
+                challenges: challenges.clone(),
+                sessions: sessions.clone(),
+                verification: verification.clone(),
+            },
         )),
         tokens: Arc::new(Tokens::new(ports, revoked)),
-        enrolment: Arc::new(Enrolment::new(ports, throttle.clone())),
+        enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone())),
         passwords: Arc::new(Passwords::new(
             ports,
-            throttle,
-            sessions.clone(),
+            PasswordHelpers {
+                throttle,
+                sessions: sessions.clone(),
+                rules,
+                notices,
+            },
             config.password_reset(),
         )),
+        account_data: Arc::new(AccountData::new(ports, sessions.clone(), audit.clone())),
+        verification,
+        audit,
         organizations: Arc::new(Organizations::new(ports)),
         readiness: Arc::new(Readiness::new(ports, actors.clone())),
         addressing: ClientAddressing {
@@ -257,29 +303,17 @@ fn services(
     }
 }
 
-/// The e-mail and the SMS/WhatsApp senders: SMTP and Twilio when configured, else the
-/// outbox folder.
-fn message_senders(config: &Config) -> anyhow::Result<(Arc<dyn MessageSender>, Arc<dyn MessageSender>)> {
-    let outbox = || Arc::new(OutboxDirSender::new(config.outbox_dir.clone())) as Arc<dyn MessageSender>;
-    let email = match &config.smtp_url {
-        Some(url) => Arc::new(SmtpSender::new(url, &config.mail_from)?) as Arc<dyn MessageSender>,
-        None => outbox(),
-    };
-    let phone = match (
-        &config.twilio_account_sid,
-        &config.twilio_auth_token,
-        &config.twilio_from,
-    ) {
-        (Some(sid), Some(token), Some(from)) => Arc::new(TwilioSender::new(TwilioConfig {
-            base_url: config.twilio_base_url.clone(),
-            account_sid: sid.clone(),
-            auth_token: token.clone(),
-            from: from.clone(),
-            whatsapp_from: config.twilio_whatsapp_from.clone(),
-        })?) as Arc<dyn MessageSender>,
-        _ => outbox(),
-    };
-    Ok((email, phone))
+/// Prunes the audit log now and then every `every`, for as long as the server runs.
+async fn prune_events(audit: Arc<Audit>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match audit.prune().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned security events past their retention"),
+            Err(err) => tracing::warn!(%err, "could not prune security events; will try again"),
+        }
+    }
 }
 
 /// A server running in the background; what tests and embedders hold.

@@ -1,0 +1,87 @@
+//! The SQL adapter of [`VerificationStore`]: e-mail verification links by keyed digest.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{unavailable, uuid_column, SqlStore};
+use crate::domain::events::SecurityEvent;
+use crate::domain::user::Email;
+use crate::ports::{StoreResult, VerificationStore};
+
+#[async_trait]
+impl VerificationStore for SqlStore {
+    async fn insert_verification(
+        &self,
+        user_id: Uuid,
+        email: &Email,
+        hash_digest: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        sqlx::query("UPDATE email_verifications SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO email_verifications (id, user_id, email, hash_digest, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(user_id.to_string())
+        .bind(email.normalized())
+        .bind(hash_digest)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn complete_verification(
+        &self,
+        hash_digest: &str,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Option<Uuid>> {
+        let _forget = self.changing_profiles();
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let link = sqlx::query(
+            "UPDATE email_verifications SET used_at = $1 \
+             WHERE hash_digest = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id, email",
+        )
+        .bind(now)
+        .bind(hash_digest)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let Some(link) = link else {
+            return Ok(None);
+        };
+        let user = uuid_column(&link, "user_id").map_err(unavailable)?;
+        let email: String = link.try_get("email").map_err(unavailable)?;
+        // A link proves only the address it was sent to.
+        let verified = sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2 AND email_normalized = $3",
+        )
+        .bind(now)
+        .bind(user.to_string())
+        .bind(&email)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if verified.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let event = SecurityEvent {
+            user_id: Some(user),
+            ..event.clone()
+        };
+        self.commit_with(tx, &event).await?;
+        Ok(Some(user))
+    }
+}

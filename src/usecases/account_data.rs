@@ -1,0 +1,129 @@
+//! What an account holds, as a whole: its deletion (by its owner with their password, or by
+//! an administrator) and its export.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::audit::Audit;
+use super::sessions::Sessions;
+use super::{account_of, Ports};
+use crate::domain::events::{EventKind, Origin, SecurityEvent};
+use crate::domain::password_policy::check_presented_password;
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{Clock, PasswordHashing, SessionStore, UserStore};
+
+/// Most events an export carries (the newest); retention bounds them anyway.
+const EXPORTED_EVENTS: u32 = 10_000;
+
+/// How long after a deletion a token of the account could still be presented.
+const TOKEN_HORIZON_SECS: i64 = 7 * 86_400;
+
+/// Deletes and exports accounts.
+pub struct AccountData {
+    users: Arc<dyn UserStore>,
+    sessions_store: Arc<dyn SessionStore>,
+    hasher: Arc<dyn PasswordHashing>,
+    clock: Arc<dyn Clock>,
+    sessions: Arc<Sessions>,
+    audit: Arc<Audit>,
+}
+
+impl AccountData {
+    pub fn new(ports: &Ports, sessions: Arc<Sessions>, audit: Arc<Audit>) -> Self {
+        Self {
+            users: ports.users.clone(),
+            sessions_store: ports.sessions.clone(),
+            hasher: ports.hasher.clone(),
+            clock: ports.clock.clone(),
+            sessions,
+            audit,
+        }
+    }
+
+    /// Deletes the caller's account once their password is confirmed.
+    pub async fn delete_own(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
+        check_presented_password("password", password.expose_secret())?;
+        let user = account_of(self.users.as_ref(), caller).await?;
+        if !self.hasher.verify(password, Some(user.password_hash.clone())).await? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.erase(user.id, "self", origin).await
+    }
+
+    /// Deletes another account; administrators only.
+    pub async fn delete_other(&self, caller: &Claims, user_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
+        if !account_of(self.users.as_ref(), caller).await?.is_admin {
+            return Err(AuthError::Forbidden("only administrators may delete another account"));
+        }
+        self.erase(user_id, "admin", origin).await
+    }
+
+    /// Ends the sessions everywhere first (announced at once), then deletes everything in
+    /// one transaction, which also logs the revocation of any session opened in between.
+    async fn erase(&self, user_id: Uuid, by: &'static str, origin: &Origin) -> Result<(), AuthError> {
+        if self.users.user_by_id(user_id).await?.is_none() {
+            return Err(AuthError::NotFound("user"));
+        }
+        let now = self.clock.unix_now();
+        let event = SecurityEvent::new(EventKind::UserDeleted, Some(user_id), now)
+            .from(origin)
+            .with("by", by);
+        self.sessions.end_all(user_id, None).await?;
+        self.users
+            .delete_user(user_id, now + TOKEN_HORIZON_SECS, now, &event)
+            .await??;
+        Ok(())
+    }
+
+    /// Everything held about the caller, without any secret or digest.
+    pub async fn export(&self, caller: &Claims) -> Result<Value, AuthError> {
+        let profile = self.users.profile(caller.sub).await?.ok_or(AuthError::InvalidToken)?;
+        let now = self.clock.unix_now();
+        let sessions = self.sessions_store.live_sessions(caller.sub, now).await?;
+        let events = self.audit.everything_about(caller.sub, EXPORTED_EVENTS).await?;
+        let user = &profile.user;
+        Ok(json!({
+            "profile": {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email.as_str(),
+                "emailVerified": user.email_verified,
+                "phone": user.phone,
+                "isAdmin": user.is_admin,
+                "createdAt": rfc3339(user.created_at.unix_timestamp()),
+            },
+            "factors": profile.factors.iter().map(|f| json!({
+                "id": f.id,
+                "strategy": f.strategy.as_str(),
+                "channel": f.channel.map(|c| c.as_str()),
+                "enabled": f.enabled,
+                "createdAt": rfc3339(f.created_at),
+            })).collect::<Vec<_>>(),
+            "memberships": profile.organizations.iter().map(|(organization, role)| json!({
+                "organizationId": organization.id,
+                "name": organization.name,
+                "role": role.as_str(),
+            })).collect::<Vec<_>>(),
+            "sessions": sessions.iter().map(|s| json!({
+                "id": s.id,
+                "createdAt": rfc3339(s.created_at),
+                "lastUsedAt": rfc3339(s.last_used_at),
+                "expiresAt": rfc3339(s.expires_at),
+                "userAgent": s.user_agent,
+                "ip": s.ip,
+            })).collect::<Vec<_>>(),
+            "events": events.iter().map(SecurityEvent::to_document).collect::<Vec<_>>(),
+            "exportedAt": rfc3339(now),
+        }))
+    }
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+}
