@@ -10,6 +10,7 @@
 pub mod proxy;
 pub mod smtp;
 pub mod twilio;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::time::Duration;
