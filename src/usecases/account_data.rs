@@ -14,7 +14,8 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{Clock, PasswordHashing, SessionStore, UserStore};
+use crate::domain::organization::Role;
+use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
 
 /// Most events an export carries (the newest); retention bounds them anyway.
 const EXPORTED_EVENTS: u32 = 10_000;
@@ -25,6 +26,7 @@ const TOKEN_HORIZON_SECS: i64 = 7 * 86_400;
 /// Deletes and exports accounts.
 pub struct AccountData {
     users: Arc<dyn UserStore>,
+    organizations: Arc<dyn OrganizationStore>,
     sessions_store: Arc<dyn SessionStore>,
     hasher: Arc<dyn PasswordHashing>,
     clock: Arc<dyn Clock>,
@@ -36,6 +38,7 @@ impl AccountData {
     pub fn new(ports: &Ports, sessions: Arc<Sessions>, audit: Arc<Audit>) -> Self {
         Self {
             users: ports.users.clone(),
+            organizations: ports.organizations.clone(),
             sessions_store: ports.sessions.clone(),
             hasher: ports.hasher.clone(),
             clock: ports.clock.clone(),
@@ -62,11 +65,15 @@ impl AccountData {
         self.erase(user_id, "admin", origin).await
     }
 
-    /// Ends the sessions everywhere first (announced at once), then deletes everything in
-    /// one transaction, which also logs the revocation of any session opened in between.
+    /// Refuses a sole owner before anything changes; ends the sessions everywhere
+    /// (announced at once), then deletes everything in one transaction, which checks
+    /// ownership again and logs the revocation of any session opened in between.
     async fn erase(&self, user_id: Uuid, by: &'static str, origin: &Origin) -> Result<(), AuthError> {
         if self.users.user_by_id(user_id).await?.is_none() {
             return Err(AuthError::NotFound("user"));
+        }
+        if self.solely_owns_a_shared_organization(user_id).await? {
+            return Err(AuthError::SoleOwner);
         }
         let now = self.clock.unix_now();
         let event = SecurityEvent::new(EventKind::UserDeleted, Some(user_id), now)
@@ -77,6 +84,20 @@ impl AccountData {
             .delete_user(user_id, now + TOKEN_HORIZON_SECS, now, &event)
             .await??;
         Ok(())
+    }
+
+    async fn solely_owns_a_shared_organization(&self, user_id: Uuid) -> Result<bool, AuthError> {
+        for (organization, role) in self.organizations.organizations_of(user_id).await? {
+            if role != Role::Owner {
+                continue;
+            }
+            let members = self.organizations.members(organization.id).await?;
+            let owners = members.iter().filter(|m| m.role == Role::Owner).count();
+            if owners == 1 && members.len() > 1 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Everything held about the caller, without any secret or digest.

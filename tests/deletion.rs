@@ -1,0 +1,132 @@
+//! Account deletion (by the owner with their password, by an administrator) and export.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, PASSWORD};
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Row as _;
+
+/// Every table of the schema and the columns that can name a user.
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("users", "id"),
+    ("sessions", "user_id"),
+    ("memberships", "user_id"),
+    ("mfa_factors", "user_id"),
+    ("recovery_codes", "user_id"),
+    ("password_resets", "user_id"),
+    ("email_verifications", "user_id"),
+];
+
+async fn pool(backend: &Backend) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(&backend.database_url).await.unwrap()
+}
+
+async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
+    let server = backend.start().await;
+    let (id, email, token) = server.new_session().await;
+    let other = server.login(&email).await;
+    let totp = server.post("/mfa", Some(&token), json!({ "strategy": "TOTP" })).await;
+    assert_eq!(totp.status, 201);
+    let organization = server.post("/organization", Some(&token), json!({ "name": "Solo" })).await;
+    assert_eq!(organization.status, 201);
+    server.post("/password/forget", None, json!({ "email": email })).await;
+
+    let export = server.get("/user/me/export", Some(&token)).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert_eq!(export.body["profile"]["email"], email.as_str());
+    assert_eq!(export.body["factors"][0]["strategy"], "GOOGLE_AUTHENTICATOR");
+    assert_eq!(export.body["memberships"][0]["role"], "owner");
+    assert_eq!(export.body["sessions"].as_array().unwrap().len(), 2);
+    assert!(!export.body["events"].as_array().unwrap().is_empty());
+    let text = export.body.to_string();
+    let seed = totp.body["secret"].as_str().unwrap();
+    for secret in [PASSWORD, seed, token.as_str(), "$argon2id"] {
+        assert!(!text.contains(secret), "no secret or digest in the export");
+    }
+
+    let wrong = server
+        .request(Method::DELETE, "/user/me", Some(&token), Some(json!({ "password": "not my password" })))
+        .await;
+    wrong.assert_problem(401, "invalid_credentials");
+    let deleted = server
+        .request(Method::DELETE, "/user/me", Some(&token), Some(json!({ "password": PASSWORD })))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(server.get("/user/me", Some(&other)).await.status, 401, "every session ended");
+    server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await
+        .assert_problem(401, "invalid_credentials");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pool = pool(&backend).await;
+    for (table, column) in USER_COLUMNS {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"))
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table} still names the user");
+    }
+    let organizations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE name = 'Solo'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(organizations, 0, "an organization left without members goes too");
+    let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE LOWER(recipient) = $1")
+        .bind(email.to_lowercase())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(messages, 0, "no message to the address is kept");
+    let events = sqlx::query("SELECT type, data, ip FROM security_events WHERE user_id = $1")
+        .bind(&id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "only the tombstone is left");
+    assert_eq!(events[0].get::<String, _>("type"), "user.deleted");
+    assert!(!events[0].get::<String, _>("data").contains(&email));
+}
+
+async fn the_last_owner_of_a_shared_organization_cannot_leave(backend: Backend) {
+    let (server, admin) = backend.start_with_admin(|_| {}).await;
+    let (_, _, owner) = server.new_session().await;
+    let (member, _, _) = server.new_session().await;
+    let organization = server.post("/organization", Some(&owner), json!({ "name": "Shared" })).await;
+    let organization = organization.body["id"].as_str().unwrap().to_owned();
+    let added = server
+        .post(
+            "/organization/add",
+            Some(&owner),
+            json!({ "organizationId": organization, "userId": member }),
+        )
+        .await;
+    assert_eq!(added.status, 200);
+    let refused = server
+        .request(Method::DELETE, "/user/me", Some(&owner), Some(json!({ "password": PASSWORD })))
+        .await;
+    refused.assert_problem(409, "sole_owner");
+    assert_eq!(server.get("/user/me", Some(&owner)).await.status, 200, "nothing changed");
+
+    // An administrator may delete the member; a non-admin may not delete anyone else.
+    let by_owner = server.request(Method::DELETE, &format!("/user/{member}"), Some(&owner), None).await;
+    by_owner.assert_problem(403, "forbidden");
+    let by_admin = server.request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None).await;
+    assert_eq!(by_admin.status, 204, "{}", by_admin.body);
+    let details = server.get(&format!("/organization/{organization}"), Some(&owner)).await;
+    assert_eq!(details.body["members"].as_array().unwrap().len(), 1);
+    let unknown = server.request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None).await;
+    unknown.assert_problem(404, "not_found");
+    let events = server.get(&format!("/events?type=user.deleted&userId={member}"), Some(&admin)).await;
+    assert_eq!(events.body["list"][0]["data"]["by"], "admin");
+}
+
+backend_tests!(
+    deleting_an_account_leaves_no_row_of_it,
+    the_last_owner_of_a_shared_organization_cannot_leave,
+);
