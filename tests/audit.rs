@@ -24,7 +24,11 @@ async fn an_owner_reads_their_events_newest_first_without_secrets(backend: Backe
     let server = backend.start().await;
     let (id, email, token) = server.new_session().await;
     server
-        .post("/login", None, json!({ "email": email, "password": "a wrong password!" }))
+        .post(
+            "/login",
+            None,
+            json!({ "email": email, "password": "a wrong password!" }),
+        )
         .await;
     let changed = server
         .patch(
@@ -53,10 +57,18 @@ async fn an_owner_reads_their_events_newest_first_without_secrets(backend: Backe
     let page = server.get("/user/events?limit=2", Some(&token)).await;
     assert_eq!(types(&page.body), ["password.changed", "login.failed"]);
     let cursor = page.body["nextCursor"].as_str().unwrap();
-    let rest = server.get(&format!("/user/events?limit=2&cursor={cursor}"), Some(&token)).await;
+    let rest = server
+        .get(&format!("/user/events?limit=2&cursor={cursor}"), Some(&token))
+        .await;
     assert_eq!(types(&rest.body), ["login.succeeded", "user.created"]);
-    server.get("/user/events?limit=0", Some(&token)).await.assert_problem(400, "validation_failed");
-    server.get("/events", Some(&token)).await.assert_problem(403, "forbidden");
+    server
+        .get("/user/events?limit=0", Some(&token))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .get("/events", Some(&token))
+        .await
+        .assert_problem(403, "forbidden");
 }
 
 async fn admins_filter_every_accounts_events(backend: Backend) {
@@ -77,8 +89,14 @@ async fn admins_filter_every_accounts_events(backend: Backend) {
     assert!(types(&logins.body).iter().all(|t| t == "login.succeeded"));
     let future = server.get("/events?since=2999-01-01T00:00:00Z", Some(&admin)).await;
     assert_eq!(future.body["list"], json!([]));
-    server.get("/events?type=nope", Some(&admin)).await.assert_problem(400, "validation_failed");
-    server.get("/events?since=yesterday", Some(&admin)).await.assert_problem(400, "validation_failed");
+    server
+        .get("/events?type=nope", Some(&admin))
+        .await
+        .assert_problem(400, "validation_failed");
+    server
+        .get("/events?since=yesterday", Some(&admin))
+        .await
+        .assert_problem(400, "validation_failed");
 }
 
 async fn a_failed_change_writes_no_event(backend: Backend) {
@@ -88,12 +106,22 @@ async fn a_failed_change_writes_no_event(backend: Backend) {
     let refused = server.patch("/user", Some(&token), json!({ "email": taken })).await;
     refused.assert_problem(409, "email_taken");
     let twice = server
-        .post("/user", None, json!({ "name": "Again", "email": taken, "password": PASSWORD }))
+        .post(
+            "/user",
+            None,
+            json!({ "name": "Again", "email": taken, "password": PASSWORD }),
+        )
         .await;
     twice.assert_problem(409, "email_taken");
     let events = server.get("/user/events", Some(&token)).await;
-    assert_eq!(types(&events.body), ["login.succeeded", "user.created"], "no user.updated");
-    let created = server.metric("authd_security_events_total{type=\"user.created\"}").await;
+    assert_eq!(
+        types(&events.body),
+        ["login.succeeded", "user.created"],
+        "no user.updated"
+    );
+    let created = server
+        .metric("authd_security_events_total{type=\"user.created\"}")
+        .await;
     assert!(created >= 2.0, "events are counted by type: {created}");
 }
 
@@ -103,7 +131,10 @@ async fn events_past_retention_are_pruned(backend: Backend) {
     server.stop().await;
     // Age the events by a year, as if they had waited that long.
     let pool = sqlx_pool(&backend).await;
-    sqlx::query("UPDATE security_events SET at = at - 31536000").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE security_events SET at = at - 31536000")
+        .execute(&pool)
+        .await
+        .unwrap();
     let server = backend
         .start_with(|c| {
             c.events_retention_days = 90;
@@ -140,7 +171,10 @@ async fn every_event_reaches_a_webhook_that_was_down_at_first(backend: Backend) 
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
-    assert!(expected.len() >= 5, "admin created, signed in; user created, signed in, signed out");
+    assert!(
+        expected.len() >= 5,
+        "admin created, signed in; user created, signed in, signed out"
+    );
     let arrived = eventually(Duration::from_secs(15), || async {
         let got: HashSet<String> = receiver
             .events()
@@ -151,7 +185,10 @@ async fn every_event_reaches_a_webhook_that_was_down_at_first(backend: Backend) 
     })
     .await;
     assert!(arrived, "every event arrived: {:?}", receiver.events());
-    assert!(receiver.attempts() > expected.len(), "the first deliveries were refused and retried");
+    assert!(
+        receiver.attempts() > expected.len(),
+        "the first deliveries were refused and retried"
+    );
     assert_eq!(receiver.bad_signatures(), 0);
     let delivered = receiver.events();
     let by_id: HashSet<&str> = delivered.iter().map(|e| e["id"].as_str().unwrap()).collect();

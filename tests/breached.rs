@@ -21,22 +21,27 @@ const CLEAN: &str = "umbrella-orbit-38-thistle";
 
 /// A fake range API that knows [`PWNED`]; counts the prefixes it is asked for.
 async fn fake_range_api(asked: Arc<AtomicUsize>) -> String {
-    let hex: String = Sha1::digest(PWNED.as_bytes()).iter().map(|b| format!("{b:02X}")).collect();
+    let hex: String = Sha1::digest(PWNED.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
     let app = axum::Router::new()
         .route(
             "/range/{prefix}",
-            get(move |State(asked): State<Arc<AtomicUsize>>, Path(prefix): Path<String>| {
-                let hex = hex.clone();
-                async move {
-                    asked.fetch_add(1, Ordering::SeqCst);
-                    assert_eq!(prefix.len(), 5, "only five hex digits leave the server");
-                    let mut body = "0000000000000000000000000000000000A:0\r\n".to_owned();
-                    if hex.starts_with(&prefix) {
-                        body.push_str(&format!("{}:42\r\n", &hex[5..]));
+            get(
+                move |State(asked): State<Arc<AtomicUsize>>, Path(prefix): Path<String>| {
+                    let hex = hex.clone();
+                    async move {
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        assert_eq!(prefix.len(), 5, "only five hex digits leave the server");
+                        let mut body = "0000000000000000000000000000000000A:0\r\n".to_owned();
+                        if hex.starts_with(&prefix) {
+                            body.push_str(&format!("{}:42\r\n", &hex[5..]));
+                        }
+                        body
                     }
-                    body
-                }
-            }),
+                },
+            ),
         )
         .with_state(asked);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

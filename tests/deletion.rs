@@ -31,7 +31,9 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     let other = server.login(&email).await;
     let totp = server.post("/mfa", Some(&token), json!({ "strategy": "TOTP" })).await;
     assert_eq!(totp.status, 201);
-    let organization = server.post("/organization", Some(&token), json!({ "name": "Solo" })).await;
+    let organization = server
+        .post("/organization", Some(&token), json!({ "name": "Solo" }))
+        .await;
     assert_eq!(organization.status, 201);
     server.post("/password/forget", None, json!({ "email": email })).await;
 
@@ -49,14 +51,28 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     }
 
     let wrong = server
-        .request(Method::DELETE, "/user/me", Some(&token), Some(json!({ "password": "not my password" })))
+        .request(
+            Method::DELETE,
+            "/user/me",
+            Some(&token),
+            Some(json!({ "password": "not my password" })),
+        )
         .await;
     wrong.assert_problem(401, "invalid_credentials");
     let deleted = server
-        .request(Method::DELETE, "/user/me", Some(&token), Some(json!({ "password": PASSWORD })))
+        .request(
+            Method::DELETE,
+            "/user/me",
+            Some(&token),
+            Some(json!({ "password": PASSWORD })),
+        )
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
-    assert_eq!(server.get("/user/me", Some(&other)).await.status, 401, "every session ended");
+    assert_eq!(
+        server.get("/user/me", Some(&other)).await.status,
+        401,
+        "every session ended"
+    );
     server
         .post("/login", None, json!({ "email": email, "password": PASSWORD }))
         .await
@@ -97,7 +113,9 @@ async fn the_last_owner_of_a_shared_organization_cannot_leave(backend: Backend) 
     let (server, admin) = backend.start_with_admin(|_| {}).await;
     let (_, _, owner) = server.new_session().await;
     let (member, _, _) = server.new_session().await;
-    let organization = server.post("/organization", Some(&owner), json!({ "name": "Shared" })).await;
+    let organization = server
+        .post("/organization", Some(&owner), json!({ "name": "Shared" }))
+        .await;
     let organization = organization.body["id"].as_str().unwrap().to_owned();
     let added = server
         .post(
@@ -108,21 +126,38 @@ async fn the_last_owner_of_a_shared_organization_cannot_leave(backend: Backend) 
         .await;
     assert_eq!(added.status, 200);
     let refused = server
-        .request(Method::DELETE, "/user/me", Some(&owner), Some(json!({ "password": PASSWORD })))
+        .request(
+            Method::DELETE,
+            "/user/me",
+            Some(&owner),
+            Some(json!({ "password": PASSWORD })),
+        )
         .await;
     refused.assert_problem(409, "sole_owner");
-    assert_eq!(server.get("/user/me", Some(&owner)).await.status, 200, "nothing changed");
+    assert_eq!(
+        server.get("/user/me", Some(&owner)).await.status,
+        200,
+        "nothing changed"
+    );
 
     // An administrator may delete the member; a non-admin may not delete anyone else.
-    let by_owner = server.request(Method::DELETE, &format!("/user/{member}"), Some(&owner), None).await;
+    let by_owner = server
+        .request(Method::DELETE, &format!("/user/{member}"), Some(&owner), None)
+        .await;
     by_owner.assert_problem(403, "forbidden");
-    let by_admin = server.request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None).await;
+    let by_admin = server
+        .request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None)
+        .await;
     assert_eq!(by_admin.status, 204, "{}", by_admin.body);
     let details = server.get(&format!("/organization/{organization}"), Some(&owner)).await;
     assert_eq!(details.body["members"].as_array().unwrap().len(), 1);
-    let unknown = server.request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None).await;
+    let unknown = server
+        .request(Method::DELETE, &format!("/user/{member}"), Some(&admin), None)
+        .await;
     unknown.assert_problem(404, "not_found");
-    let events = server.get(&format!("/events?type=user.deleted&userId={member}"), Some(&admin)).await;
+    let events = server
+        .get(&format!("/events?type=user.deleted&userId={member}"), Some(&admin))
+        .await;
     assert_eq!(events.body["list"][0]["data"]["by"], "admin");
 }
 

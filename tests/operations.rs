@@ -200,7 +200,10 @@ async fn no_secret_ever_reaches_the_logs() {
         async move { std::fs::read_dir(&outbox).map(|d| d.count() >= 3).unwrap_or(false) }
     })
     .await;
-    assert!(found, "the verification link, the code and the reset link reached the outbox folder");
+    assert!(
+        found,
+        "the verification link, the code and the reset link reached the outbox folder"
+    );
     let mut secrets = vec![PASSWORD.to_owned(), token.clone(), secret];
     for entry in std::fs::read_dir(&outbox).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

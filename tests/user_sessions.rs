@@ -45,7 +45,10 @@ async fn a_user_lists_their_sessions_and_ends_one_everywhere(backend: Backend) {
     for session in &list {
         assert_eq!(session["ip"], "127.0.0.1");
         for field in ["createdAt", "lastUsedAt", "expiresAt"] {
-            assert!(session[field].as_str().is_some_and(|t| t.ends_with('Z')), "{field}: {session}");
+            assert!(
+                session[field].as_str().is_some_and(|t| t.ends_with('Z')),
+                "{field}: {session}"
+            );
         }
         assert_eq!(session["lastUsedAt"], session["createdAt"], "no refresh yet");
     }
@@ -53,7 +56,12 @@ async fn a_user_lists_their_sessions_and_ends_one_everywhere(backend: Backend) {
     // Ending the phone's session from the laptop holds on every instance within a second.
     let phone_session = list[0]["id"].as_str().unwrap().to_owned();
     let ended = first
-        .request(Method::DELETE, &format!("/user/sessions/{phone_session}"), Some(&laptop), None)
+        .request(
+            Method::DELETE,
+            &format!("/user/sessions/{phone_session}"),
+            Some(&laptop),
+            None,
+        )
         .await;
     assert_eq!(ended.status, 204, "{}", ended.body);
     for server in [&first, &second] {
@@ -66,7 +74,12 @@ async fn a_user_lists_their_sessions_and_ends_one_everywhere(backend: Backend) {
     assert_eq!(second.get("/user/me", Some(&laptop)).await.status, 200);
     assert_eq!(sessions(&second, &laptop).await.len(), 1);
     let again = first
-        .request(Method::DELETE, &format!("/user/sessions/{phone_session}"), Some(&laptop), None)
+        .request(
+            Method::DELETE,
+            &format!("/user/sessions/{phone_session}"),
+            Some(&laptop),
+            None,
+        )
         .await;
     again.assert_problem(404, "not_found");
 }
@@ -77,11 +90,18 @@ async fn another_users_session_is_not_found(backend: Backend) {
     let (_, _, theirs) = server.new_session().await;
     let their_session = sessions(&server, &theirs).await[0]["id"].as_str().unwrap().to_owned();
     let answer = server
-        .request(Method::DELETE, &format!("/user/sessions/{their_session}"), Some(&mine), None)
+        .request(
+            Method::DELETE,
+            &format!("/user/sessions/{their_session}"),
+            Some(&mine),
+            None,
+        )
         .await;
     answer.assert_problem(404, "not_found");
     assert_eq!(server.get("/user/me", Some(&theirs)).await.status, 200, "untouched");
-    let malformed = server.request(Method::DELETE, "/user/sessions/nope", Some(&mine), None).await;
+    let malformed = server
+        .request(Method::DELETE, "/user/sessions/nope", Some(&mine), None)
+        .await;
     assert_eq!(malformed.status, 400);
 }
 
@@ -94,7 +114,10 @@ async fn last_used_moves_at_refresh(backend: Backend) {
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let after = sessions(&server, &refreshed.token()).await[0].clone();
     assert_eq!(after["id"], before["id"]);
-    assert!(after["lastUsedAt"].as_str() > before["lastUsedAt"].as_str(), "{before} {after}");
+    assert!(
+        after["lastUsedAt"].as_str() > before["lastUsedAt"].as_str(),
+        "{before} {after}"
+    );
     assert_eq!(after["createdAt"], before["createdAt"]);
 }
 

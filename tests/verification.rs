@@ -51,7 +51,10 @@ async fn the_link_sent_at_sign_up_verifies_the_address_once(backend: Backend) {
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let token = server.login(&email).await;
-    assert!(!verified(&server, &token).await, "optional mode lets an unverified sign-in through");
+    assert!(
+        !verified(&server, &token).await,
+        "optional mode lets an unverified sign-in through"
+    );
 
     let hash = verify_hash(&mailbox.wait_for(&email, 0, WAIT).await);
     let bad = server.post("/user/verify", None, json!({ "hash": "not-a-hash" })).await;
@@ -117,7 +120,13 @@ async fn a_changed_address_is_unverified_until_its_own_link_is_followed(backend:
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert!(!verified(&server, &token).await, "a new address starts unverified");
     let new_link = verify_hash(&mailbox.wait_for(&new, 0, WAIT).await);
-    assert_eq!(server.post("/user/verify", None, json!({ "hash": new_link })).await.status, 200);
+    assert_eq!(
+        server
+            .post("/user/verify", None, json!({ "hash": new_link }))
+            .await
+            .status,
+        200
+    );
     assert!(verified(&server, &token).await);
 }
 
@@ -128,19 +137,27 @@ async fn required_mode_turns_away_only_the_right_password_of_an_unverified_addre
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let wrong = server
-        .post("/login", None, json!({ "email": email, "password": "not the password at all" }))
+        .post(
+            "/login",
+            None,
+            json!({ "email": email, "password": "not the password at all" }),
+        )
         .await;
     wrong.assert_problem(401, "invalid_credentials");
     let unknown = server
         .post("/login", None, json!({ "email": new_email(), "password": PASSWORD }))
         .await;
     unknown.assert_problem(401, "invalid_credentials");
-    let right = server.post("/login", None, json!({ "email": email, "password": PASSWORD })).await;
+    let right = server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
     right.assert_problem(403, "email_not_verified");
 
     // The refused sign-in sent a fresh link; the last one received works.
     let mail = mailbox.wait_for(&email, 1, WAIT).await;
-    let answer = server.post("/user/verify", None, json!({ "hash": verify_hash(&mail) })).await;
+    let answer = server
+        .post("/user/verify", None, json!({ "hash": verify_hash(&mail) }))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let token = server.login(&email).await;
     assert!(verified(&server, &token).await);
@@ -157,10 +174,16 @@ async fn off_mode_sends_no_link_by_itself(backend: Backend) {
     assert!(mailbox.to(&email).is_empty());
     assert!(!verified(&server, &token).await);
     // A user may still ask for one.
-    assert_eq!(server.post("/user/verify/resend", Some(&token), json!({})).await.status, 202);
+    assert_eq!(
+        server.post("/user/verify/resend", Some(&token), json!({})).await.status,
+        202
+    );
     let mail = mailbox.wait_for(&email, 0, WAIT).await;
     assert_eq!(
-        server.post("/user/verify", None, json!({ "hash": verify_hash(&mail) })).await.status,
+        server
+            .post("/user/verify", None, json!({ "hash": verify_hash(&mail) }))
+            .await
+            .status,
         200
     );
 }

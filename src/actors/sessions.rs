@@ -36,8 +36,12 @@ pub trait SessionLifecycle: Send + Sync {
     /// Ends one session on every instance, writing `event` with the revocation.
     async fn close(&self, sid: Uuid, event: Option<SecurityEvent>) -> Result<(), AuthError>;
     /// Ends every session of a user but `except`, on every instance.
-    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>, event: Option<SecurityEvent>)
-        -> Result<(), AuthError>;
+    async fn close_all(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        event: Option<SecurityEvent>,
+    ) -> Result<(), AuthError>;
 }
 
 /// What the session actor is asked to do.

@@ -138,7 +138,10 @@ mod tests {
     fn the_list_is_sorted_and_whole() {
         assert_eq!(OFFLINE_LIST.len() % 8, 0);
         assert_eq!(OFFLINE_LIST.len() / 8, 100_000);
-        assert!(OFFLINE_LIST.chunks(8).zip(OFFLINE_LIST.chunks(8).skip(1)).all(|(a, b)| a < b));
+        assert!(OFFLINE_LIST
+            .chunks(8)
+            .zip(OFFLINE_LIST.chunks(8).skip(1))
+            .all(|(a, b)| a < b));
     }
 
     #[test]
@@ -146,6 +149,7 @@ mod tests {
         for common in ["password", "12345678", "baseball", "iloveyou", "trustno1"] {
             assert!(on_offline_list(common), "{common}");
         }
+        assert!(on_offline_list("23WKoa0FP78dk"), "a strong-looking one from the list");
         assert!(!on_offline_list("Correct-Horse-Battery-Staple-91"));
         assert!(!on_offline_list("short"), "shorter than 8 is not kept");
     }

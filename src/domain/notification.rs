@@ -24,13 +24,22 @@ pub enum Notice {
 pub enum SecurityNotice {
     PasswordChanged,
     PasswordReset,
-    FactorAdded { strategy: &'static str },
-    FactorRemoved { strategy: &'static str },
+    FactorAdded {
+        strategy: &'static str,
+    },
+    FactorRemoved {
+        strategy: &'static str,
+    },
     RecoveryCodesCreated,
     /// Sent to the old address.
-    EmailChanged { new_email: String },
+    EmailChanged {
+        new_email: String,
+    },
     /// A sign-in from a device not seen in the last 30 days.
-    NewDevice { user_agent: Option<String>, ip: String },
+    NewDevice {
+        user_agent: Option<String>,
+        ip: String,
+    },
 }
 
 impl SecurityNotice {

@@ -55,10 +55,7 @@ fn wording(notice: &Notice) -> (Template, serde_json::Value) {
     match notice {
         Notice::MfaCode { code } => (Template::MfaCode, json!({ "code": code.expose_secret() })),
         Notice::PasswordReset { link } => (Template::PasswordReset, json!({ "link": link.expose_secret() })),
-        Notice::EmailVerification { link } => (
-            Template::EmailVerification,
-            json!({ "link": link.expose_secret() }),
-        ),
+        Notice::EmailVerification { link } => (Template::EmailVerification, json!({ "link": link.expose_secret() })),
         Notice::Security(notice) => {
             let mut context = json!({ "kind": notice.kind() });
             match notice {

@@ -73,7 +73,10 @@ const FILES: &[(&str, &str)] = &[
         "security_notice.subject.txt",
         include_str!("../../templates/security_notice.subject.txt"),
     ),
-    ("security_notice.txt", include_str!("../../templates/security_notice.txt")),
+    (
+        "security_notice.txt",
+        include_str!("../../templates/security_notice.txt"),
+    ),
     (
         "security_notice.html",
         include_str!("../../templates/security_notice.html"),
@@ -193,7 +196,12 @@ mod tests {
         let mut subjects = std::collections::HashSet::new();
         for context in kinds {
             let email = templates
-                .render(Template::SecurityNotice, DeliveryChannel::Email, "a@example.com", &context)
+                .render(
+                    Template::SecurityNotice,
+                    DeliveryChannel::Email,
+                    "a@example.com",
+                    &context,
+                )
                 .unwrap();
             assert!(email.html.is_some() && !email.text.trim().is_empty());
             subjects.insert(email.subject.unwrap());

@@ -58,8 +58,7 @@ pub trait SessionStore: Send + Sync {
     /// The user's sessions that are neither revoked nor past their end, newest first.
     async fn live_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>>;
     /// The user's earlier sign-ins, as far as the new-device notice needs them.
-    async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64)
-        -> StoreResult<SignInHistory>;
+    async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64) -> StoreResult<SignInHistory>;
     /// A session with the user it belongs to, in one read: a refresh answers with both.
     async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>>;
     /// Atomically replaces the current token `from_jti` by `next` and logs the revocation of
@@ -202,8 +201,12 @@ pub trait VerificationStore: Send + Sync {
     /// Uses the pending link and marks the address verified, in one transaction, if the
     /// account's address is still the one the link was sent to; returns the user, or
     /// `None` when the link was unknown, used, expired or for an older address.
-    async fn complete_verification(&self, hash_digest: &str, now: i64, event: &SecurityEvent)
-        -> StoreResult<Option<Uuid>>;
+    async fn complete_verification(
+        &self,
+        hash_digest: &str,
+        now: i64,
+        event: &SecurityEvent,
+    ) -> StoreResult<Option<Uuid>>;
 }
 
 /// Reading and pruning the durable audit log (events are written with their change, or

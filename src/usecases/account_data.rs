@@ -11,10 +11,10 @@ use super::audit::Audit;
 use super::sessions::Sessions;
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
+use crate::domain::organization::Role;
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::domain::organization::Role;
 use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
 
 /// Most events an export carries (the newest); retention bounds them anyway.

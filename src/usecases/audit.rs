@@ -71,12 +71,19 @@ impl Audit {
         cursor: Option<Uuid>,
     ) -> Result<EventPage, AuthError> {
         if !account_of(self.users.as_ref(), caller).await?.is_admin {
-            return Err(AuthError::Forbidden("only administrators may read every account's events"));
+            return Err(AuthError::Forbidden(
+                "only administrators may read every account's events",
+            ));
         }
         self.page(filter, limit, cursor).await
     }
 
-    async fn page(&self, filter: EventFilter, limit: Option<u32>, cursor: Option<Uuid>) -> Result<EventPage, AuthError> {
+    async fn page(
+        &self,
+        filter: EventFilter,
+        limit: Option<u32>,
+        cursor: Option<Uuid>,
+    ) -> Result<EventPage, AuthError> {
         let limit = limit.unwrap_or(50);
         if !(1..=MAX_EVENTS_PAGE).contains(&limit) {
             return Err(AuthError::invalid("limit", format!("must be 1 to {MAX_EVENTS_PAGE}")));

@@ -18,9 +18,7 @@ use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::Email;
 use crate::domain::AuthError;
-use crate::ports::{
-    Cache, Clock, DataKey, Messages, OneTimeSecrets, PasswordHashing, PasswordResetStore, UserStore,
-};
+use crate::ports::{Cache, Clock, DataKey, Messages, OneTimeSecrets, PasswordHashing, PasswordResetStore, UserStore};
 
 /// Digest purpose of reset hashes.
 const RESET: &str = "password-reset";

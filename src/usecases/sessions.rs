@@ -151,7 +151,12 @@ impl Sessions {
         self.close_all(user_id, except, None).await
     }
 
-    async fn close_all(&self, user_id: Uuid, except: Option<Uuid>, event: Option<SecurityEvent>) -> Result<(), AuthError> {
+    async fn close_all(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        event: Option<SecurityEvent>,
+    ) -> Result<(), AuthError> {
         self.actor
             .call(|reply| SessionMsg::CloseAll {
                 user_id,

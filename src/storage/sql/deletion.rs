@@ -62,7 +62,9 @@ impl SqlStore {
         if solely_owned > 0 {
             return Ok(Err(AuthError::SoleOwner));
         }
-        let revocations = revoke_live_sessions(&mut tx, &user, until, now).await.map_err(unavailable)?;
+        let revocations = revoke_live_sessions(&mut tx, &user, until, now)
+            .await
+            .map_err(unavailable)?;
         remove_lonely_organizations(&mut tx, &user).await.map_err(unavailable)?;
         let mut addresses: Vec<String> = sqlx::query_scalar("SELECT email FROM email_verifications WHERE user_id = $1")
             .bind(&user)
@@ -101,13 +103,11 @@ async fn revoke_live_sessions(
     until: i64,
     now: i64,
 ) -> sqlx::Result<Vec<Revocation>> {
-    let live = sqlx::query(
-        "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
-    )
-    .bind(user)
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await?;
+    let live = sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2")
+        .bind(user)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut revocations = Vec::with_capacity(live.len());
     for row in &live {
         let revocation = Revocation {

@@ -51,7 +51,9 @@ impl SqlStore {
     /// Writes `event` into `tx`, commits, and tells the fan-out: the one way a change and
     /// its event are made durable together.
     pub(super) async fn commit_with(&self, mut tx: Transaction<'_, Any>, event: &SecurityEvent) -> StoreResult<()> {
-        write(&mut tx, self.fan_out.as_ref(), event).await.map_err(unavailable)?;
+        write(&mut tx, self.fan_out.as_ref(), event)
+            .await
+            .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         self.fan_out.committed(event);
         Ok(())
@@ -138,4 +140,3 @@ impl EventFanOut for Silent {
 
     fn committed(&self, _event: &SecurityEvent) {}
 }
-

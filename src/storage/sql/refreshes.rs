@@ -163,7 +163,11 @@ mod tests {
                 rotated_at: None,
             };
             store
-                .insert_session(&session, &origin, &event(crate::domain::events::EventKind::LoginSucceeded))
+                .insert_session(
+                    &session,
+                    &origin,
+                    &event(crate::domain::events::EventKind::LoginSucceeded),
+                )
                 .await
                 .unwrap();
             sessions.push(session);

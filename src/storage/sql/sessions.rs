@@ -117,12 +117,7 @@ impl SessionStore for SqlStore {
             .map_err(unavailable)
     }
 
-    async fn sign_in_history(
-        &self,
-        user_id: Uuid,
-        user_agent: Option<&str>,
-        since: i64,
-    ) -> StoreResult<SignInHistory> {
+    async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64) -> StoreResult<SignInHistory> {
         let row = sqlx::query(
             "SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1) AS earlier, \
              EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND created_at >= $2 \

@@ -12,8 +12,8 @@ use super::profiles::Lookup;
 use super::{mfa, on_constraint, organizations, unavailable, uuid_column, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::profile::{Profile, ProfileUpdate};
-use crate::domain::user::{Email, Phone, User, UserName};
 use crate::domain::revocation::Revocation;
+use crate::domain::user::{Email, Phone, User, UserName};
 use crate::domain::AuthError;
 use crate::ports::{Constraint, StoreResult, UserStore};
 

@@ -7,9 +7,9 @@ use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use super::codes::Codes;
-use crate::domain::notification::SecurityNotice;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::{CodeVerdict, Factor, PhoneChannel, Strategy, TotpProvisioning, CODE_TTL};
+use crate::domain::notification::SecurityNotice;
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::User;

@@ -58,7 +58,9 @@ impl RecoveryCodes {
             .replace_recovery_codes(caller.sub, &digests, now, &event)
             .await?;
         let owner = account_of(self.users.as_ref(), caller).await?;
-        self.notices.tell(&owner.email, SecurityNotice::RecoveryCodesCreated).await;
+        self.notices
+            .tell(&owner.email, SecurityNotice::RecoveryCodesCreated)
+            .await;
         Ok(codes)
     }
 
