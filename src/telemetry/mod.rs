@@ -1,5 +1,4 @@
-//! Logging set-up (JSON lines outside a terminal, readable text on one), metrics, and the
-//! first adapter of the security-events port (a counter per event type).
+//! Logging set-up (JSON lines outside a terminal, readable text on one) and metrics.
 
 pub mod metrics;
 
