@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::smtp::{Mailbox, SmtpServer};
-use common::{answer, Backend, TestServer, PASSWORD};
+use common::{Backend, TestServer, PASSWORD};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -20,18 +20,6 @@ async fn start(backend: &Backend, smtp: &SmtpServer) -> TestServer {
             c.security_notices = true;
         })
         .await
-}
-
-async fn login_from(server: &TestServer, email: &str, user_agent: &str) -> String {
-    let response = server
-        .http
-        .post(server.url("/login"))
-        .header("user-agent", user_agent)
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    answer(response).await.token()
 }
 
 fn subjects(mailbox: &Mailbox, email: &str) -> Vec<String> {
@@ -52,12 +40,12 @@ async fn changes_to_an_accounts_security_are_told_to_its_owner(backend: Backend)
     let server = start(&backend, &smtp).await;
     let email = format!("notice-{}@example.com", Uuid::new_v4().simple());
     server.sign_up("Notice", &email).await;
-    let token = login_from(&server, &email, "Laptop").await;
+    let token = server.login_from(&email, "Laptop").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(mailbox.to(&email).is_empty(), "no notice for the very first sign-in");
 
-    login_from(&server, &email, "Laptop").await;
-    login_from(&server, &email, "A phone never seen").await;
+    server.login_from(&email, "Laptop").await;
+    server.login_from(&email, "A phone never seen").await;
     mailbox.wait_for(&email, 0, WAIT).await;
     let changed = server
         .patch(

@@ -4,24 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{answer, eventually, Backend, TestServer, PASSWORD};
+use common::{eventually, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Logs in as `email` from a client calling itself `user_agent`; returns the token.
-async fn login_from(server: &TestServer, email: &str, user_agent: &str) -> String {
-    let response = server
-        .http
-        .post(server.url("/login"))
-        .header("user-agent", user_agent)
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    let answer = answer(response).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.token()
-}
 
 async fn sessions(server: &TestServer, token: &str) -> Vec<Value> {
     let answer = server.get("/user/sessions", Some(token)).await;
@@ -33,8 +18,8 @@ async fn a_user_lists_their_sessions_and_ends_one_everywhere(backend: Backend) {
     let (first, second) = (backend.start().await, backend.start().await);
     let email = format!("sessions-{}@example.com", uuid::Uuid::new_v4().simple());
     first.sign_up("Sessions", &email).await;
-    let laptop = login_from(&first, &email, "Laptop Firefox").await;
-    let phone = login_from(&first, &email, "Phone Safari").await;
+    let laptop = first.login_from(&email, "Laptop Firefox").await;
+    let phone = first.login_from(&email, "Phone Safari").await;
 
     let list = sessions(&first, &laptop).await;
     assert_eq!(list.len(), 2, "{list:?}");

@@ -129,9 +129,7 @@ impl SecurityEvent {
     /// The contract's Event object (`id`, `type`, `userId`, `at`, `ip`, `userAgent`,
     /// `data`): what the API lists, the webhook posts and the export holds.
     pub fn to_document(&self) -> serde_json::Value {
-        let at = time::OffsetDateTime::from_unix_timestamp(self.at)
-            .ok()
-            .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok());
+        let at = super::rfc3339(self.at);
         serde_json::json!({
             "id": self.id,
             "type": self.kind.as_str(),

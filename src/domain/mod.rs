@@ -18,3 +18,10 @@ pub mod user;
 pub mod verification;
 
 pub use error::AuthError;
+
+/// A Unix time as the API writes times (RFC 3339, UTC); `None` when out of range.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+}

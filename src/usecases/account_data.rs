@@ -14,7 +14,7 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::Role;
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::token::Claims;
-use crate::domain::AuthError;
+use crate::domain::{rfc3339, AuthError};
 use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
 
 /// Most events an export carries (the newest); retention bounds them anyway.
@@ -141,10 +141,4 @@ impl AccountData {
             "exportedAt": rfc3339(now),
         }))
     }
-}
-
-fn rfc3339(unix: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
 }

@@ -251,6 +251,21 @@ impl TestServer {
         answer.token()
     }
 
+    /// Logs in as `email` from a client calling itself `user_agent`; returns the token.
+    pub async fn login_from(&self, email: &str, user_agent: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/login"))
+            .header("user-agent", user_agent)
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("request sent");
+        let answer = answer(response).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.token()
+    }
+
     /// Signs up a fresh user and logs in; returns (user id, email, token).
     pub async fn new_session(&self) -> (String, String, String) {
         let email = format!("user-{}@example.com", Uuid::new_v4().simple());

@@ -172,10 +172,7 @@ pub struct SessionListBody {
 }
 
 fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    crate::domain::rfc3339(unix).unwrap_or_default()
 }
 
 /// The caller's live sessions, newest first.

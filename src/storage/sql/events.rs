@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::outbox::insert_message;
 use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
 use crate::domain::events::{EventKind, EventQuery, Origin, SecurityEvent};
 use crate::ports::{EventFanOut, EventLog, QueuedMessage, SecurityEvents, StoreResult};
@@ -27,23 +28,8 @@ async fn write(tx: &mut Transaction<'_, Any>, fan_out: &dyn EventFanOut, event: 
     .execute(&mut **tx)
     .await?;
     if let Some(message) = fan_out.webhook_message(event) {
-        enqueue(tx, &message, event.at * 1000).await?;
+        insert_message(&mut **tx, &message, event.at * 1000).await?;
     }
-    Ok(())
-}
-
-async fn enqueue(tx: &mut Transaction<'_, Any>, message: &QueuedMessage, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (id, channel, recipient, payload_ciphertext, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
-    )
-    .bind(message.id.to_string())
-    .bind(message.channel.as_str())
-    .bind(&message.recipient)
-    .bind(&message.payload_ciphertext)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 

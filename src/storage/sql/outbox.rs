@@ -8,22 +8,29 @@ use super::{unavailable, uuid_column, SqlStore};
 use crate::domain::notification::DeliveryChannel;
 use crate::ports::{Outbox, QueuedMessage, StoreResult};
 
+/// Queues `message`, due at once; also used inside an event's transaction (`events`).
+pub(super) async fn insert_message<'c, E>(executor: E, message: &QueuedMessage, now_ms: i64) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO notifications (id, channel, recipient, payload_ciphertext, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+    )
+    .bind(message.id.to_string())
+    .bind(message.channel.as_str())
+    .bind(&message.recipient)
+    .bind(&message.payload_ciphertext)
+    .bind(now_ms)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Outbox for SqlStore {
     async fn enqueue(&self, message: &QueuedMessage, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO notifications (id, channel, recipient, payload_ciphertext, status, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
-        )
-        .bind(message.id.to_string())
-        .bind(message.channel.as_str())
-        .bind(&message.recipient)
-        .bind(&message.payload_ciphertext)
-        .bind(now_ms)
-        .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
+        insert_message(&self.writer, message, now_ms).await.map_err(unavailable)
     }
 
     async fn claim_due(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<QueuedMessage>> {
