@@ -197,7 +197,38 @@ async fn every_event_reaches_a_webhook_that_was_down_at_first(backend: Backend) 
     assert_eq!(logout["data"]["reason"], "logout");
 }
 
+async fn webhook_deliveries_wait_through_a_restart(backend: Backend) {
+    let dead = |c: &mut authd::config::Config| {
+        c.webhook_url = Some("http://127.0.0.1:9/hook".into());
+        c.webhook_secret = Some("hook-secret".to_owned().into());
+    };
+    let server = backend.start_with(dead).await;
+    let (id, _, _) = server.new_session().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.stop().await;
+
+    let receiver = WebhookReceiver::start("hook-secret", 0).await;
+    let url = receiver.url.clone();
+    let _server = backend
+        .start_with(|c| {
+            c.webhook_url = Some(url);
+            c.webhook_secret = Some("hook-secret".to_owned().into());
+        })
+        .await;
+    let arrived = eventually(Duration::from_secs(10), || async {
+        let mine: Vec<Value> = receiver
+            .events()
+            .into_iter()
+            .filter(|e| e["userId"] == id.as_str())
+            .collect();
+        mine.len() == 2
+    })
+    .await;
+    assert!(arrived, "the events queued before the restart arrived: {:?}", receiver.events());
+}
+
 backend_tests!(
+    webhook_deliveries_wait_through_a_restart,
     an_owner_reads_their_events_newest_first_without_secrets,
     admins_filter_every_accounts_events,
     a_failed_change_writes_no_event,

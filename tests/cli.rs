@@ -51,6 +51,17 @@ async fn migrate_then_create_an_admin_from_the_command_line(backend: Backend) {
         "password\n",
     );
     assert!(!weak.status.success(), "a weak password is refused");
+    let breached = authd(
+        &backend,
+        &["admin", "create", "--email", "breached@example.com", "--name", "Breached"],
+        "23WKoa0FP78dk\n",
+    );
+    assert!(!breached.status.success(), "a breached password is refused");
+    assert!(
+        String::from_utf8_lossy(&breached.stderr).contains("breaches"),
+        "{}",
+        String::from_utf8_lossy(&breached.stderr)
+    );
 
     let server = backend.start().await;
     let admin = server.login("root@example.com").await;

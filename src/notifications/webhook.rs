@@ -84,18 +84,25 @@ pub fn signature(secret: &[u8], t: i64, body: &str) -> String {
     format!("t={t},v1={hex}")
 }
 
-/// Posts webhook deliveries. Any answer but a 2xx is retried (a receiver that is down or
-/// misconfigured may come back), until the outbox gives up.
+/// Posts webhook deliveries to the URL configured now (a delivery queued before the URL
+/// changed goes to the new one). Any answer but a 2xx is retried (a receiver that is down
+/// or misconfigured may come back), until the outbox gives up.
 pub struct WebhookSender {
     http: reqwest::Client,
+    url: String,
     secret: SecretString,
     clock: Arc<dyn Clock>,
 }
 
 impl WebhookSender {
-    pub fn new(secret: SecretString, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub fn new(url: String, secret: SecretString, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-        Ok(Self { http, secret, clock })
+        Ok(Self {
+            http,
+            url,
+            secret,
+            clock,
+        })
     }
 }
 
@@ -112,7 +119,7 @@ impl MessageSender for WebhookSender {
         );
         let response = self
             .http
-            .post(&message.recipient)
+            .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signed)
             .body(message.text.clone())
