@@ -6,6 +6,7 @@ COPY src ./src
 COPY benches ./benches
 COPY migrations ./migrations
 COPY templates ./templates
+COPY assets ./assets
 RUN cargo build --release --locked --bin authd
 
 FROM debian:bookworm-slim
