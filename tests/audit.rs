@@ -224,7 +224,11 @@ async fn webhook_deliveries_wait_through_a_restart(backend: Backend) {
         mine.len() == 2
     })
     .await;
-    assert!(arrived, "the events queued before the restart arrived: {:?}", receiver.events());
+    assert!(
+        arrived,
+        "the events queued before the restart arrived: {:?}",
+        receiver.events()
+    );
 }
 
 backend_tests!(

@@ -53,7 +53,14 @@ async fn migrate_then_create_an_admin_from_the_command_line(backend: Backend) {
     assert!(!weak.status.success(), "a weak password is refused");
     let breached = authd(
         &backend,
-        &["admin", "create", "--email", "breached@example.com", "--name", "Breached"],
+        &[
+            "admin",
+            "create",
+            "--email",
+            "breached@example.com",
+            "--name",
+            "Breached",
+        ],
         "23WKoa0FP78dk\n",
     );
     assert!(!breached.status.success(), "a breached password is refused");

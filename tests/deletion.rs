@@ -103,7 +103,11 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
         [("security_events".to_owned(), "user_id".to_owned(), 1)],
         "only the user.deleted event names the account"
     );
-    assert_eq!(columns_naming(&pool, postgres, &email).await, [], "nothing holds the address");
+    assert_eq!(
+        columns_naming(&pool, postgres, &email).await,
+        [],
+        "nothing holds the address"
+    );
     let organizations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE name = 'Solo'")
         .fetch_one(&pool)
         .await

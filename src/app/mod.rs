@@ -289,7 +289,12 @@ fn services(
             },
             config.password_reset(),
         )),
-        account_data: Arc::new(AccountData::new(ports, sessions.clone(), audit.clone())),
+        account_data: Arc::new(AccountData::new(
+            ports,
+            sessions.clone(),
+            audit.clone(),
+            config.session_policy().token_ttl,
+        )),
         verification,
         audit,
         organizations: Arc::new(Organizations::new(ports)),

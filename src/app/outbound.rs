@@ -50,10 +50,6 @@ pub(super) fn webhook_sender(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
     match (&config.webhook_url, &config.webhook_secret) {
         (None, _) => Ok(None),
         (Some(_), None) => anyhow::bail!("AUTH_WEBHOOK_URL is set: set AUTH_WEBHOOK_SECRET too, to sign deliveries"),
-        (Some(url), Some(secret)) => Ok(Some(Arc::new(WebhookSender::new(
-            url.clone(),
-            secret.clone(),
-            clock,
-        )?))),
+        (Some(url), Some(secret)) => Ok(Some(Arc::new(WebhookSender::new(url.clone(), secret.clone(), clock)?))),
     }
 }

@@ -2,9 +2,9 @@
 //! an administrator) and its export.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::Audit;
@@ -13,15 +13,24 @@ use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::Role;
 use crate::domain::password_policy::check_presented_password;
+use crate::domain::profile::Profile;
+use crate::domain::session::SessionInfo;
 use crate::domain::token::Claims;
-use crate::domain::{rfc3339, AuthError};
+use crate::domain::AuthError;
 use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
 
 /// Most events an export carries (the newest); retention bounds them anyway.
 const EXPORTED_EVENTS: u32 = 10_000;
 
-/// How long after a deletion a token of the account could still be presented.
-const TOKEN_HORIZON_SECS: i64 = 7 * 86_400;
+/// Everything held about one account.
+#[derive(Debug)]
+pub struct AccountExport {
+    pub profile: Profile,
+    pub sessions: Vec<SessionInfo>,
+    pub events: Vec<SecurityEvent>,
+    /// Unix seconds.
+    pub exported_at: i64,
+}
 
 /// Deletes and exports accounts.
 pub struct AccountData {
@@ -32,10 +41,12 @@ pub struct AccountData {
     clock: Arc<dyn Clock>,
     sessions: Arc<Sessions>,
     audit: Arc<Audit>,
+    /// How long a token lives: no token of the account outlives a deletion by more.
+    token_ttl: Duration,
 }
 
 impl AccountData {
-    pub fn new(ports: &Ports, sessions: Arc<Sessions>, audit: Arc<Audit>) -> Self {
+    pub fn new(ports: &Ports, sessions: Arc<Sessions>, audit: Arc<Audit>, token_ttl: Duration) -> Self {
         Self {
             users: ports.users.clone(),
             organizations: ports.organizations.clone(),
@@ -44,6 +55,7 @@ impl AccountData {
             clock: ports.clock.clone(),
             sessions,
             audit,
+            token_ttl,
         }
     }
 
@@ -81,7 +93,7 @@ impl AccountData {
             .with("by", by);
         self.sessions.end_all(user_id, None).await?;
         self.users
-            .delete_user(user_id, now + TOKEN_HORIZON_SECS, now, &event)
+            .delete_user(user_id, now + self.token_ttl.as_secs() as i64, now, &event)
             .await??;
         Ok(())
     }
@@ -100,45 +112,16 @@ impl AccountData {
         Ok(false)
     }
 
-    /// Everything held about the caller, without any secret or digest.
-    pub async fn export(&self, caller: &Claims) -> Result<Value, AuthError> {
+    /// Everything held about the caller: the profile (with factors and organizations), the
+    /// live sessions and the events. The HTTP layer shows it without any secret or digest.
+    pub async fn export(&self, caller: &Claims) -> Result<AccountExport, AuthError> {
         let profile = self.users.profile(caller.sub).await?.ok_or(AuthError::InvalidToken)?;
         let now = self.clock.unix_now();
-        let sessions = self.sessions_store.live_sessions(caller.sub, now).await?;
-        let events = self.audit.everything_about(caller.sub, EXPORTED_EVENTS).await?;
-        let user = &profile.user;
-        Ok(json!({
-            "profile": {
-                "id": user.id,
-                "name": user.name,
-                "email": user.email.as_str(),
-                "emailVerified": user.email_verified,
-                "phone": user.phone,
-                "isAdmin": user.is_admin,
-                "createdAt": rfc3339(user.created_at.unix_timestamp()),
-            },
-            "factors": profile.factors.iter().map(|f| json!({
-                "id": f.id,
-                "strategy": f.strategy.as_str(),
-                "channel": f.channel.map(|c| c.as_str()),
-                "enabled": f.enabled,
-                "createdAt": rfc3339(f.created_at),
-            })).collect::<Vec<_>>(),
-            "memberships": profile.organizations.iter().map(|(organization, role)| json!({
-                "organizationId": organization.id,
-                "name": organization.name,
-                "role": role.as_str(),
-            })).collect::<Vec<_>>(),
-            "sessions": sessions.iter().map(|s| json!({
-                "id": s.id,
-                "createdAt": rfc3339(s.created_at),
-                "lastUsedAt": rfc3339(s.last_used_at),
-                "expiresAt": rfc3339(s.expires_at),
-                "userAgent": s.user_agent,
-                "ip": s.ip,
-            })).collect::<Vec<_>>(),
-            "events": events.iter().map(SecurityEvent::to_document).collect::<Vec<_>>(),
-            "exportedAt": rfc3339(now),
-        }))
+        Ok(AccountExport {
+            profile,
+            sessions: self.sessions_store.live_sessions(caller.sub, now).await?,
+            events: self.audit.everything_about(caller.sub, EXPORTED_EVENTS).await?,
+            exported_at: now,
+        })
     }
 }

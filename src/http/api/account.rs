@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi::{ProblemBody, ResultBody};
+use crate::domain::rfc3339;
 use crate::http::extract::{Caller, ClientOrigin, Json, Path};
 use crate::http::problem::Problem;
-use crate::usecases::account_data::AccountData;
+use crate::usecases::account_data::{AccountData, AccountExport};
 use crate::usecases::verification::EmailVerification;
 
 #[derive(Deserialize, ToSchema)]
@@ -97,12 +99,51 @@ pub async fn delete_user(
 }
 
 /// Everything held about the caller: profile, factors (no secrets), memberships, sessions
-/// and events.
+/// and events. Every time is RFC 3339.
 #[utoipa::path(get, path = "/user/me/export", tag = "account", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = ProblemBody)))]
 pub async fn export(
     State(data): State<Arc<AccountData>>,
     Caller(caller): Caller,
 ) -> Result<JsonResponse<serde_json::Value>, Problem> {
-    Ok(JsonResponse(data.export(&caller).await?))
+    let AccountExport {
+        profile,
+        sessions,
+        events,
+        exported_at,
+    } = data.export(&caller).await?;
+    let user = &profile.user;
+    Ok(JsonResponse(json!({
+        "profile": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email.as_str(),
+            "emailVerified": user.email_verified,
+            "phone": user.phone,
+            "isAdmin": user.is_admin,
+            "createdAt": rfc3339(user.created_at.unix_timestamp()),
+        },
+        "factors": profile.factors.iter().map(|f| json!({
+            "id": f.id,
+            "strategy": f.strategy.as_str(),
+            "channel": f.channel.map(|c| c.as_str()),
+            "enabled": f.enabled,
+            "createdAt": rfc3339(f.created_at),
+        })).collect::<Vec<_>>(),
+        "memberships": profile.organizations.iter().map(|(organization, role)| json!({
+            "organizationId": organization.id,
+            "name": organization.name,
+            "role": role.as_str(),
+        })).collect::<Vec<_>>(),
+        "sessions": sessions.iter().map(|s| json!({
+            "id": s.id,
+            "createdAt": rfc3339(s.created_at),
+            "lastUsedAt": rfc3339(s.last_used_at),
+            "expiresAt": rfc3339(s.expires_at),
+            "userAgent": s.user_agent,
+            "ip": s.ip,
+        })).collect::<Vec<_>>(),
+        "events": events.iter().map(|event| event.to_document()).collect::<Vec<_>>(),
+        "exportedAt": rfc3339(exported_at),
+    })))
 }
