@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use authd::domain::events::EventKind;
 use common::webhook::WebhookReceiver;
 use common::{eventually, Backend, PASSWORD};
 use serde_json::{json, Value};
@@ -231,7 +232,151 @@ async fn webhook_deliveries_wait_through_a_restart(backend: Backend) {
     );
 }
 
+/// The hash of the link that follows `marker` in `mail`.
+fn hash_after(mail: &common::smtp::ReceivedMail, marker: &str) -> String {
+    let text = mail.decoded();
+    let start = text.find(marker).expect("a link") + marker.len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
+    use authd::domain::verification::VerificationMode;
+    use common::smtp::{Mailbox, SmtpServer};
+    let wait = Duration::from_secs(5);
+    let mailbox = Mailbox::default();
+    let smtp = SmtpServer::start(0, mailbox.clone()).await;
+    let smtp_url = smtp.url();
+    let receiver = WebhookReceiver::start("hook-secret", 0).await;
+    let hook = receiver.url.clone();
+    let (server, admin) = backend
+        .start_with_admin(|c| {
+            c.webhook_url = Some(hook);
+            c.webhook_secret = Some("hook-secret".to_owned().into());
+            c.smtp_url = Some(smtp_url);
+            c.public_url = "https://auth.example.com".into();
+            c.email_verification = VerificationMode::Optional;
+            c.refresh_grace_secs = 0;
+        })
+        .await;
+    let email = format!("all-{}@example.com", uuid::Uuid::new_v4().simple());
+    let id = server.sign_up("All Events", &email).await; // user.created
+    let link = mailbox.wait_for(&email, 0, wait).await;
+    let hash = hash_after(&link, "https://auth.example.com/user/verify?hash=");
+    assert_eq!(
+        server.post("/user/verify", None, json!({ "hash": hash })).await.status,
+        200
+    ); // email.verified
+    server
+        .post(
+            "/login",
+            None,
+            json!({ "email": email, "password": "wrong password here" }),
+        )
+        .await; // login.failed
+    let token = server.login(&email).await; // login.succeeded
+    server.patch("/user", Some(&token), json!({ "name": "Renamed" })).await; // user.updated
+
+    let factor = server.post("/mfa", Some(&token), json!({ "strategy": "EMAIL" })).await;
+    let factor = factor.body["mfaId"].as_str().unwrap().to_owned();
+    let code = mailbox.wait_for(&email, 1, wait).await.code();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    server
+        .post("/mfa/validate", Some(&token), json!({ "id": factor, "code": wrong }))
+        .await; // mfa.failed
+    server
+        .post("/mfa/validate", Some(&token), json!({ "id": factor, "code": code }))
+        .await; // mfa.factor_added
+    server.post("/mfa/recovery", Some(&token), json!({})).await; // recovery_codes.created
+    server
+        .request(reqwest::Method::DELETE, &format!("/mfa/{factor}"), Some(&token), None)
+        .await; // mfa.factor_removed
+
+    let organization = server
+        .post("/organization", Some(&admin), json!({ "name": "Events" }))
+        .await;
+    let organization = organization.body["id"].as_str().unwrap().to_owned();
+    let body = json!({ "organizationId": organization, "userId": id });
+    server.post("/organization/add", Some(&admin), body).await; // organization.member_added
+    let path = format!("/organization/{organization}/member/{id}");
+    server.request(reqwest::Method::DELETE, &path, Some(&admin), None).await; // organization.member_removed
+
+    let changed = server
+        .patch(
+            "/user/password",
+            Some(&token),
+            json!({ "currentPassword": PASSWORD, "newPassword": "violet elephant juggling marmalade" }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body); // password.changed
+    server.post("/password/forget", None, json!({ "email": email })).await;
+    let reset = eventually(wait, || async {
+        mailbox
+            .to(&email)
+            .iter()
+            .any(|m| m.decoded().contains("/password/recover?hash="))
+    })
+    .await;
+    assert!(reset);
+    let mail = mailbox
+        .to(&email)
+        .into_iter()
+        .rev()
+        .find(|m| m.decoded().contains("/password/recover?hash="))
+        .unwrap();
+    let hash = hash_after(&mail, "https://auth.example.com/password/recover?hash=");
+    let recovered = server
+        .post("/password/recover", None, json!({ "hash": hash, "password": PASSWORD }))
+        .await;
+    assert_eq!(recovered.status, 200, "{}", recovered.body); // password.reset
+
+    let first = server.login(&email).await;
+    let second = server.post("/login/refresh", Some(&first), json!({})).await.token();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.post("/login/refresh", Some(&first), json!({})).await; // session.reuse_detected
+    let other = server.login(&email).await;
+    assert_eq!(server.post("/logout", Some(&other), json!({})).await.status, 200); // session.revoked
+    assert_eq!(server.get("/user/me", Some(&second)).await.status, 401);
+    let before = server
+        .get(&format!("/events?userId={id}&limit=100"), Some(&admin))
+        .await;
+    let recorded: HashSet<String> = types(&before.body).into_iter().collect();
+    let last = server.login(&email).await;
+    let deleted = server
+        .request(
+            reqwest::Method::DELETE,
+            "/user/me",
+            Some(&last),
+            Some(json!({ "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body); // user.deleted
+
+    let every: HashSet<String> = EventKind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
+    let missing: Vec<&String> = every.iter().filter(|t| !recorded.contains(*t)).collect();
+    assert_eq!(missing, [&"user.deleted".to_owned()], "the log held every other type");
+    // Deletion took the account's events with it but its tombstone; the webhook got all.
+    let after = server
+        .get(&format!("/events?userId={id}&limit=100"), Some(&admin))
+        .await;
+    assert_eq!(types(&after.body), ["user.deleted"]);
+    let delivered = eventually(Duration::from_secs(10), || async {
+        let got: HashSet<String> = receiver
+            .events()
+            .iter()
+            .filter(|e| e["userId"] == id.as_str())
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        got == every
+    })
+    .await;
+    assert!(delivered, "every type reached the webhook");
+}
+
 backend_tests!(
+    every_event_type_of_the_contract_is_recorded,
     webhook_deliveries_wait_through_a_restart,
     an_owner_reads_their_events_newest_first_without_secrets,
     admins_filter_every_accounts_events,
