@@ -173,6 +173,13 @@ pub struct Config {
     /// How long security events are kept.
     #[arg(long, env = "AUTH_EVENTS_RETENTION_DAYS", default_value_t = 90)]
     pub events_retention_days: u64,
+    /// The WebAuthn relying party ID; default: the host of `AUTH_PUBLIC_URL` (`localhost`
+    /// when that is an IP address).
+    #[arg(long, env = "AUTH_WEBAUTHN_RP_ID")]
+    pub webauthn_rp_id: Option<String>,
+    /// Origins passkeys may be used from (comma-separated); default: that of `AUTH_PUBLIC_URL`.
+    #[arg(long, env = "AUTH_WEBAUTHN_ORIGINS", value_delimiter = ',')]
+    pub webauthn_origins: Vec<String>,
     /// How often old events are pruned.
     #[arg(long, env = "AUTH_EVENTS_PRUNE_EVERY_SECS", default_value_t = 3600)]
     pub events_prune_every_secs: u64,

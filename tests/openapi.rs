@@ -16,6 +16,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("POST", "/login"),
     ("GET", "/login/refresh/{token}"),
     ("POST", "/login/refresh"),
+    ("POST", "/login/passkey"),
+    ("POST", "/login/passkey/finish"),
     ("POST", "/logout"),
     ("POST", "/logout/all"),
     ("POST", "/token/introspect"),

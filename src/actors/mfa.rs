@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use secrecy::SecretString;
 
 use crate::domain::credential::Credential;
 use crate::domain::events::Origin;
+use crate::domain::mfa::{ChosenStep, FactorAnswer};
 use crate::domain::AuthError;
 use crate::telemetry::metrics;
 
@@ -23,10 +23,10 @@ type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 /// The MFA login steps, as the use cases implement them.
 #[async_trait]
 pub trait MfaSteps: Send + Sync {
-    /// Picks a strategy for the login challenge `hash`; returns the hash of the code step.
-    async fn choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError>;
-    /// Checks the code for the code challenge `hash`; opens the session for `origin`.
-    async fn submit(&self, hash: &str, code: &SecretString, origin: &Origin) -> Result<Credential, AuthError>;
+    /// Picks a strategy for the login challenge `hash`; returns the code step.
+    async fn choose(&self, hash: &str, strategy: &str) -> Result<ChosenStep, AuthError>;
+    /// Checks the answer for the code challenge `hash`; opens the session for `origin`.
+    async fn submit(&self, hash: &str, answer: &FactorAnswer, origin: &Origin) -> Result<Credential, AuthError>;
 }
 
 /// What the MFA challenge actor is asked.
@@ -34,11 +34,11 @@ pub enum MfaMsg {
     Choose {
         hash: String,
         strategy: String,
-        reply: Reply<String>,
+        reply: Reply<ChosenStep>,
     },
     Submit {
         hash: String,
-        code: SecretString,
+        answer: FactorAnswer,
         origin: Origin,
         reply: Reply<Credential>,
     },
@@ -69,10 +69,10 @@ impl MfaMsg {
 enum Step {
     Choose {
         strategy: String,
-        reply: Reply<String>,
+        reply: Reply<ChosenStep>,
     },
     Submit {
-        code: SecretString,
+        answer: FactorAnswer,
         origin: Origin,
         reply: Reply<Credential>,
     },
@@ -117,10 +117,10 @@ impl Actor for MfaActor {
             MfaMsg::Choose { hash, strategy, reply } => enqueue(&myself, state, hash, Step::Choose { strategy, reply }),
             MfaMsg::Submit {
                 hash,
-                code,
+                answer,
                 origin,
                 reply,
-            } => enqueue(&myself, state, hash, Step::Submit { code, origin, reply }),
+            } => enqueue(&myself, state, hash, Step::Submit { answer, origin, reply }),
             MfaMsg::StepFinished { hash } => {
                 let next = state.running.get_mut(&hash).and_then(VecDeque::pop_front);
                 match next {
@@ -160,8 +160,8 @@ fn run(myself: &ActorRef<MfaMsg>, state: &MfaState, hash: String, step: Step) {
             Step::Choose { strategy, reply } => {
                 let _ = reply.send(guarded(steps.choose(&hash, &strategy)).await);
             }
-            Step::Submit { code, origin, reply } => {
-                let _ = reply.send(guarded(steps.submit(&hash, &code, &origin)).await);
+            Step::Submit { answer, origin, reply } => {
+                let _ = reply.send(guarded(steps.submit(&hash, &answer, &origin)).await);
             }
         }
         let _ = myself.cast(MfaMsg::StepFinished { hash });

@@ -35,7 +35,9 @@ use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{AccountHelpers, Accounts};
 use crate::usecases::audit::Audit;
 use crate::usecases::login::{Login, LoginSteps};
-use crate::usecases::mfa::challenge::Challenges;
+use crate::usecases::mfa::challenge::{Challenges, SecondFactors};
+use crate::usecases::mfa::passkeys::Passkeys;
+use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::notices::Notices;
@@ -49,7 +51,7 @@ use crate::usecases::throttle::Throttle;
 use crate::usecases::tokens::Tokens;
 use crate::usecases::verification::EmailVerification;
 use crate::usecases::Ports;
-use outbound::{breach_check, message_senders, webhook_sender};
+use outbound::{breach_check, message_senders, passkey_ceremonies, webhook_sender};
 
 mod outbound;
 
@@ -119,6 +121,7 @@ impl App {
             sessions: store.clone(),
             organizations: store.clone(),
             factors: store.clone(),
+            passkeys: store.clone(),
             resets: store.clone(),
             verifications: store.clone(),
             event_log: store.clone(),
@@ -127,6 +130,7 @@ impl App {
             hasher: Arc::new(hasher),
             breached: breach_check(config)?,
             signer: Arc::new(signer),
+            ceremonies: passkey_ceremonies(config)?,
             data_key: data_key.clone(),
             secrets: Arc::new(OsSecrets),
             messages: Arc::new(notifier),
@@ -250,12 +254,23 @@ fn services(
     let audit = Arc::new(Audit::new(ports, config.events_retention()));
     let sessions = Arc::new(Sessions::new(ports, actors.sessions.clone(), notices.clone()));
     let recovery = Arc::new(RecoveryCodes::new(ports, notices.clone()));
+    let passkeys = Arc::new(Passkeys::new(ports));
     let challenges = Arc::new(Challenges::new(
         ports,
         throttle.clone(),
-        recovery.clone(),
+        SecondFactors {
+            recovery: recovery.clone(),
+            passkeys: passkeys.clone(),
+        },
         sessions.clone(),
         actors.mfa.clone(),
+    ));
+    let passkey_login = Arc::new(PasskeyLogin::new(
+        ports,
+        throttle.clone(),
+        passkeys.clone(),
+        sessions.clone(),
+        verification.clone(),
     ));
     AppState {
         accounts: Arc::new(Accounts::new(
@@ -278,7 +293,8 @@ fn services(
             },
         )),
         tokens: Arc::new(Tokens::new(ports, revoked)),
-        enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone())),
+        enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone(), passkeys)),
+        passkey_login,
         passwords: Arc::new(Passwords::new(
             ports,
             PasswordHelpers {

@@ -1,15 +1,16 @@
 //! The adapters towards the outside world that configuration picks: e-mail and SMS
-//! senders, the webhook sender and the breached-password check.
+//! senders, the webhook sender, the breached-password check and the WebAuthn relying party.
 
 use std::sync::Arc;
 
 use crate::config::{BreachCheck, Config};
 use crate::crypto::breached::{NoBreachCheck, OfflineList, PwnedPasswords};
+use crate::crypto::passkeys::{RelyingParty, WebauthnCeremonies};
 use crate::notifications::outbox_dir::OutboxDirSender;
 use crate::notifications::smtp::SmtpSender;
 use crate::notifications::twilio::{TwilioConfig, TwilioSender};
 use crate::notifications::webhook::WebhookSender;
-use crate::ports::{BreachedPasswords, Clock, MessageSender};
+use crate::ports::{BreachedPasswords, Clock, MessageSender, PasskeyCeremonies};
 
 /// The e-mail and the SMS/WhatsApp senders: SMTP and Twilio when configured, else the
 /// outbox folder.
@@ -52,4 +53,15 @@ pub(super) fn webhook_sender(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
         (Some(_), None) => anyhow::bail!("AUTH_WEBHOOK_URL is set: set AUTH_WEBHOOK_SECRET too, to sign deliveries"),
         (Some(url), Some(secret)) => Ok(Some(Arc::new(WebhookSender::new(url.clone(), secret.clone(), clock)?))),
     }
+}
+
+/// The WebAuthn relying party of `AUTH_WEBAUTHN_RP_ID` and `AUTH_WEBAUTHN_ORIGINS`.
+pub(super) fn passkey_ceremonies(config: &Config) -> anyhow::Result<Arc<dyn PasskeyCeremonies>> {
+    let rp = RelyingParty::from_settings(
+        &config.public_url,
+        config.webauthn_rp_id.as_deref(),
+        &config.webauthn_origins,
+        &config.jwt_issuer,
+    )?;
+    Ok(Arc::new(WebauthnCeremonies::new(&rp)?))
 }

@@ -14,6 +14,7 @@ use crate::ports::OneTimeSecrets;
 
 pub mod breached;
 pub mod jwt;
+pub mod passkeys;
 pub mod password;
 pub mod secrets;
 pub mod totp;

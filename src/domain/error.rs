@@ -54,6 +54,10 @@ pub enum AuthError {
     /// A one-time code is wrong (or its enrolment or challenge is used up).
     #[error("the code is wrong")]
     InvalidCode,
+    /// A WebAuthn response failed verification (signature, challenge, origin, RP ID, flags,
+    /// or a ceremony that is unknown, used or expired).
+    #[error("the passkey response could not be verified")]
+    InvalidPasskey,
     /// An MFA or reset hash is unknown, used or expired.
     #[error("the hash is unknown, used or expired")]
     InvalidHash,
@@ -84,7 +88,10 @@ impl AuthError {
     /// Whether this answers a wrong guess at a secret (password, code, hash), which the
     /// throttle counts against the guesser.
     pub fn is_failed_guess(&self) -> bool {
-        matches!(self, Self::InvalidCredentials | Self::InvalidCode | Self::InvalidHash)
+        matches!(
+            self,
+            Self::InvalidCredentials | Self::InvalidCode | Self::InvalidHash | Self::InvalidPasskey
+        )
     }
 
     /// Shorthand for a validation failure of one field.

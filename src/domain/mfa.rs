@@ -27,6 +27,9 @@ pub enum Strategy {
     Totp,
     #[serde(rename = "RECOVERY_CODE")]
     RecoveryCode,
+    /// A WebAuthn credential; a user may hold several.
+    #[serde(rename = "PASSKEY")]
+    Passkey,
 }
 
 impl Strategy {
@@ -36,6 +39,7 @@ impl Strategy {
             Strategy::Phone => "PHONE",
             Strategy::Totp => "GOOGLE_AUTHENTICATOR",
             Strategy::RecoveryCode => "RECOVERY_CODE",
+            Strategy::Passkey => "PASSKEY",
         }
     }
 
@@ -46,9 +50,10 @@ impl Strategy {
             "PHONE" => Ok(Strategy::Phone),
             "GOOGLE_AUTHENTICATOR" | "TOTP" => Ok(Strategy::Totp),
             "RECOVERY_CODE" => Ok(Strategy::RecoveryCode),
+            "PASSKEY" => Ok(Strategy::Passkey),
             _ => Err(AuthError::invalid(
                 "strategy",
-                "must be EMAIL, PHONE, GOOGLE_AUTHENTICATOR (or TOTP) or RECOVERY_CODE",
+                "must be EMAIL, PHONE, GOOGLE_AUTHENTICATOR (or TOTP), PASSKEY or RECOVERY_CODE",
             )),
         }
     }
@@ -111,6 +116,8 @@ pub struct Factor {
     pub code_digest: Option<String>,
     pub code_expires_at: Option<i64>,
     pub created_at: i64,
+    /// A passkey's name.
+    pub name: Option<String>,
 }
 
 /// What a user needs to add a TOTP factor to an authenticator app, shown once. Each part
@@ -150,6 +157,57 @@ pub struct CodeChallenge {
     pub factor_id: Option<Uuid>,
     /// Digest of the code sent (EMAIL and PHONE only).
     pub code_digest: Option<String>,
+    /// The WebAuthn ceremony state the assertion must answer (PASSKEY only).
+    #[serde(default)]
+    pub passkey_state: Option<String>,
+}
+
+/// The code step a chosen strategy leads to: its hash, and for PASSKEY the request options
+/// (`PublicKeyCredentialRequestOptionsJSON`) to pass to the authenticator.
+#[derive(Debug, Clone)]
+pub struct ChosenStep {
+    pub hash: String,
+    pub public_key: Option<serde_json::Value>,
+}
+
+/// What a user answers a second-factor step with: a code, or a WebAuthn assertion (the
+/// `AuthenticationResponseJSON` of the browser, as sent).
+#[derive(Debug, Clone)]
+pub enum FactorAnswer {
+    Code(SecretString),
+    Passkey(serde_json::Value),
+}
+
+/// A registered passkey. `passkey` is the verifier's own record of it (public key, sign
+/// counter, flags), opaque to the core; nothing in it is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    /// base64url, unique across all accounts.
+    pub credential_id: String,
+    pub passkey: String,
+    /// False once its sign counter went backwards (a cloned authenticator).
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+/// Longest passkey name, in characters.
+pub const MAX_PASSKEY_NAME: usize = 64;
+
+/// The name a passkey is listed under: as given (trimmed, 1 to 64 characters), or "Passkey".
+pub fn passkey_name(given: Option<&str>) -> Result<String, AuthError> {
+    match given.map(str::trim) {
+        None | Some("") => Ok("Passkey".to_owned()),
+        Some(name) if name.chars().count() <= MAX_PASSKEY_NAME && !name.chars().any(char::is_control) => {
+            Ok(name.to_owned())
+        }
+        Some(_) => Err(AuthError::invalid(
+            "name",
+            format!("must be 1 to {MAX_PASSKEY_NAME} printable characters"),
+        )),
+    }
 }
 
 /// The verdict on one numbered attempt at a code (an enrolment's or a login challenge's).
@@ -221,8 +279,17 @@ mod tests {
             last_used_step: None,
             code_digest: None,
             code_expires_at: None,
+            name: None,
             created_at: 0,
         }
+    }
+
+    #[test]
+    fn passkey_names_default_and_are_bounded() {
+        assert_eq!(passkey_name(None).unwrap(), "Passkey");
+        assert_eq!(passkey_name(Some("  Laptop ")).unwrap(), "Laptop");
+        assert!(passkey_name(Some(&"x".repeat(65))).is_err());
+        assert!(passkey_name(Some("bad\u{7}")).is_err());
     }
 
     #[test]

@@ -71,6 +71,7 @@ impl From<AuthError> for Problem {
             AuthError::SoleOwner => Problem::new(S::CONFLICT, "sole_owner", "Sole owner", detail),
             AuthError::LastOwner => Problem::new(S::CONFLICT, "last_owner", "Last owner", detail),
             AuthError::InvalidCode => Problem::new(S::UNAUTHORIZED, "invalid_code", "Invalid code", detail),
+            AuthError::InvalidPasskey => Problem::new(S::UNAUTHORIZED, "invalid_passkey", "Invalid passkey", detail),
             AuthError::InvalidHash => Problem::new(S::UNAUTHORIZED, "invalid_hash", "Invalid hash", detail),
             AuthError::StrategyNotListed => {
                 Problem::new(S::BAD_REQUEST, "strategy_not_listed", "Strategy not offered", detail)

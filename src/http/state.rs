@@ -14,6 +14,7 @@ use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::organizations::Organizations;
+use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::passwords::Passwords;
 use crate::usecases::readiness::Readiness;
 use crate::usecases::sessions::Sessions;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub recovery: Arc<RecoveryCodes>,
     pub challenges: Arc<Challenges>,
     pub passwords: Arc<Passwords>,
+    pub passkey_login: Arc<PasskeyLogin>,
     pub organizations: Arc<Organizations>,
     pub readiness: Arc<Readiness>,
     pub verification: Arc<EmailVerification>,
@@ -68,6 +70,7 @@ hand_out!(
     recovery: Arc<RecoveryCodes>,
     challenges: Arc<Challenges>,
     passwords: Arc<Passwords>,
+    passkey_login: Arc<PasskeyLogin>,
     organizations: Arc<Organizations>,
     readiness: Arc<Readiness>,
     verification: Arc<EmailVerification>,

@@ -8,6 +8,7 @@ use secrecy::{SecretSlice, SecretString};
 use crate::domain::mfa::TotpProvisioning;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
+use uuid::Uuid;
 
 /// Password hashing on a bounded pool: too many at once is [`AuthError::Overloaded`].
 #[async_trait]
@@ -25,6 +26,57 @@ pub trait PasswordHashing: Send + Sync {
 #[async_trait]
 pub trait BreachedPasswords: Send + Sync {
     async fn is_breached(&self, password: &SecretString) -> bool;
+}
+
+/// A passkey just registered, as the verifier records it.
+#[derive(Debug, Clone)]
+pub struct NewPasskey {
+    /// base64url.
+    pub credential_id: String,
+    /// The verifier's record (opaque to the core).
+    pub passkey: String,
+}
+
+/// Why an assertion was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeyRefusal {
+    /// Signature, challenge, origin, RP ID, flags or credential did not check out.
+    Invalid,
+    /// The sign counter went backwards: the authenticator may have been cloned.
+    CounterRegressed,
+}
+
+/// The WebAuthn ceremonies (webauthn-rs in `crypto::passkeys`). Options go out and
+/// responses come in as the WebAuthn Level 3 JSON forms; ceremony states and passkey
+/// records are opaque strings the core stores where every instance can read them.
+pub trait PasskeyCeremonies: Send + Sync {
+    /// Creation options (`PublicKeyCredentialCreationOptionsJSON`) for a new passkey of
+    /// the account, excluding the ones it holds, and the state to finish with.
+    fn start_registration(
+        &self,
+        user_id: Uuid,
+        user_name: &str,
+        display_name: &str,
+        held: &[String],
+    ) -> Result<(serde_json::Value, String), AuthError>;
+    /// Checks a `RegistrationResponseJSON` against its state.
+    fn finish_registration(&self, response: &serde_json::Value, state: &str) -> Result<NewPasskey, AuthError>;
+    /// Request options (`PublicKeyCredentialRequestOptionsJSON`) listing `passkeys`.
+    fn start_authentication(&self, passkeys: &[String]) -> Result<(serde_json::Value, String), AuthError>;
+    /// Request options with no credentials listed (discoverable credentials).
+    fn start_discoverable(&self) -> Result<(serde_json::Value, String), AuthError>;
+    /// The account (user handle, when the authenticator gave one) and the credential id an
+    /// assertion claims, before checking it; `None` when it is no assertion at all.
+    fn claimed_by(&self, response: &serde_json::Value) -> Option<(Option<Uuid>, String)>;
+    /// Checks an assertion against its state and the passkey it claims; returns the
+    /// passkey's record with its new sign counter.
+    fn finish_authentication(
+        &self,
+        response: &serde_json::Value,
+        state: &str,
+        passkey: &str,
+        discoverable: bool,
+    ) -> Result<String, PasskeyRefusal>;
 }
 
 /// Signs and verifies this server's access tokens.

@@ -13,11 +13,11 @@ pub mod exchange;
 pub mod outbound;
 pub mod stores;
 
-pub use crypto::{BreachedPasswords, DataKey, OneTimeSecrets, PasswordHashing, TokenSigning};
+pub use crypto::{BreachedPasswords, DataKey, NewPasskey, PasskeyCeremonies, PasskeyRefusal, OneTimeSecrets, PasswordHashing, TokenSigning};
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{
-    EventLog, MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasswordResetStore, QueuedMessage,
+    EventLog, MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasskeyStore, PasswordResetStore, QueuedMessage,
     RemovalRequester, SessionStore, UserStore, VerificationStore,
 };
 
@@ -32,6 +32,8 @@ pub enum Constraint {
     Membership,
     /// One validated factor per user and strategy.
     FactorPerStrategy,
+    /// A passkey's credential id is registered once, to one account.
+    PasskeyCredential,
 }
 
 /// Why a storage call failed.
@@ -50,7 +52,9 @@ impl From<StoreError> for AuthError {
         match err {
             StoreError::Conflict(Constraint::UserEmail) => AuthError::EmailTaken,
             StoreError::Conflict(Constraint::Membership) => AuthError::AlreadyMember,
-            StoreError::Conflict(Constraint::FactorPerStrategy) => AuthError::FactorExists,
+            StoreError::Conflict(Constraint::FactorPerStrategy | Constraint::PasskeyCredential) => {
+                AuthError::FactorExists
+            }
             StoreError::Unavailable { component, reason } => {
                 tracing::error!(component, %reason, "dependency failed");
                 AuthError::Unavailable(component)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use crate::domain::credential::Holder;
 use crate::domain::events::{EventQuery, Origin, SecurityEvent};
-use crate::domain::mfa::{Factor, Strategy};
+use crate::domain::mfa::{Factor, StoredPasskey, Strategy};
 use crate::domain::notification::DeliveryChannel;
 use crate::domain::organization::{Membership, Organization, Role};
 use crate::domain::profile::{Profile, ProfileUpdate};
@@ -166,6 +166,19 @@ pub trait MfaStore: Send + Sync {
     async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool>;
     /// Marks the unused code with this digest used; false when there is none.
     async fn use_recovery_code(&self, user_id: Uuid, digest: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// Durable passkeys. They are listed among the factors of [`MfaStore::factors_of`] (strategy
+/// PASSKEY) and removed by [`MfaStore::delete_factor`] like any factor.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Fails with `Conflict(PasskeyCredential)` when the credential is registered already.
+    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<()>;
+    async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<StoredPasskey>>;
+    /// Records a successful use: the verifier's updated record.
+    async fn passkey_used(&self, id: Uuid, passkey: &str, now: i64) -> StoreResult<()>;
+    /// Disables a passkey whose counter went backwards, writing `event` with it.
+    async fn disable_passkey(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<()>;
 }
 
 /// Durable password reset requests, by keyed digest of their hash.

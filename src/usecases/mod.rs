@@ -18,6 +18,8 @@
 //! | [`mfa::enrolment::Enrolment`] | `mfa/enrolment.rs` | enrol, validate, list, remove factors |
 //! | [`mfa::recovery::RecoveryCodes`] | `mfa/recovery.rs` | recovery code sets |
 //! | [`mfa::challenge::Challenges`] | `mfa/challenge.rs` | the second-factor steps of a login |
+//! | [`mfa::passkeys::Passkeys`] | `mfa/passkeys.rs` | WebAuthn registration and assertions |
+//! | [`passkey_login::PasskeyLogin`] | `passkey_login.rs` | passwordless sign-in with a passkey |
 //! | [`passwords::Passwords`] | `passwords.rs` | reset by e-mailed link, change |
 //! | [`organizations::Organizations`] | `organizations.rs` | organizations and members |
 //! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
@@ -30,6 +32,7 @@ pub mod mfa;
 pub mod notices;
 pub mod organizations;
 pub mod password_rules;
+pub mod passkey_login;
 pub mod passwords;
 pub mod readiness;
 pub mod session_keeper;
@@ -45,8 +48,8 @@ use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
     BreachedPasswords, Cache, Clock, DataKey, EventLog, Messages, MfaStore, OneTimeSecrets, OrganizationStore,
-    PasswordHashing, PasswordResetStore, RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore,
-    VerificationStore,
+    PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore, RevocationBus, SecurityEvents, SessionStore,
+    TokenSigning, UserStore, VerificationStore,
 };
 
 /// Every port the composition root wired, handed to the service constructors; each service
@@ -57,6 +60,7 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
     pub factors: Arc<dyn MfaStore>,
+    pub passkeys: Arc<dyn PasskeyStore>,
     pub resets: Arc<dyn PasswordResetStore>,
     pub verifications: Arc<dyn VerificationStore>,
     pub event_log: Arc<dyn EventLog>,
@@ -65,6 +69,7 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHashing>,
     pub breached: Arc<dyn BreachedPasswords>,
     pub signer: Arc<dyn TokenSigning>,
+    pub ceremonies: Arc<dyn PasskeyCeremonies>,
     pub data_key: Arc<dyn DataKey>,
     pub secrets: Arc<dyn OneTimeSecrets>,
     pub messages: Arc<dyn Messages>,

@@ -29,6 +29,8 @@ pub enum Proof {
     Password,
     /// Password, then the named second factor.
     SecondFactor(&'static str),
+    /// A passkey alone, user verified (both factors at once).
+    Passkey,
 }
 
 impl Proof {
@@ -36,6 +38,7 @@ impl Proof {
         match self {
             Proof::Password => "password",
             Proof::SecondFactor(strategy) => strategy,
+            Proof::Passkey => "passkey",
         }
     }
 }

@@ -17,6 +17,8 @@ use super::sessions::CredentialBody;
 use crate::domain::mfa::Factor;
 use crate::http::extract::{Caller, ClientOrigin, Json, Path};
 use crate::http::problem::Problem;
+use crate::domain::mfa::FactorAnswer;
+use crate::domain::AuthError;
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
@@ -24,12 +26,14 @@ use crate::usecases::mfa::recovery::RecoveryCodes;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrolBody {
-    /// `EMAIL`, `PHONE`, `GOOGLE_AUTHENTICATOR` (or `TOTP`).
+    /// `EMAIL`, `PHONE`, `GOOGLE_AUTHENTICATOR` (or `TOTP`), `PASSKEY`.
     strategy: String,
     /// For PHONE: `sms` (default) or `whatsapp`.
     channel: Option<String>,
     /// Another user (admins only).
     user_id: Option<Uuid>,
+    /// For PASSKEY: how the passkey is listed (default `Passkey`).
+    name: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,6 +49,11 @@ pub struct EnrolledBody {
     /// TOTP only: `data:image/png;base64,...`
     #[serde(skip_serializing_if = "Option::is_none")]
     qr_code: Option<String>,
+    /// PASSKEY only: `PublicKeyCredentialCreationOptionsJSON`, for
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    public_key: Option<serde_json::Value>,
 }
 
 /// Enrols a factor, disabled until validated; EMAIL and PHONE send a code now.
@@ -61,7 +70,13 @@ pub async fn enrol(
     Json(body): Json<EnrolBody>,
 ) -> Result<(StatusCode, JsonResponse<EnrolledBody>), Problem> {
     let enrolled = enrolment
-        .enrol_factor(&caller, &body.strategy, body.channel.as_deref(), body.user_id)
+        .enrol_factor(
+            &caller,
+            &body.strategy,
+            body.channel.as_deref(),
+            body.user_id,
+            body.name.as_deref(),
+        )
         .await?;
     let totp = enrolled.totp;
     let shown = |secret: &SecretString| secret.expose_secret().to_owned();
@@ -73,6 +88,7 @@ pub async fn enrol(
             secret: totp.as_ref().map(|t| shown(&t.secret_base32)),
             otpauth_uri: totp.as_ref().map(|t| shown(&t.otpauth_uri)),
             qr_code: totp.as_ref().map(|t| shown(&t.qr_code)),
+            public_key: enrolled.public_key,
         }),
     ))
 }
@@ -81,15 +97,29 @@ pub async fn enrol(
 pub struct ValidateBody {
     /// The `mfaId` from enrolment.
     id: Uuid,
-    #[schema(value_type = String)]
-    code: SecretString,
+    /// The code sent, or a current TOTP code.
+    #[schema(value_type = Option<String>)]
+    code: Option<SecretString>,
+    /// PASSKEY: the `RegistrationResponseJSON` (`credential.toJSON()`).
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
-/// Enables a factor with the code sent, or a current TOTP code.
+/// The answer a body gives: a code or a WebAuthn response, exactly one of them.
+fn answer(code: Option<SecretString>, credential: Option<serde_json::Value>) -> Result<FactorAnswer, Problem> {
+    match (code, credential) {
+        (Some(code), None) => Ok(FactorAnswer::Code(code)),
+        (None, Some(credential)) if credential.is_object() => Ok(FactorAnswer::Passkey(credential)),
+        (None, Some(_)) => Err(AuthError::invalid("credential", "must be a WebAuthn response object").into()),
+        _ => Err(AuthError::invalid("code", "send either a code or a credential").into()),
+    }
+}
+
+/// Enables a factor with the code sent, a current TOTP code, or a passkey's registration.
 #[utoipa::path(post, path = "/mfa/validate", tag = "mfa", request_body = ValidateBody, security(("bearer" = [])),
     responses(
         (status = 200, body = ResultBody),
-        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_code"),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_code, invalid_passkey"),
         (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
         (status = 409, body = ProblemBody, description = "factor_exists"),
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
@@ -100,7 +130,14 @@ pub async fn validate(
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ValidateBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    enrolment.validate_factor(&caller, body.id, &body.code, &origin).await?;
+    match answer(body.code, body.credential)? {
+        FactorAnswer::Code(code) => enrolment.validate_factor(&caller, body.id, &code, &origin).await?,
+        FactorAnswer::Passkey(credential) => {
+            enrolment
+                .validate_passkey(&caller, body.id, &credential, &origin)
+                .await?
+        }
+    }
     Ok(JsonResponse(ResultBody { result: true }))
 }
 
@@ -140,6 +177,9 @@ pub struct FactorBody {
     channel: Option<&'static str>,
     enabled: bool,
     created_at: String,
+    /// PASSKEY only: the name it was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 impl From<&Factor> for FactorBody {
@@ -153,6 +193,7 @@ impl From<&Factor> for FactorBody {
                 .ok()
                 .and_then(|t| t.format(&Rfc3339).ok())
                 .unwrap_or_default(),
+            name: factor.name.clone(),
         }
     }
 }
@@ -199,9 +240,15 @@ pub struct ChooseBody {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HashBody {
     /// For `POST /mfa/code`.
     hash: String,
+    /// PASSKEY only: `PublicKeyCredentialRequestOptionsJSON`, for
+    /// `PublicKeyCredential.parseRequestOptionsFromJSON`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    public_key: Option<serde_json::Value>,
 }
 
 /// Picks the strategy for this login; EMAIL and PHONE send a fresh code.
@@ -217,24 +264,30 @@ pub async fn choose(
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ChooseBody>,
 ) -> Result<JsonResponse<HashBody>, Problem> {
-    let hash = challenges.choose_strategy(&body.hash, &body.strategy, &origin).await?;
-    Ok(JsonResponse(HashBody { hash }))
+    let step = challenges.choose_strategy(&body.hash, &body.strategy, &origin).await?;
+    Ok(JsonResponse(HashBody {
+        hash: step.hash,
+        public_key: step.public_key,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CodeBody {
     /// From `POST /mfa/choose`.
     hash: String,
-    #[schema(value_type = String)]
-    code: SecretString,
+    #[schema(value_type = Option<String>)]
+    code: Option<SecretString>,
+    /// PASSKEY: the `AuthenticationResponseJSON` (`credential.toJSON()`).
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
-/// Finishes an MFA login with the code.
+/// Finishes an MFA login with the code, or a passkey's assertion.
 #[utoipa::path(post, path = "/mfa/code", tag = "mfa", request_body = CodeBody,
     responses(
         (status = 200, body = CredentialBody),
         (status = 400, body = ProblemBody),
-        (status = 401, body = ProblemBody, description = "invalid_code, invalid_hash"),
+        (status = 401, body = ProblemBody, description = "invalid_code, invalid_hash, invalid_passkey"),
         (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
     ))]
 pub async fn code(
@@ -242,6 +295,7 @@ pub async fn code(
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<CodeBody>,
 ) -> Result<JsonResponse<CredentialBody>, Problem> {
-    let credential = challenges.submit_code(&body.hash, body.code, &origin).await?;
+    let answer = answer(body.code, body.credential)?;
+    let credential = challenges.submit_code(&body.hash, answer, &origin).await?;
     Ok(JsonResponse(credential.into()))
 }

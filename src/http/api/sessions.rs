@@ -14,6 +14,7 @@ use crate::domain::credential::Credential;
 use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, Path, RefreshToken};
 use crate::http::problem::Problem;
 use crate::usecases::login::{Login, LoginOutcome};
+use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::sessions::Sessions;
 
 /// The contract's credential body.
@@ -213,4 +214,52 @@ pub async fn end(
 ) -> Result<axum::http::StatusCode, Problem> {
     sessions.end(&caller, id, &origin).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A passwordless sign-in's first step.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyChallengeBody {
+    /// For `POST /login/passkey/finish`.
+    hash: String,
+    /// `PublicKeyCredentialRequestOptionsJSON` with no credential listed.
+    #[schema(value_type = Object)]
+    public_key: serde_json::Value,
+}
+
+/// Starts a passwordless sign-in with a discoverable passkey (no token).
+#[utoipa::path(post, path = "/login/passkey", tag = "sessions", security(()),
+    responses((status = 200, body = PasskeyChallengeBody), (status = 503, body = ProblemBody)))]
+pub async fn passkey_start(
+    State(login): State<Arc<PasskeyLogin>>,
+) -> Result<JsonResponse<PasskeyChallengeBody>, Problem> {
+    let (hash, public_key) = login.start().await?;
+    Ok(JsonResponse(PasskeyChallengeBody { hash, public_key }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasskeyFinishBody {
+    hash: String,
+    /// The `AuthenticationResponseJSON` (`credential.toJSON()`).
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+/// Finishes a passwordless sign-in: the passkey, user verified, is both factors.
+#[utoipa::path(post, path = "/login/passkey/finish", tag = "sessions", request_body = PasskeyFinishBody,
+    security(()),
+    responses(
+        (status = 200, body = CredentialBody),
+        (status = 400, body = ProblemBody),
+        (status = 401, body = ProblemBody, description = "invalid_credentials, invalid_hash"),
+        (status = 403, body = ProblemBody, description = "email_not_verified"),
+        (status = 429, body = ProblemBody, description = "rate_limited, with Retry-After"),
+    ))]
+pub async fn passkey_finish(
+    State(login): State<Arc<PasskeyLogin>>,
+    ClientOrigin(origin): ClientOrigin,
+    Json(body): Json<PasskeyFinishBody>,
+) -> Result<JsonResponse<CredentialBody>, Problem> {
+    let credential = login.finish(&body.hash, &body.credential, &origin).await?;
+    Ok(JsonResponse(credential.into()))
 }

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{on_constraint, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, passkeys, unavailable, uuid_column, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
 use crate::ports::{Constraint, MfaStore, StoreError, StoreResult};
@@ -26,6 +26,8 @@ pub(super) fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
         last_used_step: row.try_get("last_used_step")?,
         code_digest: row.try_get("code_digest")?,
         code_expires_at: row.try_get("code_expires_at")?,
+        // Only passkeys have one; rows of other tables have no such column.
+        name: row.try_get::<Option<String>, _>("name").ok().flatten(),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -60,7 +62,12 @@ impl MfaStore for SqlStore {
     }
 
     async fn factors_of(&self, user_id: Uuid) -> StoreResult<Vec<Factor>> {
-        let rows = sqlx::query("SELECT * FROM mfa_factors WHERE user_id = $1 ORDER BY created_at, id")
+        let rows = sqlx::query(&format!(
+            "SELECT id, user_id, strategy, channel, enabled, secret_ciphertext, last_used_step, code_digest, \
+             code_expires_at, created_at, CAST(NULL AS TEXT) AS name FROM mfa_factors WHERE user_id = $1 \
+             UNION ALL {} ORDER BY created_at, id",
+            passkeys::AS_FACTORS
+        ))
             .bind(user_id.to_string())
             .fetch_all(&self.pool)
             .await
@@ -110,13 +117,17 @@ impl MfaStore for SqlStore {
     async fn delete_factor(&self, user_id: Uuid, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(user_id);
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
-        let result = sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        if result.rows_affected() != 1 {
+        let mut deleted = 0;
+        for table in ["mfa_factors", "passkeys"] {
+            let result = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2"))
+                .bind(id.to_string())
+                .bind(user_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            deleted += result.rows_affected();
+        }
+        if deleted != 1 {
             return Ok(false);
         }
         self.commit_with(tx, event).await?;

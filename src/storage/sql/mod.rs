@@ -26,6 +26,7 @@ mod events;
 mod mfa;
 mod organizations;
 mod outbox;
+mod passkeys;
 mod password_resets;
 mod profiles;
 mod refreshes;

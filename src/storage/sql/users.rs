@@ -34,6 +34,10 @@ const PROFILE: &str = "\
     SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
       user_id, strategy, channel, enabled, secret_ciphertext, last_used_step, code_digest, code_expires_at \
     FROM mfa_factors WHERE user_id = $1 \
+    UNION ALL \
+    SELECT 'p', id, name, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
+      user_id, 'PASSKEY', NULL, enabled, NULL, NULL, NULL, NULL \
+    FROM passkeys WHERE user_id = $1 \
     ORDER BY kind, created_at, id";
 
 fn profile_from_rows(rows: &[AnyRow]) -> Result<Option<Profile>, sqlx::Error> {

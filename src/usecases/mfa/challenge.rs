@@ -7,16 +7,19 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use uuid::Uuid;
 
 use super::codes::Codes;
+use super::passkeys::Passkeys;
 use super::recovery::RecoveryCodes;
 use crate::actors::mfa::{MfaMsg, MfaSteps};
 use crate::actors::ActorSlot;
 use crate::domain::credential::Credential;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
-use crate::domain::mfa::{login_strategies, CodeChallenge, CodeVerdict, LoginChallenge, Strategy, CODE_TTL};
+use crate::domain::mfa::{
+    login_strategies, ChosenStep, CodeChallenge, CodeVerdict, FactorAnswer, LoginChallenge, Strategy, CODE_TTL,
+};
 use crate::domain::throttle::Action;
 use crate::domain::user::User;
 use crate::domain::AuthError;
@@ -43,16 +46,23 @@ pub struct Challenges {
     clock: Arc<dyn Clock>,
     codes: Codes,
     recovery: Arc<RecoveryCodes>,
+    passkeys: Arc<Passkeys>,
     throttle: Throttle,
     sessions: Arc<Sessions>,
     actor: ActorSlot<MfaMsg>,
+}
+
+/// The services a login's second factor is checked with.
+pub struct SecondFactors {
+    pub recovery: Arc<RecoveryCodes>,
+    pub passkeys: Arc<Passkeys>,
 }
 
 impl Challenges {
     pub fn new(
         ports: &Ports,
         throttle: Throttle,
-        recovery: Arc<RecoveryCodes>,
+        factors: SecondFactors,
         sessions: Arc<Sessions>,
         actor: ActorSlot<MfaMsg>,
     ) -> Self {
@@ -65,7 +75,8 @@ impl Challenges {
             events: ports.events.clone(),
             clock: ports.clock.clone(),
             codes: Codes::new(ports),
-            recovery,
+            recovery: factors.recovery,
+            passkeys: factors.passkeys,
             throttle,
             sessions,
             actor,
@@ -91,9 +102,10 @@ impl Challenges {
         Ok(Some((hash, strategies)))
     }
 
-    /// Picks the strategy for this login; sends a code for EMAIL and PHONE. Returns the hash
-    /// for the code step; the login hash is used up. Throttled per user and client.
-    pub async fn choose_strategy(&self, hash: &str, strategy: &str, origin: &Origin) -> Result<String, AuthError> {
+    /// Picks the strategy for this login; sends a code for EMAIL and PHONE, gives request
+    /// options for PASSKEY. Returns the code step; the login hash is used up. Throttled per
+    /// user and client.
+    pub async fn choose_strategy(&self, hash: &str, strategy: &str, origin: &Origin) -> Result<ChosenStep, AuthError> {
         let (owned_hash, strategy) = (hash.to_owned(), strategy.to_owned());
         let step = |reply| MfaMsg::Choose {
             hash: owned_hash,
@@ -104,12 +116,17 @@ impl Challenges {
             .await
     }
 
-    /// Finishes an MFA login: the right code opens the session. Wrong codes are throttled
-    /// per user and client, across challenges.
-    pub async fn submit_code(&self, hash: &str, code: SecretString, origin: &Origin) -> Result<Credential, AuthError> {
+    /// Finishes an MFA login: the right code (or passkey assertion) opens the session. Wrong
+    /// answers are throttled per user and client, across challenges.
+    pub async fn submit_code(
+        &self,
+        hash: &str,
+        answer: FactorAnswer,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
         let step = |reply| MfaMsg::Submit {
             hash: hash.to_owned(),
-            code,
+            answer,
             origin: origin.clone(),
             reply,
         };
@@ -148,7 +165,7 @@ impl Challenges {
     }
 
     /// The choose step itself, as the MFA challenge actor runs it.
-    async fn run_choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
+    async fn run_choose(&self, hash: &str, strategy: &str) -> Result<ChosenStep, AuthError> {
         let strategy = Strategy::parse(strategy)?;
         let (key, challenge) = self.load_challenge::<LoginChallenge>(LOGIN_STAGE, hash).await?;
         let strategy = challenge.choose(strategy)?;
@@ -170,22 +187,31 @@ impl Challenges {
             code_digest = Some(digest);
             self.codes.send(&user, factor, code).await?;
         }
+        let (public_key, passkey_state) = match strategy {
+            Strategy::Passkey => {
+                let (options, state) = self.passkeys.request_options(user.id).await?;
+                (Some(options), Some(state))
+            }
+            _ => (None, None),
+        };
         let next = CodeChallenge {
             user_id: user.id,
             strategy,
-            factor_id: factor.map(|f| f.id),
+            factor_id: factor.filter(|f| f.strategy != Strategy::Passkey).map(|f| f.id),
             code_digest,
+            passkey_state,
         };
-        self.store_challenge(CODE_STAGE, &next).await
+        let hash = self.store_challenge(CODE_STAGE, &next).await?;
+        Ok(ChosenStep { hash, public_key })
     }
 
     /// The code step itself, as the MFA challenge actor runs it.
-    async fn run_submit(&self, hash: &str, code: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
+    async fn run_submit(&self, hash: &str, answer: &FactorAnswer, origin: &Origin) -> Result<Credential, AuthError> {
         let (key, challenge) = self.load_challenge::<CodeChallenge>(CODE_STAGE, hash).await?;
         let attempt = self.cache.incr(&failures_key(&key), CODE_TTL).await?;
         let matched = match CodeVerdict::may_compare(attempt) {
             false => None,
-            true => Some(self.code_matches(&challenge, code).await?),
+            true => Some(self.answer_matches(&challenge, answer, origin).await?),
         };
         let verdict = CodeVerdict::of(attempt, matched);
         if verdict.voids() {
@@ -202,8 +228,24 @@ impl Challenges {
         }
     }
 
-    /// Whether `code` answers the challenge, by its strategy.
-    async fn code_matches(&self, challenge: &CodeChallenge, code: &SecretString) -> Result<bool, AuthError> {
+    /// Whether `answer` answers the challenge, by its strategy.
+    async fn answer_matches(
+        &self,
+        challenge: &CodeChallenge,
+        answer: &FactorAnswer,
+        origin: &Origin,
+    ) -> Result<bool, AuthError> {
+        let code = match (answer, challenge.strategy) {
+            (FactorAnswer::Passkey(response), Strategy::Passkey) => {
+                let state = challenge.passkey_state.as_deref().unwrap_or_default();
+                return self
+                    .passkeys
+                    .accepts(challenge.user_id, response, state, false, Some(origin))
+                    .await;
+            }
+            (FactorAnswer::Code(code), strategy) if strategy != Strategy::Passkey => code,
+            _ => return Ok(false),
+        };
         Ok(match challenge.strategy {
             Strategy::Email | Strategy::Phone => challenge
                 .code_digest
@@ -217,6 +259,7 @@ impl Challenges {
                 None => false,
             },
             Strategy::RecoveryCode => self.recovery.use_code(challenge.user_id, code).await?,
+            Strategy::Passkey => false,
         })
     }
 
@@ -263,12 +306,12 @@ impl Challenges {
 
 #[async_trait]
 impl MfaSteps for Challenges {
-    async fn choose(&self, hash: &str, strategy: &str) -> Result<String, AuthError> {
+    async fn choose(&self, hash: &str, strategy: &str) -> Result<ChosenStep, AuthError> {
         self.run_choose(hash, strategy).await
     }
 
-    async fn submit(&self, hash: &str, code: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
-        self.run_submit(hash, code, origin).await
+    async fn submit(&self, hash: &str, answer: &FactorAnswer, origin: &Origin) -> Result<Credential, AuthError> {
+        self.run_submit(hash, answer, origin).await
     }
 }
 

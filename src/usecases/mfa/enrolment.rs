@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use super::codes::Codes;
+use super::passkeys::Passkeys;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::{CodeVerdict, Factor, PhoneChannel, Strategy, TotpProvisioning, CODE_TTL};
 use crate::domain::notification::SecurityNotice;
@@ -26,6 +27,8 @@ pub struct EnrolledFactor {
     pub strategy: Strategy,
     /// For TOTP: the seed, its URI and QR code, shown this once.
     pub totp: Option<TotpProvisioning>,
+    /// For PASSKEY: the creation options (`PublicKeyCredentialCreationOptionsJSON`).
+    pub public_key: Option<serde_json::Value>,
 }
 
 /// Enrols, validates, lists and removes factors.
@@ -39,12 +42,13 @@ pub struct Enrolment {
     codes: Codes,
     throttle: Throttle,
     notices: Arc<Notices>,
+    passkeys: Arc<Passkeys>,
     /// Shown in authenticator apps beside the account.
     issuer: String,
 }
 
 impl Enrolment {
-    pub fn new(ports: &Ports, throttle: Throttle, notices: Arc<Notices>) -> Self {
+    pub fn new(ports: &Ports, throttle: Throttle, notices: Arc<Notices>, passkeys: Arc<Passkeys>) -> Self {
         Self {
             users: ports.users.clone(),
             factors: ports.factors.clone(),
@@ -55,20 +59,33 @@ impl Enrolment {
             codes: Codes::new(ports),
             throttle,
             notices,
+            passkeys,
             issuer: ports.signer.issuer().to_owned(),
         }
     }
 
     /// Enrols a factor for the caller (or, for an admin, `user_id`), disabled until validated.
-    /// EMAIL and PHONE send a code now.
+    /// EMAIL and PHONE send a code now; PASSKEY answers creation options (a user may hold
+    /// several passkeys, each with a `name`).
     pub async fn enrol_factor(
         &self,
         caller: &Claims,
         strategy: &str,
         channel: Option<&str>,
         user_id: Option<Uuid>,
+        name: Option<&str>,
     ) -> Result<EnrolledFactor, AuthError> {
         let strategy = Strategy::parse_enrollable(strategy)?;
+        if strategy == Strategy::Passkey {
+            let user = self.managed_user(caller, user_id).await?;
+            let (factor_id, options) = self.passkeys.start_registration(&user, name).await?;
+            return Ok(EnrolledFactor {
+                factor_id,
+                strategy,
+                totp: None,
+                public_key: Some(options),
+            });
+        }
         let channel = match strategy {
             Strategy::Phone => Some(PhoneChannel::parse(channel)?),
             _ => None,
@@ -103,6 +120,7 @@ impl Enrolment {
             last_used_step: None,
             code_digest: code.as_ref().map(|(_, digest)| digest.clone()),
             code_expires_at: code.as_ref().map(|_| now + CODE_TTL.as_secs() as i64),
+            name: None,
             created_at: now,
         };
         self.factors.insert_pending_factor(&factor).await?;
@@ -113,6 +131,7 @@ impl Enrolment {
             factor_id: factor.id,
             strategy,
             totp: provisioning,
+            public_key: None,
         })
     }
 
@@ -167,6 +186,46 @@ impl Enrolment {
         checked
     }
 
+    /// Adds the passkey of the registration `factor_id` when `credential` (the
+    /// `RegistrationResponseJSON`) answers its challenge; throttled like codes.
+    pub async fn validate_passkey(
+        &self,
+        caller: &Claims,
+        factor_id: Uuid,
+        credential: &serde_json::Value,
+        origin: &Origin,
+    ) -> Result<(), AuthError> {
+        let owner = self
+            .passkeys
+            .registration_owner(factor_id)
+            .await?
+            .ok_or(AuthError::InvalidPasskey)?;
+        let owner_account = self.managed_user(caller, Some(owner)).await?;
+        let account = owner.to_string();
+        let who = Attempter {
+            account: Some(&account),
+            client: origin.ip,
+        };
+        let finished = self.passkeys.finish_registration(factor_id, credential, origin);
+        let checked = self.throttle.attempt(Action::MfaValidate, who, finished).await;
+        match &checked {
+            Ok(()) => {
+                let notice = SecurityNotice::FactorAdded { strategy: "PASSKEY" };
+                self.notices.tell(&owner_account.email, notice).await;
+            }
+            Err(err) if err.is_failed_guess() => {
+                let event = SecurityEvent::new(EventKind::MfaFailed, Some(owner), self.clock.unix_now())
+                    .from(origin)
+                    .with("strategy", "PASSKEY")
+                    .with("stage", "enrolment")
+                    .with("reason", "invalid_passkey");
+                self.events.record(event).await;
+            }
+            Err(_) => {}
+        }
+        checked
+    }
+
     /// Checks the code; `added` is written with the enabling, `failed` with a wrong code
     /// (and with the voiding of the enrolment when that was its last chance).
     async fn check_enrolment_code(
@@ -212,9 +271,10 @@ impl Enrolment {
     pub async fn delete_factor(&self, caller: &Claims, factor_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
         let factor = self
             .factors
-            .factor(factor_id)
+            .factors_of(caller.sub)
             .await?
-            .filter(|factor| factor.user_id == caller.sub)
+            .into_iter()
+            .find(|factor| factor.id == factor_id)
             .ok_or(AuthError::NotFound("factor"))?;
         let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.unix_now())
             .from(origin)

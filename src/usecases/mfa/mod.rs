@@ -12,4 +12,5 @@
 pub mod challenge;
 pub mod codes;
 pub mod enrolment;
+pub mod passkeys;
 pub mod recovery;

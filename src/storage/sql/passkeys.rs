@@ -1,0 +1,86 @@
+//! The SQL adapter of [`PasskeyStore`], and the passkeys as factors for [`super::mfa`].
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{on_constraint, unavailable, uuid_column, SqlStore};
+use crate::domain::events::SecurityEvent;
+use crate::domain::mfa::StoredPasskey;
+use crate::ports::{Constraint, PasskeyStore, StoreResult};
+
+/// The passkeys of `$1` in the columns of `mfa_factors`, so one query lists every factor.
+pub(super) const AS_FACTORS: &str = "\
+    SELECT id, user_id, 'PASSKEY' AS strategy, CAST(NULL AS TEXT) AS channel, enabled, \
+      CAST(NULL AS TEXT) AS secret_ciphertext, CAST(NULL AS BIGINT) AS last_used_step, \
+      CAST(NULL AS TEXT) AS code_digest, CAST(NULL AS BIGINT) AS code_expires_at, created_at, name \
+    FROM passkeys WHERE user_id = $1";
+
+fn passkey_from_row(row: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
+    Ok(StoredPasskey {
+        id: uuid_column(row, "id")?,
+        user_id: uuid_column(row, "user_id")?,
+        name: row.try_get("name")?,
+        credential_id: row.try_get("credential_id")?,
+        passkey: row.try_get("passkey")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl PasskeyStore for SqlStore {
+    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<()> {
+        let _forget = self.changing_profile_of(passkey.user_id);
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO passkeys (id, user_id, name, credential_id, passkey, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6)",
+        )
+        .bind(passkey.id.to_string())
+        .bind(passkey.user_id.to_string())
+        .bind(&passkey.name)
+        .bind(&passkey.credential_id)
+        .bind(&passkey.passkey)
+        .bind(passkey.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| on_constraint(e, Constraint::PasskeyCredential))?;
+        self.commit_with(tx, event).await
+    }
+
+    async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<StoredPasskey>> {
+        let rows = sqlx::query("SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
+            .bind(user_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(passkey_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)
+    }
+
+    async fn passkey_used(&self, id: Uuid, passkey: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
+            .bind(passkey)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn disable_passkey(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<()> {
+        let _forget = self.changing_profiles();
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        sqlx::query("UPDATE passkeys SET enabled = 0 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        self.commit_with(tx, event).await
+    }
+}
