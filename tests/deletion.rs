@@ -42,11 +42,19 @@ async fn pool(backend: &Backend) -> sqlx::AnyPool {
 }
 
 async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
-    let server = backend.start().await;
+    let origin = "https://auth.example.com";
+    let server = backend.start_with(|c| c.public_url = origin.into()).await;
     let (id, email, token) = server.new_session().await;
     let other = server.login(&email).await;
     let totp = server.post("/mfa", Some(&token), json!({ "strategy": "TOTP" })).await;
     assert_eq!(totp.status, 201);
+    let passkey = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
+        .await;
+    let twist = common::passkey::Twist::default();
+    let (_, response) = common::passkey::SoftPasskey::create(&passkey.body["publicKey"], origin, &twist);
+    let body = json!({ "id": passkey.body["mfaId"], "credential": response });
+    assert_eq!(server.post("/mfa/validate", Some(&token), body).await.status, 200);
     let organization = server
         .post("/organization", Some(&token), json!({ "name": "Solo" }))
         .await;
@@ -57,6 +65,7 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     assert_eq!(export.status, 200, "{}", export.body);
     assert_eq!(export.body["profile"]["email"], email.as_str());
     assert_eq!(export.body["factors"][0]["strategy"], "GOOGLE_AUTHENTICATOR");
+    assert_eq!(export.body["factors"][1]["strategy"], "PASSKEY");
     assert_eq!(export.body["memberships"][0]["role"], "owner");
     assert_eq!(export.body["sessions"].as_array().unwrap().len(), 2);
     assert!(!export.body["events"].as_array().unwrap().is_empty());

@@ -27,7 +27,11 @@ async fn enrol(server: &TestServer, finish_on: &TestServer, token: &str, name: &
     let id = started.body["mfaId"].as_str().unwrap().to_owned();
     let (passkey, response) = SoftPasskey::create(&started.body["publicKey"], ORIGIN, &Twist::default());
     let validated = finish_on
-        .post("/mfa/validate", Some(token), json!({ "id": id, "credential": response }))
+        .post(
+            "/mfa/validate",
+            Some(token),
+            json!({ "id": id, "credential": response }),
+        )
         .await;
     assert_eq!(validated.status, 200, "{}", validated.body);
     (passkey, id)
@@ -36,26 +40,54 @@ async fn enrol(server: &TestServer, finish_on: &TestServer, token: &str, name: &
 /// Logs in with the password and chooses PASSKEY on `server`; returns the code hash and the
 /// request options.
 async fn choose_passkey(server: &TestServer, email: &str) -> (String, Value) {
-    let login = server.post("/login", None, json!({ "email": email, "password": PASSWORD })).await;
+    let login = server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
     assert_eq!(login.status, 200, "{}", login.body);
     let strategies = login.body["strategyList"].as_array().expect("MFA is asked for");
     assert!(strategies.contains(&json!("PASSKEY")), "{strategies:?}");
     let chosen = server
-        .post("/mfa/choose", None, json!({ "hash": login.body["hash"], "strategy": "PASSKEY" }))
+        .post(
+            "/mfa/choose",
+            None,
+            json!({ "hash": login.body["hash"], "strategy": "PASSKEY" }),
+        )
         .await;
     assert_eq!(chosen.status, 200, "{}", chosen.body);
-    (chosen.body["hash"].as_str().unwrap().to_owned(), chosen.body["publicKey"].clone())
+    (
+        chosen.body["hash"].as_str().unwrap().to_owned(),
+        chosen.body["publicKey"].clone(),
+    )
+}
+
+/// Whether any member of `value` is `null` (a browser's JSON parsers refuse those).
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(members) => members.values().any(has_null),
+        _ => false,
+    }
 }
 
 async fn a_passkey_is_enrolled_and_answers_the_second_factor(backend: Backend) {
     let server = start(&backend).await;
     let (_, email, token) = server.new_session().await;
-    let started = server.post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" })).await;
+    let started = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
+        .await;
     let options = &started.body["publicKey"];
+    assert!(
+        !has_null(options),
+        "parseCreationOptionsFromJSON takes it as it is: {options}"
+    );
     assert_eq!(options["rp"]["id"], "auth.example.com");
     assert_eq!(options["authenticatorSelection"]["residentKey"], "required");
     assert_eq!(options["authenticatorSelection"]["userVerification"], "required");
-    assert!(options["challenge"].as_str().is_some_and(|c| c.len() >= 43), "{options}");
+    assert!(
+        options["challenge"].as_str().is_some_and(|c| c.len() >= 43),
+        "{options}"
+    );
 
     let (mut passkey, id) = enrol(&server, &server, &token, "Laptop").await;
     let factors = server.get("/mfa", Some(&token)).await;
@@ -65,20 +97,32 @@ async fn a_passkey_is_enrolled_and_answers_the_second_factor(backend: Backend) {
     assert_eq!(entry["name"], "Laptop");
     assert_eq!(entry["enabled"], true);
     let me = server.get("/user/me", Some(&token)).await;
-    assert!(me.body["mfa"].as_array().unwrap().iter().any(|f| f["id"] == id.as_str()));
+    assert!(me.body["mfa"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == id.as_str()));
 
     let (hash, options) = choose_passkey(&server, &email).await;
+    assert!(
+        !has_null(&options),
+        "parseRequestOptionsFromJSON takes it as it is: {options}"
+    );
     let allowed = options["allowCredentials"].as_array().unwrap();
     assert_eq!(allowed.len(), 1);
     let assertion = passkey.get(&options, ORIGIN, &Twist::default());
-    let signed_in = server.post("/mfa/code", None, json!({ "hash": hash, "credential": assertion })).await;
+    let signed_in = server
+        .post("/mfa/code", None, json!({ "hash": hash, "credential": assertion }))
+        .await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
     let new_token = signed_in.token();
     let events = server.get("/user/events", Some(&new_token)).await;
     let latest = &events.body["list"][0];
     assert_eq!(latest["type"], "login.succeeded");
     assert_eq!(latest["data"]["method"], "PASSKEY");
-    let replay = server.post("/mfa/code", None, json!({ "hash": hash, "credential": assertion })).await;
+    let replay = server
+        .post("/mfa/code", None, json!({ "hash": hash, "credential": assertion }))
+        .await;
     replay.assert_problem(401, "invalid_hash");
 }
 
@@ -87,13 +131,18 @@ async fn an_account_holds_several_passkeys_and_removes_one(backend: Backend) {
     let (_, email, token) = server.new_session().await;
     let (mut laptop, laptop_id) = enrol(&server, &server, &token, "Laptop").await;
     let (mut phone, _) = enrol(&server, &server, &token, "Phone").await;
-    let listed = server.get("/mfa", Some(&token)).await.body["list"].as_array().unwrap().len();
+    let listed = server.get("/mfa", Some(&token)).await.body["list"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(listed, 2);
 
     let (hash, options) = choose_passkey(&server, &email).await;
     assert_eq!(options["allowCredentials"].as_array().unwrap().len(), 2);
     let by_phone = phone.get(&options, ORIGIN, &Twist::default());
-    let answer = server.post("/mfa/code", None, json!({ "hash": hash, "credential": by_phone })).await;
+    let answer = server
+        .post("/mfa/code", None, json!({ "hash": hash, "credential": by_phone }))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 
     let removed = server
@@ -103,7 +152,9 @@ async fn an_account_holds_several_passkeys_and_removes_one(backend: Backend) {
     let (hash, options) = choose_passkey(&server, &email).await;
     assert_eq!(options["allowCredentials"].as_array().unwrap().len(), 1);
     let by_laptop = laptop.get(&options, ORIGIN, &Twist::default());
-    let refused = server.post("/mfa/code", None, json!({ "hash": hash, "credential": by_laptop })).await;
+    let refused = server
+        .post("/mfa/code", None, json!({ "hash": hash, "credential": by_laptop }))
+        .await;
     refused.assert_problem(401, "invalid_code");
 }
 
@@ -115,25 +166,44 @@ async fn a_passkey_alone_signs_in_without_a_password(backend: Backend) {
     let started = server.post("/login/passkey", None, json!({})).await;
     assert_eq!(started.status, 200, "{}", started.body);
     let options = &started.body["publicKey"];
-    assert!(options["allowCredentials"].as_array().is_none_or(|a| a.is_empty()), "{options}");
+    assert!(
+        options["allowCredentials"].as_array().is_none_or(|a| a.is_empty()),
+        "{options}"
+    );
     assert_eq!(options["userVerification"], "required");
     let hash = started.body["hash"].as_str().unwrap();
     let assertion = passkey.get(options, ORIGIN, &Twist::default());
     let signed_in = server
-        .post("/login/passkey/finish", None, json!({ "hash": hash, "credential": assertion }))
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": hash, "credential": assertion }),
+        )
         .await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
     assert_eq!(signed_in.body["id"], id.as_str());
     let replay = server
-        .post("/login/passkey/finish", None, json!({ "hash": hash, "credential": assertion }))
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": hash, "credential": assertion }),
+        )
         .await;
     replay.assert_problem(401, "invalid_hash");
     let unknown = server
-        .post("/login/passkey/finish", None, json!({ "hash": "nope", "credential": assertion }))
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": "nope", "credential": assertion }),
+        )
         .await;
     unknown.assert_problem(401, "invalid_hash");
     let not_json = server
-        .post("/login/passkey/finish", None, json!({ "hash": hash, "credential": "text" }))
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": hash, "credential": "text" }),
+        )
         .await;
     assert_eq!(not_json.status.as_u16() / 100, 4);
 }
@@ -151,25 +221,42 @@ async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
             ..Twist::default()
         },
     ] {
-        let started = server.post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" })).await;
+        let started = server
+            .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
+            .await;
         let id = started.body["mfaId"].as_str().unwrap();
         let (_, response) = SoftPasskey::create(&started.body["publicKey"], ORIGIN, &twist);
         let refused = server
-            .post("/mfa/validate", Some(&token), json!({ "id": id, "credential": response }))
+            .post(
+                "/mfa/validate",
+                Some(&token),
+                json!({ "id": id, "credential": response }),
+            )
             .await;
         refused.assert_problem(401, "invalid_passkey");
     }
     // A registration answers its challenge once.
-    let started = server.post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" })).await;
+    let started = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
+        .await;
     let id = started.body["mfaId"].as_str().unwrap();
     let (passkey, response) = SoftPasskey::create(&started.body["publicKey"], ORIGIN, &Twist::default());
     let body = json!({ "id": id, "credential": response });
-    assert_eq!(server.post("/mfa/validate", Some(&token), body.clone()).await.status, 200);
+    assert_eq!(
+        server.post("/mfa/validate", Some(&token), body.clone()).await.status,
+        200
+    );
     server
         .post("/mfa/validate", Some(&token), body)
         .await
         .assert_problem(401, "invalid_passkey");
-    assert_eq!(server.get("/mfa", Some(&token)).await.body["list"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        server.get("/mfa", Some(&token)).await.body["list"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Sign-in: wrong origin, wrong RP ID, another key with the same credential id.
     for (twist, signer) in [
@@ -253,7 +340,9 @@ async fn the_same_credential_cannot_be_registered_twice(backend: Backend) {
     let server = start(&backend).await;
     let (_, _, token) = server.new_session().await;
     let (passkey, _) = enrol(&server, &server, &token, "Laptop").await;
-    let again = server.post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" })).await;
+    let again = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
+        .await;
     let excluded = again.body["publicKey"]["excludeCredentials"].as_array().unwrap().len();
     assert_eq!(excluded, 1, "the browser is told which credential the account holds");
     let response = passkey.attest(&again.body["publicKey"], ORIGIN, &Twist::default());
@@ -267,7 +356,9 @@ async fn the_same_credential_cannot_be_registered_twice(backend: Backend) {
         .assert_problem(409, "factor_exists");
     // Another account cannot claim it either.
     let (_, _, other) = server.new_session().await;
-    let theirs = server.post("/mfa", Some(&other), json!({ "strategy": "PASSKEY" })).await;
+    let theirs = server
+        .post("/mfa", Some(&other), json!({ "strategy": "PASSKEY" }))
+        .await;
     let response = passkey.attest(&theirs.body["publicKey"], ORIGIN, &Twist::default());
     let claimed = server
         .post(
@@ -279,7 +370,11 @@ async fn the_same_credential_cannot_be_registered_twice(backend: Backend) {
     claimed.assert_problem(409, "factor_exists");
     assert_eq!(server.get("/mfa", Some(&other)).await.body["list"], json!([]));
     let bad_name = server
-        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY", "name": "x".repeat(65) }))
+        .post(
+            "/mfa",
+            Some(&token),
+            json!({ "strategy": "PASSKEY", "name": "x".repeat(65) }),
+        )
         .await;
     bad_name.assert_problem(400, "validation_failed");
     let neither = server
@@ -308,7 +403,9 @@ async fn ceremonies_started_on_one_instance_finish_on_another() {
     let (mut passkey, _) = enrol(&first, &second, &token, "Laptop").await;
     let (hash, options) = choose_passkey(&first, &email).await;
     let assertion = passkey.get(&options, ORIGIN, &Twist::default());
-    let answer = second.post("/mfa/code", None, json!({ "hash": hash, "credential": assertion })).await;
+    let answer = second
+        .post("/mfa/code", None, json!({ "hash": hash, "credential": assertion }))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let started = second.post("/login/passkey", None, json!({})).await;
     let assertion = passkey.get(&started.body["publicKey"], ORIGIN, &Twist::default());

@@ -31,7 +31,12 @@ impl RelyingParty {
     /// The RP ID and origins configured, or else those of the public URL. A public URL on
     /// an IP address (the embedded default) cannot be an RP ID: browsers refuse WebAuthn
     /// there, so `localhost` on the same port stands in.
-    pub fn from_settings(public_url: &str, rp_id: Option<&str>, origins: &[String], name: &str) -> anyhow::Result<Self> {
+    pub fn from_settings(
+        public_url: &str,
+        rp_id: Option<&str>,
+        origins: &[String],
+        name: &str,
+    ) -> anyhow::Result<Self> {
         let public = Url::parse(public_url)?;
         let fallback = match public.domain() {
             Some(_) => public.clone(),
@@ -157,13 +162,10 @@ impl PasskeyCeremonies for WebauthnCeremonies {
             .iter()
             .map(|p| parse::<Passkey>(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let (challenge, state) = self
-            .webauthn
-            .start_passkey_authentication(&passkeys)
-            .map_err(|err| {
-                tracing::error!(%err, "passkey authentication could not start");
-                AuthError::Unavailable("passkeys")
-            })?;
+        let (challenge, state) = self.webauthn.start_passkey_authentication(&passkeys).map_err(|err| {
+            tracing::error!(%err, "passkey authentication could not start");
+            AuthError::Unavailable("passkeys")
+        })?;
         Ok((options(&challenge.public_key), write(&state)))
     }
 
@@ -204,7 +206,7 @@ impl PasskeyCeremonies for WebauthnCeremonies {
             self.webauthn.finish_passkey_authentication(&response, &state)
         };
         match outcome {
-            Ok(result) if &result.cred_id()[..] == &passkey.cred_id()[..] => {
+            Ok(result) if result.cred_id()[..] == passkey.cred_id()[..] => {
                 passkey.update_credential(&result);
                 Ok(write(&passkey))
             }

@@ -13,7 +13,10 @@ pub mod exchange;
 pub mod outbound;
 pub mod stores;
 
-pub use crypto::{BreachedPasswords, DataKey, NewPasskey, PasskeyCeremonies, PasskeyRefusal, OneTimeSecrets, PasswordHashing, TokenSigning};
+pub use crypto::{
+    BreachedPasswords, DataKey, NewPasskey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal, PasswordHashing,
+    TokenSigning,
+};
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{

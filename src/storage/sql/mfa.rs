@@ -68,10 +68,10 @@ impl MfaStore for SqlStore {
              UNION ALL {} ORDER BY created_at, id",
             passkeys::AS_FACTORS
         ))
-            .bind(user_id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
         rows.iter()
             .map(factor_from_row)
             .collect::<Result<_, _>>()

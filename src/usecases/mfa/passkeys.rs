@@ -16,7 +16,9 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::{passkey_name, StoredPasskey};
 use crate::domain::user::User;
 use crate::domain::AuthError;
-use crate::ports::{Cache, Clock, DataKey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal, PasskeyStore, SecurityEvents};
+use crate::ports::{
+    Cache, Clock, DataKey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal, PasskeyStore, SecurityEvents,
+};
 use crate::usecases::Ports;
 
 /// How long a WebAuthn challenge may be answered.
@@ -71,7 +73,13 @@ impl Passkeys {
         name: Option<&str>,
     ) -> Result<(Uuid, serde_json::Value), AuthError> {
         let name = passkey_name(name)?;
-        let held: Vec<String> = self.store.passkeys_of(user.id).await?.into_iter().map(|p| p.passkey).collect();
+        let held: Vec<String> = self
+            .store
+            .passkeys_of(user.id)
+            .await?
+            .into_iter()
+            .map(|p| p.passkey)
+            .collect();
         let (options, state) = self
             .ceremonies
             .start_registration(user.id, user.email.as_str(), &user.name, &held)?;
@@ -109,7 +117,10 @@ impl Passkeys {
             .await?
             .and_then(|text| serde_json::from_str::<PendingRegistration>(&text).ok())
             .ok_or(AuthError::InvalidPasskey)?;
-        let claimed = response.get("rawId").and_then(|raw| raw.as_str()).map(|raw| raw.trim_end_matches('='));
+        let claimed = response
+            .get("rawId")
+            .and_then(|raw| raw.as_str())
+            .map(|raw| raw.trim_end_matches('='));
         let held = self.store.passkeys_of(pending.user_id).await?;
         if held.iter().any(|p| Some(p.credential_id.as_str()) == claimed) {
             return Err(AuthError::FactorExists);
@@ -176,7 +187,9 @@ impl Passkeys {
             .finish_authentication(response, state, &passkey.passkey, discoverable)
         {
             Ok(updated) => {
-                self.store.passkey_used(passkey.id, &updated, self.clock.unix_now()).await?;
+                self.store
+                    .passkey_used(passkey.id, &updated, self.clock.unix_now())
+                    .await?;
                 Ok(true)
             }
             Err(PasskeyRefusal::Invalid) => Ok(false),
@@ -227,7 +240,10 @@ impl Passkeys {
             .and_then(|text| serde_json::from_str::<PendingSignIn>(&text).ok())
             .ok_or(AuthError::InvalidHash)?;
         let user_id = self.claimed_account(response).ok_or(AuthError::InvalidCredentials)?;
-        if self.accepts(user_id, response, &pending.state, true, Some(origin)).await? {
+        if self
+            .accepts(user_id, response, &pending.state, true, Some(origin))
+            .await?
+        {
             Ok(user_id)
         } else {
             let event = SecurityEvent::new(EventKind::LoginFailed, Some(user_id), self.clock.unix_now())
