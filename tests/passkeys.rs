@@ -209,7 +209,13 @@ async fn a_passkey_alone_signs_in_without_a_password(backend: Backend) {
 }
 
 async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
-    let server = start(&backend).await;
+    // Enough free failures for every refusal below (throttling has a test of its own).
+    let server = backend
+        .start_with(|c| {
+            c.public_url = ORIGIN.into();
+            c.throttle_free_failures = 100;
+        })
+        .await;
     let (_, _, token) = server.new_session().await;
     for twist in [
         Twist {
@@ -258,7 +264,8 @@ async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
         1
     );
 
-    // Sign-in: wrong origin, wrong RP ID, another key with the same credential id.
+    // Sign-in: wrong origin, wrong RP ID, another key with the same credential id, the user
+    // present but not verified, verified but not present.
     for (twist, signer) in [
         (
             Twist {
@@ -275,6 +282,20 @@ async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
             None,
         ),
         (Twist::default(), Some(passkey.impostor())),
+        (
+            Twist {
+                flags: Some(0x01),
+                ..Twist::default()
+            },
+            None,
+        ),
+        (
+            Twist {
+                flags: Some(0x04),
+                ..Twist::default()
+            },
+            None,
+        ),
     ] {
         let started = server.post("/login/passkey", None, json!({})).await;
         let options = &started.body["publicKey"];
@@ -291,6 +312,17 @@ async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
             .await;
         refused.assert_problem(401, "invalid_credentials");
     }
+    // The same passkey, answering as it should, still signs in.
+    let started = server.post("/login/passkey", None, json!({})).await;
+    let assertion = passkey.assert_with_counter(&started.body["publicKey"], ORIGIN, &Twist::default(), 1);
+    let accepted = server
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": started.body["hash"], "credential": assertion }),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
 }
 
 async fn a_sign_counter_going_backwards_disables_the_passkey(backend: Backend) {
@@ -383,7 +415,30 @@ async fn the_same_credential_cannot_be_registered_twice(backend: Backend) {
     neither.assert_problem(400, "validation_failed");
 }
 
+async fn failed_passkey_sign_ins_are_throttled_like_logins(backend: Backend) {
+    let server = start(&backend).await;
+    let (_, _, token) = server.new_session().await;
+    let (passkey, _) = enrol(&server, &server, &token, "Laptop").await;
+    let impostor = passkey.impostor();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let started = server.post("/login/passkey", None, json!({})).await;
+        let assertion = impostor.assert_with_counter(&started.body["publicKey"], ORIGIN, &Twist::default(), 1);
+        let answer = server
+            .post(
+                "/login/passkey/finish",
+                None,
+                json!({ "hash": started.body["hash"], "credential": assertion }),
+            )
+            .await;
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses[..5], [401; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+}
+
 backend_tests!(
+    failed_passkey_sign_ins_are_throttled_like_logins,
     a_passkey_is_enrolled_and_answers_the_second_factor,
     an_account_holds_several_passkeys_and_removes_one,
     a_passkey_alone_signs_in_without_a_password,

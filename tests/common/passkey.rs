@@ -93,6 +93,8 @@ pub struct Twist {
     pub origin: Option<String>,
     /// The RP ID the authenticator hashes (default: the options' RP ID).
     pub rp_id: Option<String>,
+    /// Authenticator data flags of an assertion (default: user present and verified).
+    pub flags: Option<u8>,
 }
 
 impl SoftPasskey {
@@ -174,7 +176,7 @@ impl SoftPasskey {
             .clone()
             .unwrap_or_else(|| options["rpId"].as_str().expect("rpId").to_owned());
         let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
-        auth_data.push(UP_UV);
+        auth_data.push(twist.flags.unwrap_or(UP_UV));
         auth_data.extend(counter.to_be_bytes());
         let client_data = json!({
             "type": "webauthn.get",
