@@ -10,7 +10,7 @@ COPY assets ./assets
 RUN cargo build --release --locked --bin authd
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3 && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/authd --create-home authd \
     && mkdir /keys && chown authd:authd /keys
 COPY --from=build /src/target/release/authd /usr/local/bin/authd

@@ -13,14 +13,18 @@ DEV_REDIS_URL ?= redis://127.0.0.1:6379
 # cargo-nextest when installed (faster, per-test processes), else cargo test.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: run test ci lint schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
+.PHONY: deps run test ci lint schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
+
+## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config)
+deps:
+	scripts/ensure-build-deps.sh
 
 ## run: build and serve on the embedded default (SQLite and in-process cache under ./data)
-run:
+run: deps
 	$(CARGO) run --release
 
 ## test: every test; the PostgreSQL/Redis suites say SKIPPED when those are unreachable
-test:
+test: deps
 	$(CARGO) $(TEST_RUNNER) --features fault-injection
 
 ## lint: formatting and clippy, warnings as errors
@@ -28,8 +32,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
-## ci: lint, every test with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
-ci: lint
+## ci: deps lint, every test with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
+ci: deps lint
 	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
 	scripts/schemathesis.sh
 	load/run.sh smoke
