@@ -60,6 +60,20 @@ async fn choose_passkey(server: &TestServer, email: &str) -> (String, Value) {
     )
 }
 
+/// A passwordless sign-in on `server` with the assertion `sign` makes from the options.
+async fn sign_in(server: &TestServer, sign: impl FnOnce(&Value) -> Value) -> common::Answer {
+    let started = server.post("/login/passkey", None, json!({})).await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let assertion = sign(&started.body["publicKey"]);
+    server
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": started.body["hash"], "credential": assertion }),
+        )
+        .await
+}
+
 /// Whether any member of `value` is `null` (a browser's JSON parsers refuse those).
 fn has_null(value: &Value) -> bool {
     match value {
@@ -297,31 +311,18 @@ async fn wrong_origins_rp_ids_keys_and_replays_are_refused(backend: Backend) {
             None,
         ),
     ] {
-        let started = server.post("/login/passkey", None, json!({})).await;
-        let options = &started.body["publicKey"];
-        let assertion = match signer {
+        let refused = sign_in(&server, |options| match &signer {
             Some(impostor) => impostor.assert_with_counter(options, ORIGIN, &twist, 1),
             None => passkey.assert_with_counter(options, ORIGIN, &twist, 1),
-        };
-        let refused = server
-            .post(
-                "/login/passkey/finish",
-                None,
-                json!({ "hash": started.body["hash"], "credential": assertion }),
-            )
-            .await;
+        })
+        .await;
         refused.assert_problem(401, "invalid_credentials");
     }
     // The same passkey, answering as it should, still signs in.
-    let started = server.post("/login/passkey", None, json!({})).await;
-    let assertion = passkey.assert_with_counter(&started.body["publicKey"], ORIGIN, &Twist::default(), 1);
-    let accepted = server
-        .post(
-            "/login/passkey/finish",
-            None,
-            json!({ "hash": started.body["hash"], "credential": assertion }),
-        )
-        .await;
+    let accepted = sign_in(&server, |options| {
+        passkey.assert_with_counter(options, ORIGIN, &Twist::default(), 1)
+    })
+    .await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
 }
 
@@ -329,24 +330,17 @@ async fn a_sign_counter_going_backwards_disables_the_passkey(backend: Backend) {
     let server = start(&backend).await;
     let (_, _, token) = server.new_session().await;
     let (passkey, id) = enrol(&server, &server, &token, "Cloned").await;
-    let sign_in = |counter: u32| {
-        let server = &server;
+    let with_counter = |counter: u32| {
         let passkey = &passkey;
-        async move {
-            let started = server.post("/login/passkey", None, json!({})).await;
-            let assertion = passkey.assert_with_counter(&started.body["publicKey"], ORIGIN, &Twist::default(), counter);
-            server
-                .post(
-                    "/login/passkey/finish",
-                    None,
-                    json!({ "hash": started.body["hash"], "credential": assertion }),
-                )
-                .await
-        }
+        move |options: &Value| passkey.assert_with_counter(options, ORIGIN, &Twist::default(), counter)
     };
-    assert_eq!(sign_in(5).await.status, 200);
-    sign_in(3).await.assert_problem(401, "invalid_credentials");
-    sign_in(6).await.assert_problem(401, "invalid_credentials");
+    assert_eq!(sign_in(&server, with_counter(5)).await.status, 200);
+    sign_in(&server, with_counter(3))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    sign_in(&server, with_counter(6))
+        .await
+        .assert_problem(401, "invalid_credentials");
     let factors = server.get("/mfa", Some(&token)).await;
     let entry = factors.body["list"]
         .as_array()
@@ -422,15 +416,10 @@ async fn failed_passkey_sign_ins_are_throttled_like_logins(backend: Backend) {
     let impostor = passkey.impostor();
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        let started = server.post("/login/passkey", None, json!({})).await;
-        let assertion = impostor.assert_with_counter(&started.body["publicKey"], ORIGIN, &Twist::default(), 1);
-        let answer = server
-            .post(
-                "/login/passkey/finish",
-                None,
-                json!({ "hash": started.body["hash"], "credential": assertion }),
-            )
-            .await;
+        let answer = sign_in(&server, |options| {
+            impostor.assert_with_counter(options, ORIGIN, &Twist::default(), 1)
+        })
+        .await;
         statuses.push(answer.status.as_u16());
     }
     assert_eq!(statuses[..5], [401; 5]);

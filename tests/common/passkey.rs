@@ -81,6 +81,17 @@ impl Cbor {
     }
 }
 
+/// The `clientDataJSON` a browser makes for a ceremony of `kind` answering `options`.
+fn client_data(kind: &str, options: &Value, origin: &str, twist: &Twist) -> String {
+    json!({
+        "type": kind,
+        "challenge": options["challenge"],
+        "origin": twist.origin.clone().unwrap_or_else(|| origin.to_owned()),
+        "crossOrigin": false,
+    })
+    .to_string()
+}
+
 /// User present, user verified.
 const UP_UV: u8 = 0x01 | 0x04;
 /// ... with attested credential data.
@@ -140,25 +151,12 @@ impl SoftPasskey {
             (Cbor::Text("attStmt"), Cbor::Map(vec![])),
             (Cbor::Text("authData"), Cbor::Bytes(auth_data)),
         ]);
-        let client_data = json!({
-            "type": "webauthn.create",
-            "challenge": options["challenge"],
-            "origin": twist.origin.clone().unwrap_or_else(|| origin.to_owned()),
-            "crossOrigin": false,
-        })
-        .to_string();
-        json!({
-            "id": b64(&self.credential_id),
-            "rawId": b64(&self.credential_id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data.as_bytes()),
-                "attestationObject": b64(&attestation.bytes()),
-                "transports": ["internal"],
-            },
-        })
+        let client_data = client_data("webauthn.create", options, origin, twist);
+        self.credential(json!({
+            "clientDataJSON": b64(client_data.as_bytes()),
+            "attestationObject": b64(&attestation.bytes()),
+            "transports": ["internal"],
+        }))
     }
 
     /// Answers request options (`PublicKeyCredentialRequestOptionsJSON`) from `origin` with
@@ -178,28 +176,27 @@ impl SoftPasskey {
         let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
         auth_data.push(twist.flags.unwrap_or(UP_UV));
         auth_data.extend(counter.to_be_bytes());
-        let client_data = json!({
-            "type": "webauthn.get",
-            "challenge": options["challenge"],
-            "origin": twist.origin.clone().unwrap_or_else(|| origin.to_owned()),
-            "crossOrigin": false,
-        })
-        .to_string();
+        let client_data = client_data("webauthn.get", options, origin, twist);
         let mut signed = auth_data.clone();
         signed.extend(Sha256::digest(client_data.as_bytes()));
         let signature: DerSignature = self.key.sign(&signed);
+        self.credential(json!({
+            "clientDataJSON": b64(client_data.as_bytes()),
+            "authenticatorData": b64(&auth_data),
+            "signature": b64(signature.as_bytes()),
+            "userHandle": b64(&self.user_handle),
+        }))
+    }
+
+    /// A `PublicKeyCredential` as `toJSON()` gives it, around `response`.
+    fn credential(&self, response: Value) -> Value {
         json!({
             "id": b64(&self.credential_id),
             "rawId": b64(&self.credential_id),
             "type": "public-key",
             "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data.as_bytes()),
-                "authenticatorData": b64(&auth_data),
-                "signature": b64(signature.as_bytes()),
-                "userHandle": b64(&self.user_handle),
-            },
+            "response": response,
         })
     }
 
