@@ -13,15 +13,20 @@ use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-async fn start(backend: &Backend, smtp: &SmtpServer, mode: VerificationMode) -> TestServer {
+/// A server in `mode` sending mail to a fresh mailbox; the SMTP server lives as long as
+/// the tuple is held.
+async fn start(backend: &Backend, mode: VerificationMode) -> (Mailbox, SmtpServer, TestServer) {
+    let mailbox = Mailbox::default();
+    let smtp = SmtpServer::start(0, mailbox.clone()).await;
     let url = smtp.url();
-    backend
+    let server = backend
         .start_with(|c| {
             c.smtp_url = Some(url);
             c.public_url = "https://auth.example.com".into();
             c.email_verification = mode;
         })
-        .await
+        .await;
+    (mailbox, smtp, server)
 }
 
 fn verify_hash(mail: &ReceivedMail) -> String {
@@ -45,9 +50,7 @@ async fn verified(server: &TestServer, token: &str) -> bool {
 }
 
 async fn the_link_sent_at_sign_up_verifies_the_address_once(backend: Backend) {
-    let mailbox = Mailbox::default();
-    let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, VerificationMode::Optional).await;
+    let (mailbox, _smtp, server) = start(&backend, VerificationMode::Optional).await;
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let token = server.login(&email).await;
@@ -82,9 +85,7 @@ async fn the_link_sent_at_sign_up_verifies_the_address_once(backend: Backend) {
 }
 
 async fn a_resent_link_voids_the_older_one(backend: Backend) {
-    let mailbox = Mailbox::default();
-    let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, VerificationMode::Optional).await;
+    let (mailbox, _smtp, server) = start(&backend, VerificationMode::Optional).await;
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let token = server.login(&email).await;
@@ -106,9 +107,7 @@ async fn a_resent_link_voids_the_older_one(backend: Backend) {
 }
 
 async fn a_changed_address_is_unverified_until_its_own_link_is_followed(backend: Backend) {
-    let mailbox = Mailbox::default();
-    let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, VerificationMode::Optional).await;
+    let (mailbox, _smtp, server) = start(&backend, VerificationMode::Optional).await;
     let (old, new) = (new_email(), new_email());
     server.sign_up("Vera", &old).await;
     let token = server.login(&old).await;
@@ -131,9 +130,7 @@ async fn a_changed_address_is_unverified_until_its_own_link_is_followed(backend:
 }
 
 async fn required_mode_turns_away_only_the_right_password_of_an_unverified_address(backend: Backend) {
-    let mailbox = Mailbox::default();
-    let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, VerificationMode::Required).await;
+    let (mailbox, _smtp, server) = start(&backend, VerificationMode::Required).await;
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let wrong = server
@@ -164,9 +161,7 @@ async fn required_mode_turns_away_only_the_right_password_of_an_unverified_addre
 }
 
 async fn off_mode_sends_no_link_by_itself(backend: Backend) {
-    let mailbox = Mailbox::default();
-    let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, VerificationMode::Off).await;
+    let (mailbox, _smtp, server) = start(&backend, VerificationMode::Off).await;
     let email = new_email();
     server.sign_up("Vera", &email).await;
     let token = server.login(&email).await;
