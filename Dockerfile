@@ -18,6 +18,6 @@ USER authd
 WORKDIR /var/lib/authd
 ENV AUTH_LISTEN=0.0.0.0:8080
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/authd", "--version"]
+HEALTHCHECK --interval=10s --timeout=5s CMD ["/usr/local/bin/authd", "health"]
 ENTRYPOINT ["/usr/local/bin/authd"]
 CMD ["serve"]

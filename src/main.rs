@@ -1,4 +1,4 @@
-//! The `authd` binary: `serve` (default), `migrate`, `admin create`.
+//! The `authd` binary: `serve` (default), `migrate`, `admin create`, `health`.
 
 use std::io::Read as _;
 
@@ -39,6 +39,14 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Ask a running server whether it is ready (`GET /health/ready`); exit 0 only when it
+    /// is. For container health checks.
+    Health {
+        /// Where to ask; default: `/health/ready` on `AUTH_LISTEN` (loopback when that is a
+        /// wildcard address).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +74,37 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&cli.config, &email, &name).await,
+        Command::Health { url } => health(&cli.config, url).await,
+    }
+}
+
+/// Exits 0 when `/health/ready` answers 200; otherwise says what answered and fails.
+async fn health(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let url = url.unwrap_or_else(|| {
+        let mut address = config.listen;
+        if address.ip().is_unspecified() {
+            address.set_ip(match address {
+                std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{address}/health/ready")
+    });
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let response = http
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} did not answer"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("ready");
+        Ok(())
+    } else {
+        anyhow::bail!("not ready ({status}): {body}")
     }
 }
 

@@ -1,4 +1,4 @@
-//! The `authd` binary's commands: `migrate` and `admin create`.
+//! The `authd` binary's commands: `migrate`, `admin create` and `health`.
 
 mod common;
 
@@ -90,7 +90,60 @@ async fn the_start_up_admin_is_made_once(backend: Backend) {
     again.stop().await;
 }
 
+async fn the_health_check_passes_only_for_a_ready_server(backend: Backend) {
+    let server = backend.start().await;
+    let ready = authd(&backend, &["health", "--url", &server.url("/health/ready")], "");
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    // Without --url it asks AUTH_LISTEN.
+    let listen = server.server.addr.to_string();
+    let by_listen = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(["health"])
+        .env("AUTH_LISTEN", &listen)
+        .output()
+        .unwrap();
+    assert!(
+        by_listen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_listen.stderr)
+    );
+    server.stop().await;
+    let gone = authd(
+        &backend,
+        &["health", "--url", &format!("http://{listen}/health/ready")],
+        "",
+    );
+    assert!(!gone.status.success(), "nothing listens any more");
+}
+
 backend_tests!(
+    the_health_check_passes_only_for_a_ready_server,
     migrate_then_create_an_admin_from_the_command_line,
     the_start_up_admin_is_made_once
 );
+
+/// A server whose Redis is down answers 503 at readiness, and the health check fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_check_fails_while_a_dependency_is_down() {
+    let Some(mut backend) = Backend::postgres_redis().await else {
+        return;
+    };
+    let Some(mut redis) = common::OwnedRedis::start().await else {
+        return;
+    };
+    backend.redis_url = Some(redis.url.clone());
+    let server = backend.start().await;
+    let url = server.url("/health/ready");
+    assert!(authd(&backend, &["health", "--url", &url], "").status.success());
+    redis.stop();
+    let failed = common::eventually(std::time::Duration::from_secs(10), || {
+        let (backend, url) = (&backend, &url);
+        async move { !authd(backend, &["health", "--url", url], "").status.success() }
+    })
+    .await;
+    assert!(failed, "the health check fails while Redis is down");
+    let said = authd(&backend, &["health", "--url", &url], "");
+    assert!(
+        String::from_utf8_lossy(&said.stderr).contains("redis"),
+        "it names what is down"
+    );
+}
