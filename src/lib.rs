@@ -7,6 +7,7 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod config_file;
 pub mod crypto;
 pub mod domain;
 pub mod http;

@@ -1,9 +1,9 @@
-//! The `authd` binary: `serve` (default), `migrate`, `admin create`, `health`.
+//! The `authd` binary: `serve` (default), `migrate`, `admin create`, `health`, `config`.
 
 use std::io::Read as _;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use authd::app::App;
@@ -24,6 +24,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// A TOML file of settings (keys as in `authd config example`); the environment
+    /// overrides it, and flags override both.
+    #[arg(long = "config", env = "AUTH_CONFIG", global = true)]
+    config_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     config: Config,
 }
@@ -47,6 +51,19 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted); fail on a bad one.
+    Check,
+    /// Print a configuration file with every key at its default.
+    Example,
 }
 
 #[derive(Subcommand)]
@@ -60,9 +77,19 @@ enum AdminCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> anyhow::Result<()> {
+    // The file's settings become environment variables the environment does not set
+    // already, before any thread starts; then clap reads flags, environment and defaults.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = authd::config_file::config_path(&args) {
+        authd::config_file::apply(&authd::config_file::read(&path)?);
+    }
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    tokio::runtime::Runtime::new()?.block_on(run(cli, matches))
+}
+
+async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
     authd::telemetry::init(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
@@ -75,6 +102,22 @@ async fn main() -> anyhow::Result<()> {
             command: AdminCommand::Create { email, name },
         } => create_admin(&cli.config, &email, &name).await,
         Command::Health { url } => health(&cli.config, url).await,
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", authd::config_file::example());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            for (key, value) in authd::config_file::effective(&matches) {
+                println!("{key} = {value}");
+            }
+            authd::app::check(&cli.config)?;
+            println!("# the configuration is valid");
+            Ok(())
+        }
     }
 }
 

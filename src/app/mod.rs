@@ -324,6 +324,17 @@ fn services(
     }
 }
 
+/// Checks what can be checked of `config` without connecting anywhere: the database URL's
+/// scheme, the message senders, the webhook, the breach check and the WebAuthn relying party.
+pub fn check(config: &Config) -> anyhow::Result<()> {
+    crate::storage::sql::SqlBackend::from_url(&config.database_url)?;
+    message_senders(config)?;
+    webhook_sender(config, Arc::new(SystemClock))?;
+    breach_check(config)?;
+    passkey_ceremonies(config)?;
+    Ok(())
+}
+
 /// Prunes the audit log now and then every `every`, for as long as the server runs.
 async fn prune_events(audit: Arc<Audit>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
