@@ -56,6 +56,58 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Accounts, straight on the database (for when the HTTP API is out of reach).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Sessions: end every session of an account, on every running instance.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
+    /// The token signing key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// List accounts, oldest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Start after this account id.
+        #[arg(long)]
+        after: Option<uuid::Uuid>,
+    },
+    /// Show one account (id or e-mail), its organizations and factors.
+    Show { user: String },
+    /// Disable an account (id or e-mail): it cannot sign in, and its sessions end.
+    Disable { user: String },
+    /// Enable a disabled account again.
+    Enable { user: String },
+    /// Delete an account and everything held about it.
+    Delete { user: String },
+}
+
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// End every session of an account.
+    Revoke {
+        /// The account's id or e-mail.
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new signing key at AUTH_JWT_KEY_FILE and keep the old one beside it, whose
+    /// tokens stay valid where AUTH_JWT_PREVIOUS_KEY_FILES names it.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +154,29 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
             command: AdminCommand::Create { email, name },
         } => create_admin(&cli.config, &email, &name).await,
         Command::Health { url } => health(&cli.config, url).await,
+        Command::User { command } => user_command(&cli.config, command).await,
+        Command::Session {
+            command: SessionCommand::Revoke { user },
+        } => {
+            let app = App::build(&cli.config).await?;
+            let result = app.operator().revoke_sessions(&user).await;
+            app.close().await;
+            let user = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("every session of {} ended", user.email.as_str());
+            Ok(())
+        }
+        Command::Key {
+            command: KeyCommand::Rotate,
+        } => {
+            let previous = authd::crypto::jwt::rotate_key_file(&cli.config.jwt_key_file)?;
+            println!("new signing key at {}", cli.config.jwt_key_file.display());
+            println!("the old key is at {}", previous.display());
+            println!(
+                "restart every instance with AUTH_JWT_PREVIOUS_KEY_FILES={}",
+                previous.display()
+            );
+            Ok(())
+        }
         Command::Config {
             command: ConfigCommand::Example,
         } => {
@@ -119,6 +194,54 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs one `authd user` command on a server built from `config` (not serving).
+async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let operator = app.operator();
+    let shown = |user: &authd::domain::user::User| {
+        let state = if user.disabled { " (disabled)" } else { "" };
+        let admin = if user.is_admin { " admin" } else { "" };
+        format!("{}\t{}\t{}{admin}{state}", user.id, user.email.as_str(), user.name)
+    };
+    let result = async {
+        match command {
+            UserCommand::List { limit, after } => {
+                for user in operator.list(after, limit.clamp(1, 1000)).await? {
+                    println!("{}", shown(&user));
+                }
+            }
+            UserCommand::Show { user } => {
+                let profile = operator.show(&user).await?;
+                println!("{}", shown(&profile.user));
+                println!("email verified: {}", profile.user.email_verified);
+                for (organization, role) in &profile.organizations {
+                    println!(
+                        "organization {} {} ({})",
+                        organization.id,
+                        organization.name,
+                        role.as_str()
+                    );
+                }
+                for factor in &profile.factors {
+                    println!(
+                        "factor {} {} enabled={}",
+                        factor.id,
+                        factor.strategy.as_str(),
+                        factor.enabled
+                    );
+                }
+            }
+            UserCommand::Disable { user } => println!("disabled {}", shown(&operator.set_disabled(&user, true).await?)),
+            UserCommand::Enable { user } => println!("enabled {}", shown(&operator.set_disabled(&user, false).await?)),
+            UserCommand::Delete { user } => println!("deleted {}", operator.delete(&user).await?.email.as_str()),
+        }
+        Ok::<_, authd::domain::AuthError>(())
+    }
+    .await;
+    app.close().await;
+    result.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Exits 0 when `/health/ready` answers 200; otherwise says what answered and fails.

@@ -40,6 +40,7 @@ use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::passkeys::Passkeys;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::notices::Notices;
+use crate::usecases::operator::Operator;
 use crate::usecases::organizations::Organizations;
 use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::password_rules::PasswordRules;
@@ -51,9 +52,12 @@ use crate::usecases::throttle::Throttle;
 use crate::usecases::tokens::Tokens;
 use crate::usecases::verification::EmailVerification;
 use crate::usecases::Ports;
+pub use outbound::check;
 use outbound::{breach_check, message_senders, passkey_ceremonies, webhook_sender};
+use tasks::prune_events;
 
 mod outbound;
+mod tasks;
 
 /// A wired server, ready to serve.
 pub struct App {
@@ -66,6 +70,8 @@ pub struct App {
     redis: Option<RedisCache>,
     /// Prunes the audit log past its retention.
     pruning: JoinHandle<()>,
+    /// The command line's account commands.
+    operator: Arc<Operator>,
 }
 
 impl App {
@@ -171,6 +177,11 @@ impl App {
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_args).await?;
 
+        let operator = Arc::new(Operator::new(
+            &ports,
+            state.sessions.clone(),
+            state.account_data.clone(),
+        ));
         let pruning = tokio::spawn(prune_events(
             state.audit.clone(),
             Duration::from_secs(config.events_prune_every_secs.max(1)),
@@ -192,12 +203,18 @@ impl App {
             sql,
             redis,
             pruning,
+            operator,
         })
     }
 
     /// The account service, for the CLI's `admin create`.
     pub fn accounts(&self) -> Arc<Accounts> {
         self.state.accounts.clone()
+    }
+
+    /// The operator's account commands, for the CLI.
+    pub fn operator(&self) -> Arc<Operator> {
+        self.operator.clone()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, gives in-flight requests up
@@ -225,11 +242,12 @@ impl App {
             served = server => served?,
             () = deadline => tracing::warn!("in-flight requests outlived the drain deadline; stopping anyway"),
         }
-        self.stop().await;
+        self.close().await;
         Ok(())
     }
 
-    async fn stop(self) {
+    /// Stops the actors and closes the connections (also how a CLI command ends).
+    pub async fn close(self) {
         self.pruning.abort();
         self.supervisor.stop(None);
         if let Some(redis) = &self.redis {
@@ -321,30 +339,6 @@ fn services(
         sessions,
         recovery,
         challenges,
-    }
-}
-
-/// Checks what can be checked of `config` without connecting anywhere: the database URL's
-/// scheme, the message senders, the webhook, the breach check and the WebAuthn relying party.
-pub fn check(config: &Config) -> anyhow::Result<()> {
-    crate::storage::sql::SqlBackend::from_url(&config.database_url)?;
-    message_senders(config)?;
-    webhook_sender(config, Arc::new(SystemClock))?;
-    breach_check(config)?;
-    passkey_ceremonies(config)?;
-    Ok(())
-}
-
-/// Prunes the audit log now and then every `every`, for as long as the server runs.
-async fn prune_events(audit: Arc<Audit>, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        match audit.prune().await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned security events past their retention"),
-            Err(err) => tracing::warn!(%err, "could not prune security events; will try again"),
-        }
     }
 }
 

@@ -65,3 +65,14 @@ pub(super) fn passkey_ceremonies(config: &Config) -> anyhow::Result<Arc<dyn Pass
     )?;
     Ok(Arc::new(WebauthnCeremonies::new(&rp)?))
 }
+
+/// Checks what can be checked of `config` without connecting anywhere: the database URL's
+/// scheme, the message senders, the webhook, the breach check and the WebAuthn relying party.
+pub fn check(config: &Config) -> anyhow::Result<()> {
+    crate::storage::sql::SqlBackend::from_url(&config.database_url)?;
+    message_senders(config)?;
+    webhook_sender(config, Arc::new(crate::ports::SystemClock))?;
+    breach_check(config)?;
+    passkey_ceremonies(config)?;
+    Ok(())
+}

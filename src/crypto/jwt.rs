@@ -57,6 +57,25 @@ pub struct TokenSigner {
     verified: VerifiedTokens,
 }
 
+/// Rotates the key at `path`: the current key moves to `<path>.<unix seconds>.previous`
+/// and a new one takes its place; returns where the old one went.
+pub fn rotate_key_file(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let current = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("no key at {}: {e}", path.display()))?;
+    parse_key(&current)?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut previous = path.as_os_str().to_owned();
+    previous.push(format!(".{stamp}.previous"));
+    let previous = std::path::PathBuf::from(previous);
+    super::write_private(&previous, &current)?;
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("cannot encode key: {e}"))?;
+    std::fs::remove_file(path)?;
+    super::write_private(path, &pem)?;
+    Ok(previous)
+}
+
 impl TokenSigner {
     /// Loads the PKCS#8 PEM key at `path`, generating and saving one (mode 0600) if missing.
     pub fn load_or_create(path: &Path, issuer: &str) -> anyhow::Result<Self> {

@@ -45,6 +45,9 @@ pub enum AuthError {
     /// The right password, but the address is not verified and verification is required.
     #[error("verify your e-mail address first: a new link is on its way")]
     EmailNotVerified,
+    /// An operator disabled the account.
+    #[error("this account is disabled")]
+    AccountDisabled,
     /// The account is the last owner of an organization that has other members.
     #[error("the account is the last owner of an organization with other members; hand it over first")]
     SoleOwner,

@@ -13,6 +13,8 @@ pub struct User {
     pub email: Email,
     /// Whether the current address was proved by a link sent to it.
     pub email_verified: bool,
+    /// An operator disabled the account: it cannot sign in.
+    pub disabled: bool,
     pub phone: Option<String>,
     /// argon2id PHC string; never leaves the server.
     pub password_hash: String,

@@ -35,6 +35,8 @@ pub trait UserStore: Send + Sync {
     /// address is taken. A new address is unverified.
     async fn update_profile(&self, id: Uuid, update: &ProfileUpdate, event: &SecurityEvent) -> StoreResult<bool>;
     async fn set_password_hash(&self, id: Uuid, password_hash: &str, event: &SecurityEvent) -> StoreResult<()>;
+    /// Disables (or enables again) the account; false when it does not exist.
+    async fn set_disabled(&self, id: Uuid, disabled: bool, now: i64, event: &SecurityEvent) -> StoreResult<bool>;
     /// Deletes the account and everything held about it (sessions, factors, codes,
     /// memberships, links, messages, events; organizations left without members) unless it
     /// is the last owner of an organization with other members (`Err(SoleOwner)` inside).

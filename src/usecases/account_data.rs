@@ -66,7 +66,7 @@ impl AccountData {
         if !self.hasher.verify(password, Some(user.password_hash.clone())).await? {
             return Err(AuthError::InvalidCredentials);
         }
-        self.erase(user.id, "self", origin).await
+        self.erase(user.id, "self", Some(origin)).await
     }
 
     /// Deletes another account; administrators only.
@@ -74,13 +74,18 @@ impl AccountData {
         if !account_of(self.users.as_ref(), caller).await?.is_admin {
             return Err(AuthError::Forbidden("only administrators may delete another account"));
         }
-        self.erase(user_id, "admin", origin).await
+        self.erase(user_id, "admin", Some(origin)).await
+    }
+
+    /// Deletes an account from the command line (no request, so no origin).
+    pub async fn delete_by_operator(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.erase(user_id, "operator", None).await
     }
 
     /// Refuses a sole owner before anything changes; ends the sessions everywhere
     /// (announced at once), then deletes everything in one transaction, which checks
     /// ownership again and logs the revocation of any session opened in between.
-    async fn erase(&self, user_id: Uuid, by: &'static str, origin: &Origin) -> Result<(), AuthError> {
+    async fn erase(&self, user_id: Uuid, by: &'static str, origin: Option<&Origin>) -> Result<(), AuthError> {
         if self.users.user_by_id(user_id).await?.is_none() {
             return Err(AuthError::NotFound("user"));
         }
@@ -88,9 +93,10 @@ impl AccountData {
             return Err(AuthError::SoleOwner);
         }
         let now = self.clock.unix_now();
-        let event = SecurityEvent::new(EventKind::UserDeleted, Some(user_id), now)
-            .from(origin)
-            .with("by", by);
+        let mut event = SecurityEvent::new(EventKind::UserDeleted, Some(user_id), now).with("by", by);
+        if let Some(origin) = origin {
+            event = event.from(origin);
+        }
         self.sessions.end_all(user_id, None).await?;
         self.users
             .delete_user(user_id, now + self.token_ttl.as_secs() as i64, now, &event)

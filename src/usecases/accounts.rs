@@ -155,6 +155,7 @@ impl Accounts {
             name: name.as_str().to_owned(),
             email,
             email_verified: is_admin,
+            disabled: false,
             phone: phone.map(|p| p.as_str().to_owned()),
             password_hash: self.hasher.hash(request.password).await?,
             is_admin,

@@ -89,7 +89,12 @@ impl Login {
                 return Err(err);
             }
         };
-        // Only the right password learns that the address is unverified.
+        // Only the right password learns that the account is disabled or unverified.
+        if user.disabled {
+            count_login("disabled");
+            self.failed(Some(user.id), origin, "account_disabled").await;
+            return Err(AuthError::AccountDisabled);
+        }
         if self.verification.blocks_sign_in(&user) {
             count_login("email_not_verified");
             self.failed(Some(user.id), origin, "email_not_verified").await;

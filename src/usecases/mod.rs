@@ -23,6 +23,7 @@
 //! | [`passwords::Passwords`] | `passwords.rs` | reset by e-mailed link, change |
 //! | [`organizations::Organizations`] | `organizations.rs` | organizations and members |
 //! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
+//! | [`operator::Operator`] | `operator.rs` | the command line's account commands |
 
 pub mod account_data;
 pub mod accounts;
@@ -30,6 +31,7 @@ pub mod audit;
 pub mod login;
 pub mod mfa;
 pub mod notices;
+pub mod operator;
 pub mod organizations;
 pub mod passkey_login;
 pub mod password_rules;

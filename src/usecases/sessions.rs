@@ -66,6 +66,9 @@ impl Sessions {
     /// Opens a session for a user who has just proved who they are; a device not seen in
     /// the last 30 days gets the owner a notice.
     pub(crate) async fn open(&self, user: &User, proof: Proof, origin: &Origin) -> Result<Credential, AuthError> {
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
         let user_id = user.id;
         let now = self.clock.unix_now();
         let history = self

@@ -116,6 +116,7 @@ mod tests {
                 name: name.into(),
                 email: crate::domain::user::Email::parse(&format!("{name}@example.com")).unwrap(),
                 email_verified: false,
+                disabled: false,
                 phone: None,
                 password_hash: "hash".into(),
                 is_admin: false,

@@ -136,6 +136,7 @@ mod tests {
             name: "Ana".into(),
             email: crate::domain::user::Email::parse("ana@example.com").unwrap(),
             email_verified: false,
+            disabled: false,
             phone: None,
             password_hash: "hash".into(),
             is_admin: false,

@@ -20,22 +20,22 @@ use crate::ports::{Constraint, StoreResult, UserStore};
 /// The user, their organizations and their factors as one result, told apart by `kind`;
 /// each part keeps its own column names, so the usual row readers apply.
 const PROFILE: &str = "\
-    SELECT 'u' AS kind, id, name, email, email_verified_at, phone, password_hash, is_admin, created_at, \
+    SELECT 'u' AS kind, id, name, email, email_verified_at, disabled_at, phone, password_hash, is_admin, created_at, \
       CAST(NULL AS TEXT) AS parent_id, CAST(NULL AS TEXT) AS role, CAST(NULL AS TEXT) AS user_id, \
       CAST(NULL AS TEXT) AS strategy, CAST(NULL AS TEXT) AS channel, CAST(NULL AS BIGINT) AS enabled, \
       CAST(NULL AS TEXT) AS secret_ciphertext, CAST(NULL AS BIGINT) AS last_used_step, \
       CAST(NULL AS TEXT) AS code_digest, CAST(NULL AS BIGINT) AS code_expires_at \
     FROM users WHERE id = $1 \
     UNION ALL \
-    SELECT 'o', o.id, o.name, NULL, NULL, NULL, NULL, NULL, o.created_at, o.parent_id, m.role, \
+    SELECT 'o', o.id, o.name, NULL, NULL, NULL, NULL, NULL, NULL, o.created_at, o.parent_id, m.role, \
       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
     FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
     UNION ALL \
-    SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
+    SELECT 'f', id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
       user_id, strategy, channel, enabled, secret_ciphertext, last_used_step, code_digest, code_expires_at \
     FROM mfa_factors WHERE user_id = $1 \
     UNION ALL \
-    SELECT 'p', id, name, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
+    SELECT 'p', id, name, NULL, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL, \
       user_id, 'PASSKEY', NULL, enabled, NULL, NULL, NULL, NULL \
     FROM passkeys WHERE user_id = $1 \
     ORDER BY kind, created_at, id";
@@ -68,6 +68,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         name: row.try_get("name")?,
         email: email_column(row, "email")?,
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         phone: row.try_get("phone")?,
         password_hash: row.try_get("password_hash")?,
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
@@ -173,6 +174,22 @@ impl UserStore for SqlStore {
             .await
             .map_err(unavailable)?;
         self.commit_with(tx, event).await
+    }
+
+    async fn set_disabled(&self, id: Uuid, disabled: bool, now: i64, event: &SecurityEvent) -> StoreResult<bool> {
+        let _forget = self.changing_profile_of(id);
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let result = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then_some(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, event).await?;
+        Ok(true)
     }
 
     async fn delete_user(

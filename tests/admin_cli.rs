@@ -1,0 +1,142 @@
+//! The operator's commands (`authd user ...`, `authd session revoke`, `authd key rotate`),
+//! run as a separate process against the database of a running server, whose answers show
+//! their effect.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{eventually, Backend, PASSWORD};
+use serde_json::json;
+
+/// Runs `authd` with the configuration of `backend`'s servers.
+fn authd(backend: &Backend, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+    command
+        .args(args)
+        .env("AUTH_DATABASE_URL", &backend.database_url)
+        .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
+        .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
+        .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
+        .env("AUTH_REDIS_NAMESPACE", &backend.redis_namespace)
+        .env("AUTH_LOG_FORMAT", "json")
+        .env_remove("AUTH_ADMIN_EMAIL")
+        .env_remove("AUTH_ADMIN_PASSWORD");
+    match &backend.redis_url {
+        Some(url) => command.env("AUTH_REDIS_URL", url),
+        None => command.env_remove("AUTH_REDIS_URL"),
+    };
+    command.output().expect("authd runs")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn user_commands_take_effect_on_a_running_server(backend: Backend) {
+    let server = backend.start().await;
+    let (id, email, token) = server.new_session().await;
+
+    let listed = ok(&authd(&backend, &["user", "list"]));
+    assert!(listed.contains(&id) && listed.contains(&email), "{listed}");
+    let shown = ok(&authd(&backend, &["user", "show", &email]));
+    assert!(shown.contains(&id) && !shown.contains("argon2"), "{shown}");
+
+    ok(&authd(&backend, &["user", "disable", &email]));
+    let ended = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(&token)).await.status == 401
+    })
+    .await;
+    assert!(ended, "a disabled account's sessions end within a second");
+    let refused = server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
+    refused.assert_problem(403, "account_disabled");
+    let wrong = server
+        .post(
+            "/login",
+            None,
+            json!({ "email": email, "password": "not the password at all" }),
+        )
+        .await;
+    wrong.assert_problem(401, "invalid_credentials");
+    assert!(ok(&authd(&backend, &["user", "show", &id])).contains("(disabled)"));
+
+    ok(&authd(&backend, &["user", "enable", &id]));
+    let token = server.login(&email).await;
+    ok(&authd(&backend, &["session", "revoke", "--user", &email]));
+    let revoked = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(&token)).await.status == 401
+    })
+    .await;
+    assert!(
+        revoked,
+        "revoked from the command line, refused by the server within a second"
+    );
+
+    ok(&authd(&backend, &["user", "delete", &email]));
+    server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    assert!(!authd(&backend, &["user", "show", &email]).status.success());
+    assert!(!authd(&backend, &["user", "disable", "nobody@example.com"])
+        .status
+        .success());
+}
+
+backend_tests!(user_commands_take_effect_on_a_running_server);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named() {
+    let backend = Backend::sqlite();
+    let server = backend.start().await;
+    let (_, email, old_token) = server.new_session().await;
+    let old_jwks = server.get("/.well-known/jwks.json", None).await.body;
+    server.stop().await;
+
+    let said = ok(&authd(&backend, &["key", "rotate"]));
+    let previous = said
+        .lines()
+        .find_map(|line| line.strip_prefix("the old key is at "))
+        .expect("where the old key went")
+        .to_owned();
+    assert_ne!(
+        std::fs::read_to_string(&previous).unwrap(),
+        std::fs::read_to_string(backend.dir.join("jwt.pem")).unwrap()
+    );
+
+    let previous_path = std::path::PathBuf::from(&previous);
+    let server = backend
+        .start_with(|c| c.jwt_previous_key_files = vec![previous_path])
+        .await;
+    assert_eq!(
+        server.get("/user/me", Some(&old_token)).await.status,
+        200,
+        "old tokens stay valid"
+    );
+    let jwks = server.get("/.well-known/jwks.json", None).await.body;
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "both public keys are published"
+    );
+    let new_token = server.login(&email).await;
+    assert_eq!(server.get("/user/me", Some(&new_token)).await.status, 200);
+    let kids: Vec<&serde_json::Value> = jwks["keys"].as_array().unwrap().iter().map(|k| &k["kid"]).collect();
+    assert!(
+        kids.contains(&&old_jwks["keys"][0]["kid"]),
+        "the old key's kid is still published"
+    );
+    assert_ne!(kids[0], kids[1], "beside a new one");
+    server.stop().await;
+
+    let without = backend.start().await;
+    assert_eq!(
+        without.get("/user/me", Some(&old_token)).await.status,
+        401,
+        "without the old key its tokens are refused"
+    );
+}
