@@ -13,7 +13,7 @@ DEV_REDIS_URL ?= redis://127.0.0.1:6379
 # cargo-nextest when installed (faster, per-test processes), else cargo test.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: deps run test ci lint schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
+.PHONY: deps run test ci lint helm schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
 
 ## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config)
 deps:
@@ -35,8 +35,13 @@ lint:
 ## ci: deps lint, every test with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
 ci: deps lint
 	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
+	scripts/helm-check.sh
 	scripts/schemathesis.sh
 	load/run.sh smoke
+
+## helm: lint and render deploy/helm/authd, check it against the Kubernetes schemas
+helm:
+	scripts/helm-check.sh
 
 ## schemathesis: generated requests against /openapi.json: no 5xx, answers match the schema
 schemathesis:

@@ -87,11 +87,7 @@ async fn user_commands_take_effect_on_a_running_server(backend: Backend) {
         .success());
 }
 
-backend_tests!(user_commands_take_effect_on_a_running_server);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named() {
-    let backend = Backend::sqlite();
+async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named(backend: Backend) {
     let server = backend.start().await;
     let (_, email, old_token) = server.new_session().await;
     let old_jwks = server.get("/.well-known/jwks.json", None).await.body;
@@ -140,3 +136,8 @@ async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named() {
         "without the old key its tokens are refused"
     );
 }
+
+backend_tests!(
+    user_commands_take_effect_on_a_running_server,
+    key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named,
+);
