@@ -44,6 +44,21 @@ impl SqlStore {
         self.fan_out.committed(event);
         Ok(())
     }
+
+    /// Like [`Self::commit_with`] when the change touched exactly one row (`touched`);
+    /// otherwise the transaction rolls back and the answer is false.
+    pub(super) async fn commit_one_with(
+        &self,
+        tx: Transaction<'_, Any>,
+        touched: u64,
+        event: &SecurityEvent,
+    ) -> StoreResult<bool> {
+        if touched != 1 {
+            return Ok(false);
+        }
+        self.commit_with(tx, event).await?;
+        Ok(true)
+    }
 }
 
 fn event_from_row(row: &AnyRow) -> Result<SecurityEvent, sqlx::Error> {

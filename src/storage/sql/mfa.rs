@@ -107,11 +107,7 @@ impl MfaStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        if result.rows_affected() != 1 {
-            return Ok(false);
-        }
-        self.commit_with(tx, event).await?;
-        Ok(true)
+        self.commit_one_with(tx, result.rows_affected(), event).await
     }
 
     async fn delete_factor(&self, user_id: Uuid, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
@@ -127,11 +123,7 @@ impl MfaStore for SqlStore {
                 .map_err(unavailable)?;
             deleted += result.rows_affected();
         }
-        if deleted != 1 {
-            return Ok(false);
-        }
-        self.commit_with(tx, event).await?;
-        Ok(true)
+        self.commit_one_with(tx, deleted, event).await
     }
 
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()> {

@@ -157,11 +157,7 @@ impl UserStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::UserEmail))?;
-        if result.rows_affected() != 1 {
-            return Ok(false);
-        }
-        self.commit_with(tx, event).await?;
-        Ok(true)
+        self.commit_one_with(tx, result.rows_affected(), event).await
     }
 
     async fn set_password_hash(&self, id: Uuid, password_hash: &str, event: &SecurityEvent) -> StoreResult<()> {
@@ -185,11 +181,7 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        if result.rows_affected() != 1 {
-            return Ok(false);
-        }
-        self.commit_with(tx, event).await?;
-        Ok(true)
+        self.commit_one_with(tx, result.rows_affected(), event).await
     }
 
     async fn delete_user(
