@@ -32,11 +32,7 @@ async fn an_owner_reads_their_events_newest_first_without_secrets(backend: Backe
         )
         .await;
     let changed = server
-        .patch(
-            "/user/password",
-            Some(&token),
-            json!({ "currentPassword": PASSWORD, "newPassword": "violet elephant juggling marmalade" }),
-        )
+        .change_password(&token, "violet elephant juggling marmalade")
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let events = server.get("/user/events", Some(&token)).await;
@@ -304,11 +300,7 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
     server.request(reqwest::Method::DELETE, &path, Some(&admin), None).await; // organization.member_removed
 
     let changed = server
-        .patch(
-            "/user/password",
-            Some(&token),
-            json!({ "currentPassword": PASSWORD, "newPassword": "violet elephant juggling marmalade" }),
-        )
+        .change_password(&token, "violet elephant juggling marmalade")
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body); // password.changed
     server.post("/password/forget", None, json!({ "email": email })).await;

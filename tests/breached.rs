@@ -65,13 +65,7 @@ async fn the_offline_list_refuses_a_listed_password_wherever_one_is_set(backend:
         .await
         .assert_problem(400, "breached_password");
     let (_, _, token) = server.new_session().await;
-    let change = server
-        .patch(
-            "/user/password",
-            Some(&token),
-            json!({ "currentPassword": common::PASSWORD, "newPassword": LISTED }),
-        )
-        .await;
+    let change = server.change_password(&token, LISTED).await;
     change.assert_problem(400, "breached_password");
     assert_eq!(server.post("/user", None, sign_up_body(CLEAN)).await.status, 201);
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::smtp::{Mailbox, SmtpServer};
-use common::{Backend, TestServer, PASSWORD};
+use common::{Backend, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -48,11 +48,7 @@ async fn changes_to_an_accounts_security_are_told_to_its_owner(backend: Backend)
     server.login_from(&email, "A phone never seen").await;
     mailbox.wait_for(&email, 0, WAIT).await;
     let changed = server
-        .patch(
-            "/user/password",
-            Some(&token),
-            json!({ "currentPassword": PASSWORD, "newPassword": "violet elephant juggling marmalade" }),
-        )
+        .change_password(&token, "violet elephant juggling marmalade")
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     mailbox.wait_for(&email, 1, WAIT).await;
@@ -120,11 +116,7 @@ async fn notices_can_be_turned_off(backend: Backend) {
         .await;
     let (_, email, token) = server.new_session().await;
     let changed = server
-        .patch(
-            "/user/password",
-            Some(&token),
-            json!({ "currentPassword": PASSWORD, "newPassword": "violet elephant juggling marmalade" }),
-        )
+        .change_password(&token, "violet elephant juggling marmalade")
         .await;
     assert_eq!(changed.status, 200);
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -24,6 +24,11 @@ impl Notices {
         }
     }
 
+    /// Whether notices are sent at all, so callers can skip the work of deciding on one.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Tells the owner of `address` about `notice`.
     pub async fn tell(&self, address: &Email, notice: SecurityNotice) {
         if !self.enabled {

@@ -71,10 +71,14 @@ impl Sessions {
         }
         let user_id = user.id;
         let now = self.clock.unix_now();
-        let history = self
-            .store
-            .sign_in_history(user_id, origin.user_agent.as_deref(), now - DEVICE_MEMORY_SECS)
-            .await?;
+        let new_device = match self.notices.enabled() {
+            true => self
+                .store
+                .sign_in_history(user_id, origin.user_agent.as_deref(), now - DEVICE_MEMORY_SECS)
+                .await?
+                .warrants_notice(),
+            false => false,
+        };
         let event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
             .from(origin)
             .with("method", proof.as_str());
@@ -88,7 +92,7 @@ impl Sessions {
                 reply,
             })
             .await??;
-        if history.warrants_notice() {
+        if new_device {
             let notice = SecurityNotice::NewDevice {
                 user_agent: origin.user_agent.clone(),
                 ip: origin.ip.to_string(),

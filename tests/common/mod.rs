@@ -252,6 +252,12 @@ impl TestServer {
         answer.token()
     }
 
+    /// Changes the password of the holder of `token` from [`PASSWORD`] to `new`.
+    pub async fn change_password(&self, token: &str, new: &str) -> Answer {
+        let body = json!({ "currentPassword": PASSWORD, "newPassword": new });
+        self.patch("/user/password", Some(token), body).await
+    }
+
     /// Logs in as `email` from a client calling itself `user_agent`; returns the token.
     pub async fn login_from(&self, email: &str, user_agent: &str) -> String {
         let response = self
