@@ -183,6 +183,24 @@ pub struct Config {
     /// How often old events are pruned.
     #[arg(long, env = "AUTH_EVENTS_PRUNE_EVERY_SECS", default_value_t = 3600)]
     pub events_prune_every_secs: u64,
+    /// Name shown on the hosted pages (title, header).
+    #[arg(long, env = "AUTH_BRAND_NAME", default_value = "authd")]
+    pub brand_name: String,
+    /// Accent colour of the hosted pages, `#rrggbb`.
+    #[arg(long, env = "AUTH_BRAND_COLOR", default_value = "#2f5bd3", value_parser = hex_colour)]
+    pub brand_color: String,
+    /// A PNG, SVG or JPEG logo shown on the hosted pages, read at start-up; unset: the name only.
+    #[arg(long, env = "AUTH_BRAND_LOGO_FILE")]
+    pub brand_logo_file: Option<PathBuf>,
+}
+
+/// Parses a `#rrggbb` colour (it goes into a stylesheet, so nothing else may pass).
+fn hex_colour(text: &str) -> Result<String, String> {
+    let digits = text.strip_prefix('#').unwrap_or_default();
+    match digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        true => Ok(text.to_ascii_lowercase()),
+        false => Err("expected a colour like #2f5bd3".to_owned()),
+    }
 }
 
 /// `AUTH_BREACHED_PASSWORDS`.

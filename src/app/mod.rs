@@ -22,7 +22,7 @@ use crate::crypto::secrets::Secrets;
 use crate::crypto::OsSecrets;
 #[cfg(feature = "fault-injection")]
 use crate::domain::AuthError;
-use crate::http::state::{AppState, ClientAddressing};
+use crate::http::state::AppState;
 use crate::notifications::templates::Templates;
 use crate::notifications::webhook::EventPublisher;
 use crate::notifications::Notifier;
@@ -31,32 +31,17 @@ use crate::storage::fallback::FallbackCache;
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
-use crate::usecases::account_data::AccountData;
-use crate::usecases::accounts::{AccountHelpers, Accounts};
-use crate::usecases::audit::Audit;
-use crate::usecases::login::{Login, LoginSteps};
-use crate::usecases::mfa::challenge::{Challenges, SecondFactors};
-use crate::usecases::mfa::enrolment::Enrolment;
-use crate::usecases::mfa::passkeys::Passkeys;
-use crate::usecases::mfa::recovery::RecoveryCodes;
-use crate::usecases::notices::Notices;
+use crate::usecases::accounts::Accounts;
 use crate::usecases::operator::Operator;
-use crate::usecases::organizations::Organizations;
-use crate::usecases::passkey_login::PasskeyLogin;
-use crate::usecases::password_rules::PasswordRules;
-use crate::usecases::passwords::{PasswordHelpers, Passwords};
-use crate::usecases::readiness::Readiness;
 use crate::usecases::session_keeper::SessionKeeper;
-use crate::usecases::sessions::Sessions;
-use crate::usecases::throttle::Throttle;
-use crate::usecases::tokens::Tokens;
-use crate::usecases::verification::EmailVerification;
 use crate::usecases::Ports;
 pub use outbound::check;
 use outbound::{breach_check, message_senders, passkey_ceremonies, webhook_sender};
+use services::services;
 use tasks::prune_events;
 
 mod outbound;
+mod services;
 mod tasks;
 
 /// A wired server, ready to serve.
@@ -143,7 +128,7 @@ impl App {
             events: store.clone(),
             clock: clock.clone(),
         };
-        let state = services(&ports, config, &actors, revoked.clone(), throttle_cache);
+        let state = services(&ports, config, &actors, revoked.clone(), throttle_cache)?;
 
         let supervisor_args = SupervisorArgs {
             slots: actors.clone(),
@@ -254,91 +239,6 @@ impl App {
             redis.quit().await;
         }
         self.sql.close().await;
-    }
-}
-
-/// Every capability service, wired from the ports: the router's state.
-fn services(
-    ports: &Ports,
-    config: &Config,
-    actors: &ActorSlots,
-    revoked: RevocationView,
-    throttle_cache: Arc<dyn Cache>,
-) -> AppState {
-    let throttle = Throttle::new(throttle_cache, config.throttle_policy());
-    let notices = Arc::new(Notices::new(ports, config.security_notices));
-    let rules = Arc::new(PasswordRules::new(ports));
-    let verification = Arc::new(EmailVerification::new(ports, config.verification()));
-    let audit = Arc::new(Audit::new(ports, config.events_retention()));
-    let sessions = Arc::new(Sessions::new(ports, actors.sessions.clone(), notices.clone()));
-    let recovery = Arc::new(RecoveryCodes::new(ports, notices.clone()));
-    let passkeys = Arc::new(Passkeys::new(ports));
-    let challenges = Arc::new(Challenges::new(
-        ports,
-        throttle.clone(),
-        SecondFactors {
-            recovery: recovery.clone(),
-            passkeys: passkeys.clone(),
-        },
-        sessions.clone(),
-        actors.mfa.clone(),
-    ));
-    let passkey_login = Arc::new(PasskeyLogin::new(
-        ports,
-        throttle.clone(),
-        passkeys.clone(),
-        sessions.clone(),
-        verification.clone(),
-    ));
-    AppState {
-        accounts: Arc::new(Accounts::new(
-            ports,
-            AccountHelpers {
-                throttle: throttle.clone(),
-                rules: rules.clone(),
-                verification: verification.clone(),
-                notices: notices.clone(),
-            },
-            config.signup,
-        )),
-        login: Arc::new(Login::new(
-            ports,
-            throttle.clone(),
-            LoginSteps {
-                challenges: challenges.clone(),
-                sessions: sessions.clone(),
-                verification: verification.clone(),
-            },
-        )),
-        tokens: Arc::new(Tokens::new(ports, revoked)),
-        enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone(), passkeys)),
-        passkey_login,
-        passwords: Arc::new(Passwords::new(
-            ports,
-            PasswordHelpers {
-                throttle,
-                sessions: sessions.clone(),
-                rules,
-                notices,
-            },
-            config.password_reset(),
-        )),
-        account_data: Arc::new(AccountData::new(
-            ports,
-            sessions.clone(),
-            audit.clone(),
-            config.session_policy().token_ttl,
-        )),
-        verification,
-        audit,
-        organizations: Arc::new(Organizations::new(ports)),
-        readiness: Arc::new(Readiness::new(ports, actors.clone())),
-        addressing: ClientAddressing {
-            header: config.client_ip_header.as_deref().map(Arc::from),
-        },
-        sessions,
-        recovery,
-        challenges,
     }
 }
 

@@ -74,5 +74,6 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     webhook_sender(config, Arc::new(crate::ports::SystemClock))?;
     breach_check(config)?;
     passkey_ceremonies(config)?;
+    super::services::page_settings(config)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod pages;
 pub mod problem;
 pub mod state;
 
@@ -39,7 +40,8 @@ pub fn router(state: AppState) -> Router {
     let (router, document) = api::documented_routes().split_for_parts();
     router
         .layer(Extension(Arc::new(document)))
-        .fallback(problem::unknown_route)
+        .merge(pages::routes())
+        .fallback(unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(middleware::from_fn(within_deadline))
         .layer(middleware::from_fn(record_request))
@@ -59,6 +61,14 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// An unknown path: a page under `/ui/`, a problem document elsewhere.
+async fn unknown_route(uri: axum::http::Uri) -> Response {
+    match uri.path().starts_with("/ui/") {
+        true => pages::not_found(),
+        false => axum::response::IntoResponse::into_response(problem::unknown_route().await),
+    }
 }
 
 /// Names a request by its route template, never its raw path: the refresh route carries a

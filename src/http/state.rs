@@ -8,12 +8,15 @@ use axum::extract::FromRef;
 
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::Accounts;
+use super::pages::settings::PageSettings;
 use crate::usecases::audit::Audit;
+use crate::usecases::forms::FormTokens;
 use crate::usecases::login::Login;
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::organizations::Organizations;
+use crate::usecases::overview::AccountOverview;
 use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::passwords::Passwords;
 use crate::usecases::readiness::Readiness;
@@ -45,6 +48,9 @@ pub struct AppState {
     pub verification: Arc<EmailVerification>,
     pub account_data: Arc<AccountData>,
     pub audit: Arc<Audit>,
+    pub overview: Arc<AccountOverview>,
+    pub forms: Arc<FormTokens>,
+    pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
 }
 
@@ -76,5 +82,8 @@ hand_out!(
     verification: Arc<EmailVerification>,
     account_data: Arc<AccountData>,
     audit: Arc<Audit>,
+    overview: Arc<AccountOverview>,
+    forms: Arc<FormTokens>,
+    pages: Arc<PageSettings>,
     addressing: ClientAddressing,
 );

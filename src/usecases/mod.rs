@@ -24,15 +24,19 @@
 //! | [`organizations::Organizations`] | `organizations.rs` | organizations and members |
 //! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
 //! | [`operator::Operator`] | `operator.rs` | the command line's account commands |
+//! | [`overview::AccountOverview`] | `overview.rs` | what the account page shows at once |
+//! | [`forms::FormTokens`] | `forms.rs` | anti-forgery tokens of the hosted pages' forms |
 
 pub mod account_data;
 pub mod accounts;
 pub mod audit;
+pub mod forms;
 pub mod login;
 pub mod mfa;
 pub mod notices;
 pub mod operator;
 pub mod organizations;
+pub mod overview;
 pub mod passkey_login;
 pub mod password_rules;
 pub mod passwords;

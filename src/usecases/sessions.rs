@@ -119,6 +119,22 @@ impl Sessions {
         ))
     }
 
+    /// For a client that keeps its token for the person (the hosted pages' cookie): the
+    /// successor of `token` once it is past half its lifetime, else `None`, so a browser
+    /// in use stays signed in while an idle one expires with its token.
+    pub async fn renew_if_due(
+        &self,
+        token: &SecretString,
+        claims: &Claims,
+        origin: &Origin,
+    ) -> Result<Option<Credential>, AuthError> {
+        let half_life = (claims.exp - claims.iat) / 2;
+        if self.clock.unix_now() < claims.iat + half_life {
+            return Ok(None);
+        }
+        self.refresh(token, origin).await.map(Some)
+    }
+
     /// The caller's live sessions, newest first.
     pub async fn list(&self, caller: &Claims) -> Result<Vec<SessionInfo>, AuthError> {
         Ok(self.store.live_sessions(caller.sub, self.clock.unix_now()).await?)

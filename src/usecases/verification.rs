@@ -49,6 +49,11 @@ impl EmailVerification {
         self.policy.blocks_sign_in(user.email_verified)
     }
 
+    /// Whether accounts are sent verification links at all (the mode is not `off`).
+    pub fn sends_links(&self) -> bool {
+        self.policy.sends_links()
+    }
+
     /// Sends a link by itself (sign-up, address change, a refused sign-in) unless the mode
     /// is `off`; over the e-mail limit nothing is sent, and a failure is only logged.
     pub(crate) async fn offer_link(&self, user: &User) {

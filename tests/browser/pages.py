@@ -1,0 +1,32 @@
+"""What a person does on the hosted pages, as steps the tests share."""
+
+from playwright.sync_api import Page, expect
+
+PASSWORD = "plum lantern orbit 47"
+NEW_PASSWORD = "quiet harbour violet 83"
+
+
+def sign_up(page: Page, authd, email, name="Ada Lovelace", password=PASSWORD):
+    page.goto(authd.url("/ui/signup"))
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Your account is ready")).to_be_visible()
+
+
+def sign_in(page: Page, authd, email, password=PASSWORD, return_to=None):
+    path = "/ui/login" + (f"?return_to={return_to}" if return_to else "")
+    page.goto(authd.url(path))
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def expect_account_page(page: Page):
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+
+
+def sign_out(page: Page):
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out of this browser.")).to_be_visible()
