@@ -13,7 +13,7 @@ DEV_REDIS_URL ?= redis://127.0.0.1:6379
 # cargo-nextest when installed (faster, per-test processes), else cargo test.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: deps run test ci lint helm schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
+.PHONY: deps run test ci lint browser browser/deps screenshots helm schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
 
 ## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config)
 deps:
@@ -23,21 +23,36 @@ deps:
 run: deps
 	$(CARGO) run --release
 
-## test: every test; the PostgreSQL/Redis suites say SKIPPED when those are unreachable
+## test: every test; the PostgreSQL/Redis suites and the browser suite say SKIPPED when
+## those services or Chromium are missing
 test: deps
 	$(CARGO) $(TEST_RUNNER) --features fault-injection
+	scripts/browser-tests.sh
 
 ## lint: formatting and clippy, warnings as errors
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
-## ci: deps lint, every test with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
-ci: deps lint
+## ci: deps lint, every test (the browser suite required) with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
+ci: deps browser/deps lint
 	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
+	AUTH_TEST_REQUIRE_BROWSER=1 scripts/browser-tests.sh
 	scripts/helm-check.sh
 	scripts/schemathesis.sh
 	load/run.sh smoke
+
+## browser/deps: Debian's Chromium, for the browser suite
+browser/deps:
+	scripts/ensure-browser.sh
+
+## browser: the browser suite alone (tests/browser, Playwright + Chromium)
+browser: browser/deps
+	AUTH_TEST_REQUIRE_BROWSER=1 scripts/browser-tests.sh
+
+## screenshots: the browser suite, renewing the README's pictures in docs/screenshots
+screenshots: browser/deps
+	AUTH_TEST_REQUIRE_BROWSER=1 AUTH_TEST_SCREENSHOTS=docs/screenshots scripts/browser-tests.sh
 
 ## helm: lint and render deploy/helm/authd, check it against the Kubernetes schemas
 helm:

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use super::pages::settings::PageSettings;
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::Accounts;
-use super::pages::settings::PageSettings;
 use crate::usecases::audit::Audit;
 use crate::usecases::forms::FormTokens;
 use crate::usecases::login::Login;

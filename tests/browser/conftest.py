@@ -93,6 +93,17 @@ class FakeTwilio(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), TwilioHandler)
 
 
+    def wait_for_code(self, to, skip=0, timeout=10.0):
+        """The 6-digit code in the message to `to` after the first `skip` ones."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bodies = [m["Body"] for m in self.sent if m.get("To", "").endswith(to)]
+            if len(bodies) > skip:
+                return re.search(r"\b(\d{6})\b", bodies[skip]).group(1)
+            time.sleep(0.05)
+        raise AssertionError(f"no text message to {to}")
+
+
 class TwilioHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("content-length", 0))

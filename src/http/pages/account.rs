@@ -45,10 +45,14 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-pub async fn page(browser: Browser, State(overview): State<Arc<AccountOverview>>, Query(done): Query<Done>) -> Response {
+pub async fn page(
+    browser: Browser,
+    State(overview): State<Arc<AccountOverview>>,
+    Query(done): Query<Done>,
+) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     let notice = confirmation(done.done.as_deref());
     show(browser, &overview, &claims, notice, None).await
@@ -156,7 +160,10 @@ fn factor_view(factor: &Factor) -> FactorView {
 fn session_view(session: &SessionInfo, claims: &Claims) -> SessionView {
     SessionView {
         id: session.id,
-        device: session.user_agent.clone().unwrap_or_else(|| "Unknown device".to_owned()),
+        device: session
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| "Unknown device".to_owned()),
         ip: session.ip.clone().unwrap_or_default(),
         signed_in: when(session.created_at),
         last_used: when(session.last_used_at),
@@ -217,7 +224,7 @@ pub async fn save_profile(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     let change = ProfileChange {
         user_id: None,
@@ -245,7 +252,7 @@ pub async fn change_password(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match passwords
         .change(&claims, form.current_password, form.password, &browser.origin)
@@ -274,7 +281,7 @@ pub async fn resend_verification(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match verification.resend(&claims).await {
         Ok(()) => browser.redirect("/ui/account?done=verification"),
@@ -291,7 +298,7 @@ pub async fn end_session(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match sessions.end(&claims, id, &browser.origin).await {
         Ok(()) if id == claims.sid => {
@@ -317,7 +324,7 @@ pub async fn delete_account(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match data.delete_own(&claims, form.password, &browser.origin).await {
         Ok(()) => {

@@ -16,12 +16,26 @@ const PASSKEY_SCRIPT: &str = include_str!("../../../assets/ui/passkey.js");
 const CACHE: &str = "public, max-age=3600";
 
 pub async fn style() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, CACHE)], STYLE).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        STYLE,
+    )
+        .into_response()
 }
 
 pub async fn brand(State(pages): State<Arc<PageSettings>>) -> Response {
     let css = pages.brand_css();
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, CACHE)], css).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        css,
+    )
+        .into_response()
 }
 
 pub async fn passkey_script() -> Response {
@@ -35,7 +49,10 @@ pub async fn passkey_script() -> Response {
 pub async fn logo(State(pages): State<Arc<PageSettings>>) -> Response {
     match &pages.brand.logo {
         Some(logo) => {
-            let headers = [(header::CONTENT_TYPE, logo.content_type), (header::CACHE_CONTROL, CACHE)];
+            let headers = [
+                (header::CONTENT_TYPE, logo.content_type),
+                (header::CACHE_CONTROL, CACHE),
+            ];
             (headers, logo.bytes.clone()).into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),

@@ -79,7 +79,11 @@ where
         let mut browser = Browser {
             form_token: forms.token_for(&nonce),
             session: None,
-            here: parts.uri.path_and_query().map_or("/ui/account", |p| p.as_str()).to_owned(),
+            here: parts
+                .uri
+                .path_and_query()
+                .map_or("/ui/account", |p| p.as_str())
+                .to_owned(),
             pages,
             jar,
             origin,
@@ -97,7 +101,11 @@ impl Browser {
         Arc<Tokens>: FromRef<S>,
         Arc<Sessions>: FromRef<S>,
     {
-        let Some(token) = self.jar.get(&self.pages.cookie_name(SESSION)).map(|c| c.value().to_owned()) else {
+        let Some(token) = self
+            .jar
+            .get(&self.pages.cookie_name(SESSION))
+            .map(|c| c.value().to_owned())
+        else {
             return;
         };
         let claims = match Arc::<Tokens>::from_ref(state).authenticate(&token) {
@@ -122,7 +130,7 @@ impl Browser {
     }
 
     /// The signed-in session, or a redirect to the sign-in page that comes back here.
-    pub fn signed_in(&self) -> Result<Claims, Response> {
+    pub fn signed_in(&self) -> Result<Claims, Box<Response>> {
         match &self.session {
             Some(claims) => Ok(claims.clone()),
             None => {
@@ -131,7 +139,7 @@ impl Browser {
                     false => self.here.as_str(),
                 };
                 let to = format!("/ui/login?return_to={}", urlencode(back));
-                Err((self.jar.clone(), Redirect::to(&to)).into_response())
+                Err(Box::new((self.jar.clone(), Redirect::to(&to)).into_response()))
             }
         }
     }
@@ -254,7 +262,10 @@ where
             return Err(refuse(StatusCode::FORBIDDEN, FORGED));
         }
         if !is_form(request.headers()) {
-            return Err(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the form as a web page does."));
+            return Err(refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send the form as a web page does.",
+            ));
         }
         let jar = CookieJar::from_headers(request.headers());
         let nonce = SecretString::from(

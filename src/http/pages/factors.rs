@@ -37,7 +37,7 @@ pub async fn enrol(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     let name = form.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let channel = form.channel.as_deref().filter(|c| !c.is_empty());
@@ -91,17 +91,13 @@ pub async fn confirm(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     let origin = browser.origin.clone();
     let passkey = Strategy::parse(&form.strategy).is_ok_and(|s| s == Strategy::Passkey);
     let result = match passkey {
         true => match serde_json::from_str::<serde_json::Value>(&form.credential) {
-            Ok(credential) => {
-                enrolment
-                    .validate_passkey(&claims, form.id, &credential, &origin)
-                    .await
-            }
+            Ok(credential) => enrolment.validate_passkey(&claims, form.id, &credential, &origin).await,
             Err(_) => Err(AuthError::InvalidPasskey),
         },
         false => {
@@ -114,7 +110,11 @@ pub async fn confirm(
         Err(AuthError::InvalidPasskey) if passkey => {
             let message = Message::from(AuthError::InvalidPasskey);
             let text = format!("{} Start again from your account page.", message.text);
-            browser.message("Passkey not added", Message { text, ..message }, ("/ui/account", "Back"))
+            browser.message(
+                "Passkey not added",
+                Message { text, ..message },
+                ("/ui/account", "Back"),
+            )
         }
         Err(err) => {
             let values = context! { id => form.id, strategy => form.strategy, retry => true };
@@ -132,7 +132,7 @@ pub async fn remove(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match enrolment.delete_factor(&claims, id, &browser.origin).await {
         Ok(()) => browser.redirect("/ui/account?done=factor_removed"),
@@ -148,7 +148,7 @@ pub async fn new_recovery_codes(
 ) -> Response {
     let claims = match browser.signed_in() {
         Ok(claims) => claims,
-        Err(to_sign_in) => return to_sign_in,
+        Err(to_sign_in) => return *to_sign_in,
     };
     match recovery.new_set(&claims, &browser.origin).await {
         Ok(codes) => {

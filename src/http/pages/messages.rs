@@ -34,10 +34,18 @@ impl From<AuthError> for Message {
         let status = Problem::from(err.clone()).status();
         let (field, text) = match err {
             AuthError::Validation { field, reason } => (Some(form_field(field)), sentence(&reason)),
-            AuthError::WeakPassword { .. } | AuthError::BreachedPassword => (Some("password"), sentence(&err.to_string())),
+            AuthError::WeakPassword { .. } | AuthError::BreachedPassword => {
+                (Some("password"), sentence(&err.to_string()))
+            }
             AuthError::InvalidCredentials => (None, "The e-mail address or the password is wrong.".to_owned()),
-            AuthError::EmailTaken => (Some("email"), "An account with this e-mail address exists already.".to_owned()),
-            AuthError::InvalidCode => (Some("code"), "That code is not right. Check it and try again.".to_owned()),
+            AuthError::EmailTaken => (
+                Some("email"),
+                "An account with this e-mail address exists already.".to_owned(),
+            ),
+            AuthError::InvalidCode => (
+                Some("code"),
+                "That code is not right. Check it and try again.".to_owned(),
+            ),
             AuthError::InvalidPasskey => (None, "The passkey could not be verified. Try again.".to_owned()),
             AuthError::InvalidHash => (
                 None,
@@ -47,10 +55,7 @@ impl From<AuthError> for Message {
                 (None, "Your session has ended. Please sign in again.".to_owned())
             }
             AuthError::RateLimited { retry_after } => (None, too_many(retry_after.as_secs())),
-            AuthError::PhoneRequired => (
-                Some("phone"),
-                "Add a phone number to your profile first.".to_owned(),
-            ),
+            AuthError::PhoneRequired => (Some("phone"), "Add a phone number to your profile first.".to_owned()),
             other => (None, sentence(&other.to_string())),
         };
         Self { field, text, status }

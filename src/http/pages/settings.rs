@@ -44,7 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../../templates/pages/layout.html")),
     ("forms.html", include_str!("../../../templates/pages/forms.html")),
     ("signup.html", include_str!("../../../templates/pages/signup.html")),
-    ("signed_up.html", include_str!("../../../templates/pages/signed_up.html")),
+    (
+        "signed_up.html",
+        include_str!("../../../templates/pages/signed_up.html"),
+    ),
     ("login.html", include_str!("../../../templates/pages/login.html")),
     ("mfa.html", include_str!("../../../templates/pages/mfa.html")),
     ("forgot.html", include_str!("../../../templates/pages/forgot.html")),
@@ -52,7 +55,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("../../../templates/pages/message.html")),
     ("account.html", include_str!("../../../templates/pages/account.html")),
     ("enrol.html", include_str!("../../../templates/pages/enrol.html")),
-    ("recovery_codes.html", include_str!("../../../templates/pages/recovery_codes.html")),
+    (
+        "recovery_codes.html",
+        include_str!("../../../templates/pages/recovery_codes.html"),
+    ),
     ("logout.html", include_str!("../../../templates/pages/logout.html")),
 ];
 

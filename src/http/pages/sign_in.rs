@@ -98,7 +98,11 @@ pub struct LoginForm {
     return_to: Option<String>,
 }
 
-pub async fn login(mut browser: Browser, State(login): State<Arc<Login>>, Submitted(form): Submitted<LoginForm>) -> Response {
+pub async fn login(
+    mut browser: Browser,
+    State(login): State<Arc<Login>>,
+    Submitted(form): Submitted<LoginForm>,
+) -> Response {
     let return_to = kept(&form.return_to).to_owned();
     match login.login(&form.email, form.password, &browser.origin).await {
         Ok(LoginOutcome::Authenticated(credential)) => {
@@ -372,7 +376,14 @@ mod tests {
 
     #[test]
     fn a_tampered_pending_step_is_no_step() {
-        for text in ["", "choose", "choose..h", "answer.EMAIL+PHONE.h", "other.EMAIL.h", "choose.NOPE.h"] {
+        for text in [
+            "",
+            "choose",
+            "choose..h",
+            "answer.EMAIL+PHONE.h",
+            "other.EMAIL.h",
+            "choose.NOPE.h",
+        ] {
             assert_eq!(Pending::decode(text), None, "{text:?}");
         }
     }
