@@ -76,3 +76,16 @@ def test_a_wrong_password_is_said_in_words_on_the_page(authd, browser):
     assert page.get_by_label("E-mail address").input_value() == "alan@example.com"
     sign_in(page, authd, "alan@example.com", password=PASSWORD)
     expect_account_page(page)
+
+
+def test_the_pages_work_without_javascript(authd, browser):
+    page = browser(java_script_enabled=False).new_page()
+    sign_up(page, authd, "joan@example.com")
+    page.goto(authd.url("/ui/login"))
+    expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+    sign_in(page, authd, "joan@example.com")
+    expect_account_page(page)
+    page.get_by_label("Name", exact=True).fill("Joan Clarke")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Your profile is saved.")).to_be_visible()
+    assert page.get_by_label("Name", exact=True).input_value() == "Joan Clarke"
