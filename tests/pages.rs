@@ -419,11 +419,14 @@ async fn the_brand_is_the_operators() {
     assert!(page.body.contains("src=\"/ui/assets/logo\""));
     let css = server
         .http
-        .get(server.url("/ui/assets/brand.css"))
+        .get(server.url("/ui/assets/style.css"))
         .send()
         .await
         .unwrap();
-    assert!(css.text().await.unwrap().contains("--accent: #aa3300"));
+    assert!(
+        css.text().await.unwrap().contains("--accent: #aa3300;"),
+        "the one stylesheet carries the brand colour"
+    );
     let served = server.http.get(server.url("/ui/assets/logo")).send().await.unwrap();
     assert_eq!(served.headers()["content-type"], "image/svg+xml");
     std::fs::remove_dir_all(dir).unwrap();

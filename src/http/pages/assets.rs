@@ -1,5 +1,5 @@
-//! The pages' static files, compiled into the binary: one stylesheet, the brand's colour
-//! as a stylesheet of its own, the one script (WebAuthn), and the operator's logo.
+//! The pages' static files, compiled into the binary: the one stylesheet (with the brand's
+//! colour), the one script (WebAuthn), and the operator's logo.
 
 use std::sync::Arc;
 
@@ -9,33 +9,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::settings::PageSettings;
 
-const STYLE: &str = include_str!("../../../assets/ui/style.css");
 const PASSKEY_SCRIPT: &str = include_str!("../../../assets/ui/passkey.js");
 
 /// Static files may be cached for an hour; they change only with the binary.
 const CACHE: &str = "public, max-age=3600";
 
-pub async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE),
-        ],
-        STYLE,
-    )
-        .into_response()
-}
-
-pub async fn brand(State(pages): State<Arc<PageSettings>>) -> Response {
-    let css = pages.brand_css();
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE),
-        ],
-        css,
-    )
-        .into_response()
+pub async fn style(State(pages): State<Arc<PageSettings>>) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+        (header::CACHE_CONTROL, CACHE),
+    ];
+    (headers, pages.stylesheet().to_owned()).into_response()
 }
 
 pub async fn passkey_script() -> Response {

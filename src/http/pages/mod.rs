@@ -64,7 +64,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/account/factors/{id}/remove", post(factors::remove))
         .route("/ui/account/recovery-codes", post(factors::new_recovery_codes))
         .route("/ui/assets/style.css", get(assets::style))
-        .route("/ui/assets/brand.css", get(assets::brand))
         .route("/ui/assets/passkey.js", get(assets::passkey_script))
         .route("/ui/assets/logo", get(assets::logo))
         .layer(middleware::from_fn(security_headers))

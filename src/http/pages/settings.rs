@@ -70,7 +70,12 @@ pub struct PageSettings {
     /// Origins (`scheme://host[:port]`) a form may be posted from.
     origins: Vec<String>,
     views: Environment<'static>,
+    stylesheet: String,
 }
+
+/// The stylesheet as written, with the default accent colour.
+const STYLE: &str = include_str!("../../../assets/ui/style.css");
+const DEFAULT_ACCENT: &str = "--accent: #2f5bd3;";
 
 impl PageSettings {
     /// Settings for a server at `public_url` whose forms may also come from `other_origins`
@@ -88,7 +93,9 @@ impl PageSettings {
         for (name, source) in TEMPLATES {
             views.add_template(name, source)?;
         }
+        let stylesheet = STYLE.replacen(DEFAULT_ACCENT, &format!("--accent: {};", brand.color), 1);
         Ok(Self {
+            stylesheet,
             brand,
             secure_cookies: public.scheme() == "https",
             origins,
@@ -109,9 +116,10 @@ impl PageSettings {
         }
     }
 
-    /// The stylesheet that carries the brand colour (pages allow no inline styles).
-    pub fn brand_css(&self) -> String {
-        format!(":root {{ --accent: {}; }}\n", self.brand.color)
+    /// The pages' one stylesheet, with the brand's accent colour (pages allow no inline
+    /// styles, so the colour is set here).
+    pub fn stylesheet(&self) -> &str {
+        &self.stylesheet
     }
 
     /// Renders `template` with `page` (its own values) and the brand, as a page answer
@@ -126,5 +134,54 @@ impl PageSettings {
                 (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brand(color: &str) -> Brand {
+        Brand {
+            name: "Acme".into(),
+            color: color.into(),
+            logo: None,
+        }
+    }
+
+    #[test]
+    fn the_stylesheet_takes_the_brand_colour() {
+        assert!(
+            STYLE.contains(DEFAULT_ACCENT),
+            "style.css must keep its accent line as written"
+        );
+        let pages = PageSettings::new(brand("#aa3300"), "https://auth.example.com", &[]).unwrap();
+        assert!(pages.stylesheet().contains("--accent: #aa3300;"));
+        assert!(!pages.stylesheet().contains(DEFAULT_ACCENT));
+    }
+
+    #[test]
+    fn forms_may_come_from_the_public_and_the_webauthn_origins_only() {
+        let others = ["http://localhost:8080".to_owned()];
+        let pages = PageSettings::new(brand("#000000"), "http://127.0.0.1:8080/", &others).unwrap();
+        assert!(pages.allows_origin("http://127.0.0.1:8080"));
+        assert!(pages.allows_origin("http://localhost:8080"));
+        assert!(!pages.allows_origin("http://localhost:8081"));
+        assert!(!pages.allows_origin("null"));
+        assert!(!pages.secure_cookies);
+        assert_eq!(pages.cookie_name("authd_session"), "authd_session");
+    }
+
+    #[test]
+    fn https_cookies_are_host_prefixed() {
+        let pages = PageSettings::new(brand("#000000"), "https://auth.example.com", &[]).unwrap();
+        assert_eq!(pages.cookie_name("authd_session"), "__Host-authd_session");
+    }
+
+    #[test]
+    fn a_logo_is_known_by_its_file_name() {
+        assert_eq!(Logo::content_type_of("brand/Logo.SVG"), Some("image/svg+xml"));
+        assert_eq!(Logo::content_type_of("logo.jpeg"), Some("image/jpeg"));
+        assert_eq!(Logo::content_type_of("logo.gif"), None);
     }
 }
