@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 use authd::app::App;
 use authd::config::Config;
 use authd::storage::sql::SqlStore;
+use commands::{client_command, user_command, ClientCommand, UserCommand};
+
+mod commands;
 
 /// mimalloc returns freed memory to the OS; glibc's malloc kept hundreds of MiB in per-thread
 /// arenas under load (the SQLite driver runs one thread per connection).
@@ -66,31 +69,16 @@ enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// OpenID Connect clients: the applications that sign people in through authd.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// The token signing key.
     Key {
         #[command(subcommand)]
         command: KeyCommand,
     },
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// List accounts, oldest first.
-    List {
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-        /// Start after this account id.
-        #[arg(long)]
-        after: Option<uuid::Uuid>,
-    },
-    /// Show one account (id or e-mail), its organizations and factors.
-    Show { user: String },
-    /// Disable an account (id or e-mail): it cannot sign in, and its sessions end.
-    Disable { user: String },
-    /// Enable a disabled account again.
-    Enable { user: String },
-    /// Delete an account and everything held about it.
-    Delete { user: String },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +143,7 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
         } => create_admin(&cli.config, &email, &name).await,
         Command::Health { url } => health(&cli.config, url).await,
         Command::User { command } => user_command(&cli.config, command).await,
+        Command::Client { command } => client_command(&cli.config, command).await,
         Command::Session {
             command: SessionCommand::Revoke { user },
         } => {
@@ -194,54 +183,6 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Runs one `authd user` command on a server built from `config` (not serving).
-async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
-    let app = App::build(config).await?;
-    let operator = app.operator();
-    let shown = |user: &authd::domain::user::User| {
-        let state = if user.disabled { " (disabled)" } else { "" };
-        let admin = if user.is_admin { " admin" } else { "" };
-        format!("{}\t{}\t{}{admin}{state}", user.id, user.email.as_str(), user.name)
-    };
-    let result = async {
-        match command {
-            UserCommand::List { limit, after } => {
-                for user in operator.list(after, limit.clamp(1, 1000)).await? {
-                    println!("{}", shown(&user));
-                }
-            }
-            UserCommand::Show { user } => {
-                let profile = operator.show(&user).await?;
-                println!("{}", shown(&profile.user));
-                println!("email verified: {}", profile.user.email_verified);
-                for (organization, role) in &profile.organizations {
-                    println!(
-                        "organization {} {} ({})",
-                        organization.id,
-                        organization.name,
-                        role.as_str()
-                    );
-                }
-                for factor in &profile.factors {
-                    println!(
-                        "factor {} {} enabled={}",
-                        factor.id,
-                        factor.strategy.as_str(),
-                        factor.enabled
-                    );
-                }
-            }
-            UserCommand::Disable { user } => println!("disabled {}", shown(&operator.set_disabled(&user, true).await?)),
-            UserCommand::Enable { user } => println!("enabled {}", shown(&operator.set_disabled(&user, false).await?)),
-            UserCommand::Delete { user } => println!("deleted {}", operator.delete(&user).await?.email.as_str()),
-        }
-        Ok::<_, authd::domain::AuthError>(())
-    }
-    .await;
-    app.close().await;
-    result.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Exits 0 when `/health/ready` answers 200; otherwise says what answered and fails.

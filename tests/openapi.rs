@@ -52,6 +52,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/health/ready"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
+    ("POST", "/clients"),
+    ("GET", "/clients"),
+    ("DELETE", "/clients/{clientId}"),
 ];
 
 async fn the_document_lists_every_served_route_and_nothing_else(backend: Backend) {
@@ -75,6 +78,7 @@ async fn the_document_lists_every_served_route_and_nothing_else(backend: Backend
     for (method, path) in &documented {
         let concrete = path
             .replace("{token}", "x")
+            .replace("{clientId}", "x")
             .replace("{id}", "0190a1a0-0000-7000-8000-000000000000")
             .replace("{user_id}", "0190a1a0-0000-7000-8000-000000000001");
         let answer = server

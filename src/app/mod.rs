@@ -32,6 +32,7 @@ use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
 use crate::storage::sql::SqlStore;
 use crate::usecases::accounts::Accounts;
+use crate::usecases::clients::OAuthClients;
 use crate::usecases::operator::Operator;
 use crate::usecases::session_keeper::SessionKeeper;
 use crate::usecases::Ports;
@@ -111,6 +112,7 @@ impl App {
             users: store.clone(),
             sessions: store.clone(),
             organizations: store.clone(),
+            clients: store.clone(),
             factors: store.clone(),
             passkeys: store.clone(),
             resets: store.clone(),
@@ -195,6 +197,11 @@ impl App {
     /// The account service, for the CLI's `admin create`.
     pub fn accounts(&self) -> Arc<Accounts> {
         self.state.accounts.clone()
+    }
+
+    /// The OpenID Connect clients, for the CLI.
+    pub fn clients(&self) -> Arc<OAuthClients> {
+        self.state.clients.clone()
     }
 
     /// The operator's account commands, for the CLI.

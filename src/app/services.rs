@@ -13,6 +13,7 @@ use crate::ports::Cache;
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{AccountHelpers, Accounts};
 use crate::usecases::audit::Audit;
+use crate::usecases::clients::OAuthClients;
 use crate::usecases::forms::FormTokens;
 use crate::usecases::login::{Login, LoginSteps};
 use crate::usecases::mfa::challenge::{Challenges, SecondFactors};
@@ -79,6 +80,7 @@ pub(super) fn services(
     Ok(AppState {
         accounts,
         overview,
+        clients: Arc::new(OAuthClients::new(ports)),
         forms: Arc::new(FormTokens::new(ports)),
         pages: Arc::new(page_settings(config)?),
         login: Arc::new(Login::new(

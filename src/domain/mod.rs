@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod mfa;
 pub mod notification;
+pub mod oauth;
 pub mod organization;
 pub mod password_policy;
 pub mod profile;

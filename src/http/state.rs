@@ -10,6 +10,7 @@ use super::pages::settings::PageSettings;
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::Accounts;
 use crate::usecases::audit::Audit;
+use crate::usecases::clients::OAuthClients;
 use crate::usecases::forms::FormTokens;
 use crate::usecases::login::Login;
 use crate::usecases::mfa::challenge::Challenges;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub account_data: Arc<AccountData>,
     pub audit: Arc<Audit>,
     pub overview: Arc<AccountOverview>,
+    pub clients: Arc<OAuthClients>,
     pub forms: Arc<FormTokens>,
     pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
@@ -83,6 +85,7 @@ hand_out!(
     account_data: Arc<AccountData>,
     audit: Arc<Audit>,
     overview: Arc<AccountOverview>,
+    clients: Arc<OAuthClients>,
     forms: Arc<FormTokens>,
     pages: Arc<PageSettings>,
     addressing: ClientAddressing,

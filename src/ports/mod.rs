@@ -7,9 +7,11 @@
 //! - [`exchange`]: what instances share at run time (cache, revocation bus) and the clock.
 //! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
 //! - [`outbound`]: messages to users and security events.
+//! - [`oauth`]: the OpenID Connect provider's clients.
 
 pub mod crypto;
 pub mod exchange;
+pub mod oauth;
 pub mod outbound;
 pub mod stores;
 
@@ -18,6 +20,7 @@ pub use crypto::{
     TokenSigning,
 };
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
+pub use oauth::ClientStore;
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{
     EventLog, MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasskeyStore, PasswordResetStore, QueuedMessage,

@@ -25,11 +25,13 @@
 //! | [`readiness::Readiness`] | `readiness.rs` | does every dependency answer |
 //! | [`operator::Operator`] | `operator.rs` | the command line's account commands |
 //! | [`overview::AccountOverview`] | `overview.rs` | what the account page shows at once |
+//! | [`clients::OAuthClients`] | `clients.rs` | OpenID Connect clients: registration, listing, removal |
 //! | [`forms::FormTokens`] | `forms.rs` | anti-forgery tokens of the hosted pages' forms |
 
 pub mod account_data;
 pub mod accounts;
 pub mod audit;
+pub mod clients;
 pub mod forms;
 pub mod login;
 pub mod mfa;
@@ -53,9 +55,9 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    BreachedPasswords, Cache, Clock, DataKey, EventLog, Messages, MfaStore, OneTimeSecrets, OrganizationStore,
-    PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore, RevocationBus, SecurityEvents, SessionStore,
-    TokenSigning, UserStore, VerificationStore,
+    BreachedPasswords, Cache, ClientStore, Clock, DataKey, EventLog, Messages, MfaStore, OneTimeSecrets,
+    OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore, RevocationBus,
+    SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
 };
 
 /// Every port the composition root wired, handed to the service constructors; each service
@@ -65,6 +67,7 @@ pub struct Ports {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
+    pub clients: Arc<dyn ClientStore>,
     pub factors: Arc<dyn MfaStore>,
     pub passkeys: Arc<dyn PasskeyStore>,
     pub resets: Arc<dyn PasswordResetStore>,

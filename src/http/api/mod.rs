@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod clients;
 pub mod health;
 pub mod mfa;
 pub mod openapi;
@@ -58,6 +59,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(organizations::add_member, organizations::update_alias))
         .routes(routes!(organizations::details))
         .routes(routes!(organizations::remove_member))
+        .routes(routes!(clients::create, clients::list))
+        .routes(routes!(clients::delete))
         .routes(routes!(tokens::introspect))
         .routes(routes!(tokens::jwks))
         .routes(routes!(health::live))

@@ -44,6 +44,7 @@ pub struct CreatedBody {
         (name = "mfa", description = "Second factors and the MFA login steps"),
         (name = "organizations", description = "Organizations and memberships"),
         (name = "password", description = "Password reset and change"),
+        (name = "clients", description = "OpenID Connect clients (admins)"),
         (name = "operations", description = "Health and documentation"),
     )
 )]

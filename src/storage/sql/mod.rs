@@ -21,6 +21,7 @@ use crate::domain::session::Session;
 use crate::ports::{Constraint, EventFanOut, StoreError, StoreResult};
 
 mod batch;
+mod clients;
 mod deletion;
 mod events;
 mod mfa;

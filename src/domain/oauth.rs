@@ -1,0 +1,335 @@
+//! OAuth 2.0 / OpenID Connect clients: what an application registered with authd may do.
+//! The rules here decide which redirect URIs a client may register (exact strings; `http`
+//! only on loopback), which grants and scopes it may use, and which of the scopes a request
+//! asks for it gets.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+use super::AuthError;
+
+/// A grant type (RFC 6749 §1.3) a client may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl Grant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::RefreshToken => "refresh_token",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, AuthError> {
+        match text {
+            "authorization_code" => Ok(Grant::AuthorizationCode),
+            "refresh_token" => Ok(Grant::RefreshToken),
+            "client_credentials" => Ok(Grant::ClientCredentials),
+            _ => Err(AuthError::invalid(
+                "grants",
+                "use authorization_code, refresh_token or client_credentials",
+            )),
+        }
+    }
+}
+
+/// Every scope authd knows, in the order discovery lists them.
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access", "organizations"];
+
+/// Longest client name, in characters.
+pub const MAX_CLIENT_NAME: usize = 128;
+/// Most redirect URIs (and, separately, post-logout redirect URIs) one client registers.
+pub const MAX_REDIRECT_URIS: usize = 16;
+/// Longest redirect URI.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// A registered client. Its secret is kept only as a digest; a public client has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub secret_digest: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A client that cannot keep a secret (a single-page or mobile app): PKCE is required.
+    pub public: bool,
+    /// The operator's own application: no consent page.
+    pub first_party: bool,
+    pub scopes: Vec<String>,
+    pub grants: Vec<Grant>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl Client {
+    /// Whether `uri` is one of the client's redirect URIs, compared as exact strings.
+    pub fn redirects_to(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| registered == uri)
+    }
+
+    /// Whether `uri` is one of the client's post-logout redirect URIs, exactly.
+    pub fn returns_after_logout_to(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
+    pub fn may_use(&self, grant: Grant) -> bool {
+        self.grants.contains(&grant)
+    }
+
+    /// The scopes of `requested` (space-separated) this client may have, in the order of
+    /// [`SCOPES`]; unknown or unregistered ones are dropped, as RFC 6749 §3.3 allows.
+    pub fn grantable_scopes(&self, requested: &str) -> Vec<&'static str> {
+        let asked: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+        SCOPES
+            .iter()
+            .copied()
+            .filter(|scope| asked.contains(scope) && self.scopes.iter().any(|s| s == scope))
+            .collect()
+    }
+}
+
+/// A registration as an operator asks for it, before the rules are applied.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRequest {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub first_party: bool,
+    /// `None`: every scope.
+    pub scopes: Option<Vec<String>>,
+    /// `None`: `authorization_code` and `refresh_token`.
+    pub grants: Option<Vec<String>>,
+}
+
+/// A registration that passed the rules: everything of a [`Client`] but its id and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub first_party: bool,
+    pub scopes: Vec<String>,
+    pub grants: Vec<Grant>,
+}
+
+impl ClientRequest {
+    /// Applies the registration rules.
+    pub fn validate(self) -> Result<ValidClient, AuthError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME {
+            return Err(AuthError::invalid("name", format!("1 to {MAX_CLIENT_NAME} characters")));
+        }
+        let mut grants: Vec<Grant> = match self.grants {
+            None => vec![Grant::AuthorizationCode, Grant::RefreshToken],
+            Some(names) => names.iter().map(|g| Grant::parse(g)).collect::<Result<_, _>>()?,
+        };
+        grants.sort();
+        grants.dedup();
+        if grants.is_empty() {
+            return Err(AuthError::invalid("grants", "name at least one grant"));
+        }
+        if self.public && grants.contains(&Grant::ClientCredentials) {
+            return Err(AuthError::invalid(
+                "grants",
+                "a public client has no secret, so it cannot use client_credentials",
+            ));
+        }
+        let redirects = grants.contains(&Grant::AuthorizationCode);
+        if redirects && self.redirect_uris.is_empty() {
+            return Err(AuthError::invalid(
+                "redirectUris",
+                "the authorization_code grant needs a redirect URI",
+            ));
+        }
+        let redirect_uris = checked_uris("redirectUris", self.redirect_uris)?;
+        let post_logout_redirect_uris = checked_uris("postLogoutRedirectUris", self.post_logout_redirect_uris)?;
+        let scopes = match self.scopes {
+            None => SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            Some(asked) => {
+                if let Some(unknown) = asked.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+                    return Err(AuthError::invalid("scopes", format!("unknown scope {unknown:?}")));
+                }
+                SCOPES
+                    .iter()
+                    .filter(|s| asked.iter().any(|a| a == *s))
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            }
+        };
+        Ok(ValidClient {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public: self.public,
+            first_party: self.first_party,
+            scopes,
+            grants,
+        })
+    }
+}
+
+fn checked_uris(field: &'static str, uris: Vec<String>) -> Result<Vec<String>, AuthError> {
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(AuthError::invalid(field, format!("at most {MAX_REDIRECT_URIS}")));
+    }
+    let mut kept: Vec<String> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        check_redirect_uri(field, &uri)?;
+        if !kept.contains(&uri) {
+            kept.push(uri);
+        }
+    }
+    Ok(kept)
+}
+
+/// A redirect URI must be absolute, without a fragment (RFC 6749 §3.1.2), and `https`,
+/// except `http` on a loopback host (RFC 8252 §7.3) or a native app's own scheme
+/// (`com.example.app:/callback`, RFC 8252 §7.1).
+pub fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), AuthError> {
+    if uri.len() > MAX_REDIRECT_URI_LEN {
+        return Err(AuthError::invalid(field, "a URI is too long"));
+    }
+    let parsed = Url::parse(uri).map_err(|_| AuthError::invalid(field, "each must be an absolute URI"))?;
+    if parsed.fragment().is_some() {
+        return Err(AuthError::invalid(field, "a redirect URI has no fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(AuthError::invalid(
+            field,
+            "http only for loopback (127.0.0.1, [::1], localhost)",
+        )),
+        "javascript" | "data" | "file" | "vbscript" => Err(AuthError::invalid(field, "that scheme is not allowed")),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(AuthError::invalid(
+            field,
+            "use https, http on loopback, or a reverse-domain scheme of your app",
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> ClientRequest {
+        ClientRequest {
+            name: "Grafana".into(),
+            redirect_uris: vec!["https://grafana.example.com/login/generic_oauth".into()],
+            ..ClientRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_plain_registration_gets_the_code_grants_and_every_scope() {
+        let valid = request().validate().unwrap();
+        assert_eq!(valid.grants, vec![Grant::AuthorizationCode, Grant::RefreshToken]);
+        assert_eq!(valid.scopes.len(), SCOPES.len());
+    }
+
+    #[test]
+    fn redirect_uris_are_https_loopback_http_or_an_app_scheme() {
+        for good in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:3000/cb",
+            "http://localhost/cb",
+            "http://[::1]:8000/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert!(check_redirect_uri("redirectUris", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://app.example.com/cb",
+            "https://app.example.com/cb#frag",
+            "/relative",
+            "javascript:alert(1)",
+            "myapp:/cb",
+        ] {
+            assert!(check_redirect_uri("redirectUris", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_public_client_cannot_use_client_credentials() {
+        let public = ClientRequest {
+            public: true,
+            grants: Some(vec!["client_credentials".into()]),
+            ..request()
+        };
+        assert!(public.validate().is_err());
+    }
+
+    #[test]
+    fn a_machine_client_needs_no_redirect_uri() {
+        let machine = ClientRequest {
+            redirect_uris: vec![],
+            grants: Some(vec!["client_credentials".into()]),
+            ..request()
+        };
+        assert_eq!(machine.validate().unwrap().grants, vec![Grant::ClientCredentials]);
+        let code_without_redirect = ClientRequest {
+            redirect_uris: vec![],
+            ..request()
+        };
+        assert!(code_without_redirect.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_scopes_and_grants_are_refused_at_registration() {
+        let scopes = ClientRequest {
+            scopes: Some(vec!["openid".into(), "admin".into()]),
+            ..request()
+        };
+        assert!(scopes.validate().is_err());
+        let grants = ClientRequest {
+            grants: Some(vec!["password".into()]),
+            ..request()
+        };
+        assert!(grants.validate().is_err());
+    }
+
+    #[test]
+    fn a_request_gets_only_the_scopes_the_client_registered() {
+        let client = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_digest: None,
+            redirect_uris: vec!["https://a.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: false,
+            scopes: vec!["openid".into(), "email".into()],
+            grants: vec![Grant::AuthorizationCode],
+            created_at: 0,
+        };
+        assert_eq!(
+            client.grantable_scopes("email  openid profile bogus"),
+            vec!["openid", "email"]
+        );
+        assert!(client.redirects_to("https://a.example/cb"));
+        assert!(!client.redirects_to("https://a.example/cb/"));
+    }
+}

@@ -1,0 +1,92 @@
+//! The SQL adapter of [`ClientStore`]: OpenID Connect clients, their lists kept as JSON.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{unavailable, SqlStore};
+use crate::domain::oauth::{Client, Grant};
+use crate::ports::{ClientStore, StoreError, StoreResult};
+
+const COLUMNS: &str = "id, name, secret_digest, redirect_uris, post_logout_redirect_uris, public, first_party, \
+                       scopes, grants, created_at";
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()> {
+        let list = |items: &[String]| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+        let grants: Vec<String> = client.grants.iter().map(|g| g.as_str().to_owned()).collect();
+        sqlx::query(&format!(
+            "INSERT INTO oauth_clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(client.secret_digest.as_deref())
+        .bind(list(&client.redirect_uris))
+        .bind(list(&client.post_logout_redirect_uris))
+        .bind(i64::from(client.public))
+        .bind(i64::from(client.first_party))
+        .bind(list(&client.scopes))
+        .bind(list(&grants))
+        .bind(client.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(client_of).transpose()
+    }
+
+    async fn clients(&self) -> StoreResult<Vec<Client>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM oauth_clients ORDER BY created_at, name, id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(client_of).collect()
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
+            .bind(client_id)
+            .execute(&self.writer)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn client_of(row: &AnyRow) -> StoreResult<Client> {
+    let broken = |what: &str| StoreError::Unavailable {
+        component: "database",
+        reason: format!("oauth_clients.{what} is not a JSON list of strings"),
+    };
+    let list = |column: &'static str| -> StoreResult<Vec<String>> {
+        let text: String = row.try_get(column).map_err(unavailable)?;
+        serde_json::from_str(&text).map_err(|_| broken(column))
+    };
+    let grants = list("grants")?
+        .iter()
+        .map(|g| Grant::parse(g).map_err(|_| broken("grants")))
+        .collect::<StoreResult<_>>()?;
+    Ok(Client {
+        id: row.try_get("id").map_err(unavailable)?,
+        name: row.try_get("name").map_err(unavailable)?,
+        secret_digest: row.try_get("secret_digest").map_err(unavailable)?,
+        redirect_uris: list("redirect_uris")?,
+        post_logout_redirect_uris: list("post_logout_redirect_uris")?,
+        public: row.try_get::<i64, _>("public").map_err(unavailable)? != 0,
+        first_party: row.try_get::<i64, _>("first_party").map_err(unavailable)? != 0,
+        scopes: list("scopes")?,
+        grants,
+        created_at: row.try_get("created_at").map_err(unavailable)?,
+    })
+}

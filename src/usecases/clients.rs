@@ -1,0 +1,112 @@
+//! Registering the applications that sign people in through authd (OpenID Connect
+//! clients): by an administrator over the API or by the operator on the command line. A
+//! confidential client's secret is shown once, at registration, and kept as a digest.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::{account_of, Ports};
+use crate::domain::oauth::{Client, ClientRequest};
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{ClientStore, Clock, DataKey, OneTimeSecrets, UserStore};
+
+/// The digest purpose of client secrets.
+const SECRET: &str = "oauth-client-secret";
+
+/// What a registration hands back, once.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    /// `None` for a public client.
+    pub secret: Option<SecretString>,
+}
+
+/// Registers, lists and removes clients.
+pub struct OAuthClients {
+    users: Arc<dyn UserStore>,
+    clients: Arc<dyn ClientStore>,
+    data_key: Arc<dyn DataKey>,
+    secrets: Arc<dyn OneTimeSecrets>,
+    clock: Arc<dyn Clock>,
+}
+
+impl OAuthClients {
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            users: ports.users.clone(),
+            clients: ports.clients.clone(),
+            data_key: ports.data_key.clone(),
+            secrets: ports.secrets.clone(),
+            clock: ports.clock.clone(),
+        }
+    }
+
+    /// Registers a client for an administrator.
+    pub async fn register_as_admin(&self, caller: &Claims, request: ClientRequest) -> Result<Registered, AuthError> {
+        self.ensure_admin(caller).await?;
+        self.register(request).await
+    }
+
+    /// Registers a client (the command line: whoever runs it holds the deployment).
+    pub async fn register(&self, request: ClientRequest) -> Result<Registered, AuthError> {
+        let valid = request.validate()?;
+        let secret = (!valid.public).then(|| self.secrets.random_token(32));
+        let client = Client {
+            id: self.secrets.random_token(16).expose_secret().to_owned(),
+            name: valid.name,
+            secret_digest: secret.as_ref().map(|s| self.data_key.digest(SECRET, s.expose_secret())),
+            redirect_uris: valid.redirect_uris,
+            post_logout_redirect_uris: valid.post_logout_redirect_uris,
+            public: valid.public,
+            first_party: valid.first_party,
+            scopes: valid.scopes,
+            grants: valid.grants,
+            created_at: self.clock.unix_now(),
+        };
+        self.clients.insert_client(&client).await?;
+        Ok(Registered { client, secret })
+    }
+
+    /// Every client, for an administrator.
+    pub async fn list_as_admin(&self, caller: &Claims) -> Result<Vec<Client>, AuthError> {
+        self.ensure_admin(caller).await?;
+        self.list().await
+    }
+
+    /// Every client, oldest first.
+    pub async fn list(&self) -> Result<Vec<Client>, AuthError> {
+        Ok(self.clients.clients().await?)
+    }
+
+    /// Removes a client, for an administrator.
+    pub async fn delete_as_admin(&self, caller: &Claims, client_id: &str) -> Result<(), AuthError> {
+        self.ensure_admin(caller).await?;
+        self.delete(client_id).await
+    }
+
+    /// Removes a client; an unknown id is 404.
+    pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
+        match self.clients.delete_client(client_id).await? {
+            true => Ok(()),
+            false => Err(AuthError::NotFound("client")),
+        }
+    }
+
+    /// Whether `presented` is the client's secret, compared in constant time; a public
+    /// client has none to present.
+    pub fn secret_matches(&self, client: &Client, presented: &SecretString) -> bool {
+        client
+            .secret_digest
+            .as_deref()
+            .is_some_and(|digest| self.data_key.matches(SECRET, presented.expose_secret(), digest))
+    }
+
+    async fn ensure_admin(&self, caller: &Claims) -> Result<(), AuthError> {
+        match account_of(self.users.as_ref(), caller).await?.is_admin {
+            true => Ok(()),
+            false => Err(AuthError::Forbidden("only administrators manage clients")),
+        }
+    }
+}
