@@ -41,6 +41,13 @@ pub struct Config {
     /// they expire, and their public keys stay in the JWKS.
     #[arg(long, env = "AUTH_JWT_PREVIOUS_KEY_FILES", value_delimiter = ',')]
     pub jwt_previous_key_files: Vec<PathBuf>,
+    /// RSA private key (PKCS#8 PEM, 2048 bits or more) that signs OpenID Connect ID tokens
+    /// (RS256), generated when missing; the same on every instance.
+    #[arg(long, env = "AUTH_OIDC_RSA_KEY_FILE", default_value = "data/oidc-rsa.pem")]
+    pub oidc_rsa_key_file: PathBuf,
+    /// RSA keys rotated out (PEM files, comma-separated): their public keys stay in the JWKS.
+    #[arg(long, env = "AUTH_OIDC_PREVIOUS_RSA_KEY_FILES", value_delimiter = ',')]
+    pub oidc_previous_rsa_key_files: Vec<PathBuf>,
     /// `iss` claim of issued tokens.
     #[arg(long, env = "AUTH_JWT_ISSUER", default_value = "authd")]
     pub jwt_issuer: String,

@@ -95,7 +95,12 @@ enum SessionCommand {
 enum KeyCommand {
     /// Make a new signing key at AUTH_JWT_KEY_FILE and keep the old one beside it, whose
     /// tokens stay valid where AUTH_JWT_PREVIOUS_KEY_FILES names it.
-    Rotate,
+    Rotate {
+        /// Rotate the RSA key of ID tokens (AUTH_OIDC_RSA_KEY_FILE) instead; its old public
+        /// key stays in the JWKS where AUTH_OIDC_PREVIOUS_RSA_KEY_FILES names it.
+        #[arg(long)]
+        id_token_key: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,15 +160,26 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key {
-            command: KeyCommand::Rotate,
+            command: KeyCommand::Rotate { id_token_key },
         } => {
-            let previous = authd::crypto::jwt::rotate_key_file(&cli.config.jwt_key_file)?;
-            println!("new signing key at {}", cli.config.jwt_key_file.display());
+            let (path, previous, variable) = match id_token_key {
+                false => {
+                    let path = &cli.config.jwt_key_file;
+                    (
+                        path,
+                        authd::crypto::jwt::rotate_key_file(path)?,
+                        "AUTH_JWT_PREVIOUS_KEY_FILES",
+                    )
+                }
+                true => {
+                    let path = &cli.config.oidc_rsa_key_file;
+                    let previous = authd::crypto::id_tokens::rotate_rsa_key_file(path)?;
+                    (path, previous, "AUTH_OIDC_PREVIOUS_RSA_KEY_FILES")
+                }
+            };
+            println!("new signing key at {}", path.display());
             println!("the old key is at {}", previous.display());
-            println!(
-                "restart every instance with AUTH_JWT_PREVIOUS_KEY_FILES={}",
-                previous.display()
-            );
+            println!("restart every instance with {variable}={}", previous.display());
             Ok(())
         }
         Command::Config {

@@ -12,11 +12,17 @@ use serde_json::json;
 
 /// Runs `authd` with the configuration of `backend`'s servers.
 fn authd(backend: &Backend, args: &[&str]) -> Output {
+    authd_with(backend, args, &[])
+}
+
+/// Runs `authd` with the configuration of `backend`'s servers and `extra` variables.
+fn authd_with(backend: &Backend, args: &[&str], extra: &[(&str, &std::path::Path)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
     command
         .args(args)
         .env("AUTH_DATABASE_URL", &backend.database_url)
         .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
+        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
         .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
         .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
         .env("AUTH_REDIS_NAMESPACE", &backend.redis_namespace)
@@ -27,6 +33,7 @@ fn authd(backend: &Backend, args: &[&str]) -> Output {
         Some(url) => command.env("AUTH_REDIS_URL", url),
         None => command.env_remove("AUTH_REDIS_URL"),
     };
+    command.envs(extra.iter().map(|(k, v)| (*k, *v)));
     command.output().expect("authd runs")
 }
 
@@ -114,11 +121,13 @@ async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named(backend: B
         "old tokens stay valid"
     );
     let jwks = server.get("/.well-known/jwks.json", None).await.body;
-    assert_eq!(
-        jwks["keys"].as_array().unwrap().len(),
-        2,
-        "both public keys are published"
-    );
+    let ed25519 = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "OKP")
+        .count();
+    assert_eq!(ed25519, 2, "both public keys are published");
     let new_token = server.login(&email).await;
     assert_eq!(server.get("/user/me", Some(&new_token)).await.status, 200);
     let kids: Vec<&serde_json::Value> = jwks["keys"].as_array().unwrap().iter().map(|k| &k["kid"]).collect();
@@ -137,7 +146,49 @@ async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named(backend: B
     );
 }
 
+async fn the_id_token_key_rotates_and_its_old_public_key_stays_published(backend: Backend) {
+    let key = backend.dir.join("oidc-rsa.pem");
+    std::fs::create_dir_all(&backend.dir).unwrap();
+    std::fs::copy(common::fixture_rsa_key(), &key).unwrap();
+    let rotated = ok(&authd_with(
+        &backend,
+        &["key", "rotate", "--id-token-key"],
+        &[("AUTH_OIDC_RSA_KEY_FILE", &key)],
+    ));
+    let previous = rotated
+        .lines()
+        .find_map(|line| line.strip_prefix("the old key is at "))
+        .expect("where the old key went")
+        .to_owned();
+    assert!(rotated.contains("AUTH_OIDC_PREVIOUS_RSA_KEY_FILES="), "{rotated}");
+    let old = std::fs::read_to_string(&previous).unwrap();
+    assert_eq!(old, std::fs::read_to_string(common::fixture_rsa_key()).unwrap());
+    assert_ne!(old, std::fs::read_to_string(&key).unwrap(), "a new key took its place");
+
+    let server = backend
+        .start_with(|c| {
+            c.oidc_rsa_key_file = key.clone();
+            c.oidc_previous_rsa_key_files = vec![previous.into()];
+        })
+        .await;
+    let jwks = server.get("/.well-known/jwks.json", None).await.body;
+    let rsa: Vec<&serde_json::Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+        .collect();
+    assert_eq!(rsa.len(), 2, "the new RSA key and the old one: {jwks}");
+    assert_ne!(rsa[0]["kid"], rsa[1]["kid"]);
+    assert!(
+        rsa.iter().all(|k| k["alg"] == "RS256" && k.get("d").is_none()),
+        "public halves only"
+    );
+    server.stop().await;
+}
+
 backend_tests!(
+    the_id_token_key_rotates_and_its_old_public_key_stays_published,
     user_commands_take_effect_on_a_running_server,
     key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named,
 );

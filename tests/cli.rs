@@ -12,6 +12,7 @@ fn authd(backend: &Backend, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .env("AUTH_DATABASE_URL", &backend.database_url)
         .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
+        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
         .env("AUTH_LOG_FORMAT", "json")
         .env_remove("AUTH_REDIS_URL")
         .env_remove("AUTH_ADMIN_EMAIL")

@@ -130,6 +130,7 @@ fn authd(backend: &Backend, args: &[&str]) -> Output {
         .args(args)
         .env("AUTH_DATABASE_URL", &backend.database_url)
         .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
+        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
         .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
         .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
         .env("AUTH_LOG_FORMAT", "json")

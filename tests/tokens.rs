@@ -95,7 +95,16 @@ async fn tokens_signed_before_a_key_rotation_stay_valid(backend: Backend) {
         .await;
     assert_eq!(rotated.get("/user/me", Some(&old_token)).await.status, 200);
     let jwks = rotated.get("/.well-known/jwks.json", None).await;
-    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
+    let ed25519 = |kty: &str| {
+        jwks.body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kty"] == kty)
+            .count()
+    };
+    assert_eq!(ed25519("OKP"), 2, "both Ed25519 keys are published");
+    assert_eq!(ed25519("RSA"), 1, "beside the RSA key of ID tokens");
     let (_, _, new_token) = rotated.new_session().await;
     let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_ne!(kid(&new_token), kid(&old_token));

@@ -16,6 +16,7 @@ use crate::actors::notifications::{NotificationArgs, RetryPolicy};
 use crate::actors::revocation::{RevocationArgs, RevocationView};
 use crate::actors::supervisor::{ActorSlots, Supervisor, SupervisorArgs};
 use crate::config::Config;
+use crate::crypto::id_tokens::IdTokenSigner;
 use crate::crypto::jwt::TokenSigner;
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::secrets::Secrets;
@@ -92,6 +93,12 @@ impl App {
         for previous in &config.jwt_previous_key_files {
             signer = signer.with_previous_key(&std::fs::read_to_string(previous)?)?;
         }
+        let signer = Arc::new(signer);
+        let id_tokens = IdTokenSigner::load_or_create(
+            &config.oidc_rsa_key_file,
+            &config.oidc_previous_rsa_key_files,
+            signer.clone(),
+        )?;
         let workers = config
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -122,7 +129,8 @@ impl App {
             bus: bus.clone(),
             hasher: Arc::new(hasher),
             breached: breach_check(config)?,
-            signer: Arc::new(signer),
+            signer,
+            id_tokens: Arc::new(id_tokens),
             ceremonies: passkey_ceremonies(config)?,
             data_key: data_key.clone(),
             secrets: Arc::new(OsSecrets),

@@ -60,20 +60,16 @@ pub struct TokenSigner {
 /// Rotates the key at `path`: the current key moves to `<path>.<unix seconds>.previous`
 /// and a new one takes its place; returns where the old one went.
 pub fn rotate_key_file(path: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let current = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("no key at {}: {e}", path.display()))?;
-    parse_key(&current)?;
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut previous = path.as_os_str().to_owned();
-    previous.push(format!(".{stamp}.previous"));
-    let previous = std::path::PathBuf::from(previous);
-    super::write_private(&previous, &current)?;
+    super::rotate_file(path, |pem| parse_key(pem).map(|_| ()), fresh_pem)
+}
+
+/// A new Ed25519 key as PKCS#8 PEM.
+fn fresh_pem() -> anyhow::Result<String> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| anyhow::anyhow!("cannot encode key: {e}"))?;
-    std::fs::remove_file(path)?;
-    super::write_private(path, &pem)?;
-    Ok(previous)
+    Ok(pem.to_string())
 }
 
 impl TokenSigner {
@@ -82,11 +78,7 @@ impl TokenSigner {
         let pem = if path.exists() {
             std::fs::read_to_string(path)?
         } else {
-            let key = SigningKey::generate(&mut rand::rngs::OsRng);
-            let pem = key
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| anyhow::anyhow!("cannot encode key: {e}"))?;
-            super::write_private(path, &pem)?;
+            super::write_private(path, &fresh_pem()?)?;
             tracing::info!(path = %path.display(), "token signing key ready");
             std::fs::read_to_string(path)?
         };
@@ -133,14 +125,24 @@ impl TokenSigner {
     /// verified tokens: its first use (the next refresh of a chain, the first request after
     /// login) skips the signature check too.
     pub fn sign(&self, claims: &Claims) -> String {
-        let payload = serde_json::to_vec(claims).expect("claims always serialize");
+        let token = self.compact(&serde_json::to_vec(claims).expect("claims always serialize"));
+        if claims.iss == self.issuer {
+            self.verified.remember(&token, claims);
+        }
+        token
+    }
+
+    /// Signs any JSON claims (an ID token) with the current key.
+    pub fn sign_json(&self, claims: &serde_json::Value) -> String {
+        self.compact(&serde_json::to_vec(claims).expect("JSON always serializes"))
+    }
+
+    /// The compact JWS of `payload` under this key's header.
+    fn compact(&self, payload: &[u8]) -> String {
         let mut token = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(payload));
         let signature = self.signing.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
-        if claims.iss == self.issuer {
-            self.verified.remember(&token, claims);
-        }
         token
     }
 

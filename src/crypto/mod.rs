@@ -13,12 +13,33 @@ use crate::domain::AuthError;
 use crate::ports::OneTimeSecrets;
 
 pub mod breached;
+pub mod id_tokens;
 pub mod jwt;
 pub mod passkeys;
 pub mod password;
 pub mod secrets;
 pub mod totp;
 pub mod verified;
+
+/// Rotates the key file at `path`: `check` must accept the current key, which moves to
+/// `<path>.<unix seconds>.previous`; `fresh` makes the new one. Returns where the old went.
+pub(crate) fn rotate_file(
+    path: &Path,
+    check: impl Fn(&str) -> anyhow::Result<()>,
+    fresh: impl Fn() -> anyhow::Result<String>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let current = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("no key at {}: {e}", path.display()))?;
+    check(&current)?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut previous = path.as_os_str().to_owned();
+    previous.push(format!(".{stamp}.previous"));
+    let previous = std::path::PathBuf::from(previous);
+    write_private(&previous, &current)?;
+    let pem = fresh()?;
+    std::fs::remove_file(path)?;
+    write_private(path, &pem)?;
+    Ok(previous)
+}
 
 /// Writes the key with mode 0600 without ever exposing a half-written file, and without
 /// clobbering a key another instance wrote first (the caller then reads that one).

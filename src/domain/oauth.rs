@@ -39,6 +39,22 @@ impl Grant {
     }
 }
 
+/// How an ID token is signed: RS256 unless the client asks for EdDSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenAlg {
+    Rs256,
+    EdDsa,
+}
+
+impl IdTokenAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::Rs256 => "RS256",
+            IdTokenAlg::EdDsa => "EdDSA",
+        }
+    }
+}
+
 /// Every scope authd knows, in the order discovery lists them.
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access", "organizations"];
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use secrecy::{SecretSlice, SecretString};
 
 use crate::domain::mfa::TotpProvisioning;
+use crate::domain::oauth::IdTokenAlg;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use uuid::Uuid;
@@ -90,6 +91,15 @@ pub trait TokenSigning: Send + Sync {
     fn verify(&self, token: &str) -> Result<Claims, AuthError>;
     /// The public keys, as a JSON Web Key Set.
     fn jwks(&self) -> serde_json::Value;
+}
+
+/// Signs OpenID Connect ID tokens: RS256 with the deployment's RSA key (Discovery requires
+/// it), EdDSA with the access-token key for clients that ask for it.
+pub trait IdTokenSigning: Send + Sync {
+    /// The compact JWS of `claims`, with the current key of `alg`.
+    fn sign_id_token(&self, claims: &serde_json::Value, alg: IdTokenAlg) -> String;
+    /// The public RSA keys (current first, then previous ones) as JWKs.
+    fn rsa_public_keys(&self) -> Vec<serde_json::Value>;
 }
 
 /// Digests and sealing under the deployment's data key. A digest is keyed and tagged with

@@ -16,8 +16,8 @@ pub mod outbound;
 pub mod stores;
 
 pub use crypto::{
-    BreachedPasswords, DataKey, NewPasskey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal, PasswordHashing,
-    TokenSigning,
+    BreachedPasswords, DataKey, IdTokenSigning, NewPasskey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal,
+    PasswordHashing, TokenSigning,
 };
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
 pub use oauth::ClientStore;

@@ -55,9 +55,9 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    BreachedPasswords, Cache, ClientStore, Clock, DataKey, EventLog, Messages, MfaStore, OneTimeSecrets,
-    OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore, RevocationBus,
-    SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
+    BreachedPasswords, Cache, ClientStore, Clock, DataKey, EventLog, IdTokenSigning, Messages, MfaStore,
+    OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore,
+    RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
 };
 
 /// Every port the composition root wired, handed to the service constructors; each service
@@ -78,6 +78,7 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHashing>,
     pub breached: Arc<dyn BreachedPasswords>,
     pub signer: Arc<dyn TokenSigning>,
+    pub id_tokens: Arc<dyn IdTokenSigning>,
     pub ceremonies: Arc<dyn PasskeyCeremonies>,
     pub data_key: Arc<dyn DataKey>,
     pub secrets: Arc<dyn OneTimeSecrets>,

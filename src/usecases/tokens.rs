@@ -7,7 +7,7 @@ use super::Ports;
 use crate::actors::revocation::RevocationView;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{Clock, TokenSigning};
+use crate::ports::{Clock, IdTokenSigning, TokenSigning};
 
 /// What `POST /token/introspect` reports.
 #[derive(Debug, Clone)]
@@ -19,6 +19,7 @@ pub struct Introspection {
 /// Checks bearer tokens: signature, expiry and revocation.
 pub struct Tokens {
     signer: Arc<dyn TokenSigning>,
+    id_tokens: Arc<dyn IdTokenSigning>,
     clock: Arc<dyn Clock>,
     revoked: RevocationView,
 }
@@ -27,6 +28,7 @@ impl Tokens {
     pub fn new(ports: &Ports, revoked: RevocationView) -> Self {
         Self {
             signer: ports.signer.clone(),
+            id_tokens: ports.id_tokens.clone(),
             clock: ports.clock.clone(),
             revoked,
         }
@@ -50,8 +52,13 @@ impl Tokens {
         }
     }
 
-    /// The JSON Web Key Set other services verify tokens with.
+    /// The JSON Web Key Set other services verify tokens with: the Ed25519 keys of access
+    /// tokens (and EdDSA ID tokens), then the RSA keys of RS256 ID tokens.
     pub fn jwks(&self) -> serde_json::Value {
-        self.signer.jwks()
+        let mut set = self.signer.jwks();
+        if let Some(keys) = set["keys"].as_array_mut() {
+            keys.extend(self.id_tokens.rsa_public_keys());
+        }
+        set
     }
 }

@@ -159,6 +159,7 @@ def authd(request):
         AUTH_TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
         AUTH_TWILIO_FROM="+15005550006",
         AUTH_TWILIO_BASE_URL=f"http://127.0.0.1:{twilio.server_address[1]}",
+        AUTH_OIDC_RSA_KEY_FILE=str(ROOT / "tests" / "fixtures" / "oidc-rsa.pem"),
         AUTH_ARGON2_MEMORY_KIB="1024",
         AUTH_ARGON2_ITERATIONS="1",
         AUTH_NOTIFY_POLL_MS="100",

@@ -118,6 +118,7 @@ impl Backend {
         config.redis_url = self.redis_url.clone();
         config.redis_namespace = self.redis_namespace.clone();
         config.jwt_key_file = self.dir.join("jwt.pem");
+        config.oidc_rsa_key_file = fixture_rsa_key();
         config.admin_email = None;
         config.admin_password = None;
         config.revocation_catch_up_ms = 1000;
@@ -155,6 +156,11 @@ pub async fn redis_client(url: &str) -> anyhow::Result<Client> {
     let client = Client::new(fred::prelude::Config::from_url(url)?, None, None, None);
     client.init().await?;
     Ok(client)
+}
+
+/// The test RSA key every server loads instead of generating its own (see tests/fixtures).
+pub fn fixture_rsa_key() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oidc-rsa.pem")
 }
 
 fn temp_dir() -> PathBuf {
