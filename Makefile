@@ -15,9 +15,11 @@ TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nexte
 
 .PHONY: deps run test ci lint browser browser/deps screenshots helm schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
 
-## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config)
+## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config),
+## and the OpenID Connect tests' relying party (openid-client from npm)
 deps:
 	scripts/ensure-build-deps.sh
+	scripts/oidc-deps.sh
 
 ## run: build and serve on the embedded default (SQLite and in-process cache under ./data)
 run: deps

@@ -35,6 +35,8 @@ fn tokens(c: &mut Criterion) {
         iat: 1_800_000_000,
         exp: 1_800_003_600,
         iss: "authd".into(),
+        aud: None,
+        scope: None,
     };
     let token = signer.sign(&claims);
     c.bench_function("token sign (EdDSA)", |b| b.iter(|| signer.sign(&claims)));

@@ -28,6 +28,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         iat: now,
         exp: now + 3600,
         iss: "authd".into(),
+        aud: None,
+        scope: None,
     };
     let token = signer.sign(&claims);
     Fixture { signer, token }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::credential::{IssuedToken, Refreshed};
 use crate::domain::events::{Origin, SecurityEvent};
+use crate::domain::session::Opening;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::telemetry::metrics;
@@ -29,7 +30,7 @@ type Reply<T> = RpcReplyPort<Result<T, AuthError>>;
 pub trait SessionLifecycle: Send + Sync {
     /// Starts a session, from `origin`, for a user who has proved who they are; returns its
     /// first token. `event` (the sign-in) is written with the session.
-    async fn open(&self, user_id: Uuid, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError>;
+    async fn open(&self, opening: Opening, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError>;
     /// Rotates the session of `presented` (already signature- and expiry-checked), sent
     /// from `origin`.
     async fn refresh(&self, presented: Claims, origin: Origin) -> Result<Refreshed, AuthError>;
@@ -48,7 +49,7 @@ pub trait SessionLifecycle: Send + Sync {
 pub enum SessionMsg {
     /// Open a session for a user who has just proved who they are.
     Open {
-        user_id: Uuid,
+        opening: Opening,
         origin: Origin,
         event: SecurityEvent,
         reply: Reply<IssuedToken>,
@@ -146,12 +147,12 @@ impl Actor for SessionActor {
         let service = state.service.clone();
         match message {
             SessionMsg::Open {
-                user_id,
+                opening,
                 origin,
                 event,
                 reply,
             } => {
-                answer_when_done(reply, async move { service.open(user_id, origin, event).await });
+                answer_when_done(reply, async move { service.open(opening, origin, event).await });
             }
             SessionMsg::Close { sid, event, reply } => {
                 answer_when_done(reply, async move { service.close(sid, event).await });

@@ -177,6 +177,7 @@ mod tests {
     use crate::domain::credential::{IssuedToken, Refreshed};
     use crate::domain::events::{Origin, SecurityEvent};
     use crate::domain::notification::{DeliveryError, OutgoingMessage};
+    use crate::domain::session::Opening;
     use crate::domain::token::Claims;
     use crate::domain::AuthError;
     use crate::ports::{MessageSender, SystemClock};
@@ -188,7 +189,7 @@ mod tests {
 
     #[async_trait]
     impl SessionLifecycle for NoSessions {
-        async fn open(&self, _: Uuid, _: Origin, _: SecurityEvent) -> Result<IssuedToken, AuthError> {
+        async fn open(&self, _: Opening, _: Origin, _: SecurityEvent) -> Result<IssuedToken, AuthError> {
             Err(AuthError::Unavailable("test"))
         }
         async fn refresh(&self, _: Claims, _: Origin) -> Result<Refreshed, AuthError> {

@@ -120,6 +120,7 @@ impl App {
             sessions: store.clone(),
             organizations: store.clone(),
             clients: store.clone(),
+            codes: store.clone(),
             factors: store.clone(),
             passkeys: store.clone(),
             resets: store.clone(),

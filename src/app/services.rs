@@ -21,6 +21,9 @@ use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::passkeys::Passkeys;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::notices::Notices;
+use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::token::TokenGrants;
+use crate::usecases::oidc::Issuer;
 use crate::usecases::organizations::Organizations;
 use crate::usecases::overview::AccountOverview;
 use crate::usecases::passkey_login::PasskeyLogin;
@@ -77,10 +80,20 @@ pub(super) fn services(
         config.signup,
     ));
     let overview = Arc::new(AccountOverview::new(accounts.clone(), sessions.clone(), audit.clone()));
+    let clients = Arc::new(OAuthClients::new(ports));
+    let issuer = Issuer::new(&config.public_url);
     Ok(AppState {
         accounts,
         overview,
-        clients: Arc::new(OAuthClients::new(ports)),
+        authorizations: Arc::new(Authorizations::new(ports, sessions.clone(), issuer.clone())),
+        token_grants: Arc::new(TokenGrants::new(
+            ports,
+            clients.clone(),
+            sessions.clone(),
+            issuer.clone(),
+        )),
+        clients,
+        issuer,
         forms: Arc::new(FormTokens::new(ports)),
         pages: Arc::new(page_settings(config)?),
         login: Arc::new(Login::new(

@@ -230,6 +230,8 @@ mod tests {
             iat: 1_000,
             exp: 4_600,
             iss: "authd-test".into(),
+            aud: None,
+            scope: None,
         }
     }
 

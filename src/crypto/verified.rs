@@ -58,6 +58,8 @@ mod tests {
             iat: 0,
             exp: 60,
             iss: "authd".into(),
+            aud: None,
+            scope: None,
         }
     }
 

@@ -78,6 +78,8 @@ mod tests {
                 iat: 0,
                 exp: 60,
                 iss: "authd".into(),
+                aud: None,
+                scope: None,
             },
         };
         let shown = format!("{token:?}");

@@ -7,6 +7,7 @@ pub mod events;
 pub mod mfa;
 pub mod notification;
 pub mod oauth;
+pub mod oidc;
 pub mod organization;
 pub mod password_policy;
 pub mod profile;

@@ -42,6 +42,27 @@ pub struct Session {
     /// The token the current one replaced, and when; drives the grace interval.
     pub previous_jti: Option<Uuid>,
     pub rotated_at: Option<i64>,
+    /// How the user proved who they are (`password`, `passkey`, a second factor's name).
+    pub method: Option<String>,
+    /// For a session an OpenID Connect client holds: the client and its granted scopes.
+    pub audience: Option<Audience>,
+}
+
+/// A session about to start: whose, how they proved it, and for which client (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    pub user_id: Uuid,
+    /// `password`, `passkey`, or the second factor's strategy.
+    pub method: &'static str,
+    pub audience: Option<Audience>,
+}
+
+/// The client a session's tokens are issued to, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub client_id: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
 }
 
 /// What to do with a refresh request.
@@ -103,6 +124,8 @@ impl Session {
             current: grant(first_jti, now, expires_at, policy),
             previous_jti: None,
             rotated_at: None,
+            method: None,
+            audience: None,
         }
     }
 
@@ -150,6 +173,8 @@ impl Session {
             iat: self.current.issued_at,
             exp: self.current.expires_at,
             iss: issuer.to_owned(),
+            aud: self.audience.as_ref().map(|a| a.client_id.clone()),
+            scope: self.audience.as_ref().map(|a| a.scope.clone()),
         }
     }
 }

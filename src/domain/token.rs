@@ -19,6 +19,12 @@ pub struct Claims {
     /// Expires at, Unix seconds.
     pub exp: i64,
     pub iss: String,
+    /// The OpenID Connect client a token was issued to; absent on native tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// The scopes granted to that client, space-separated; absent on native tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Claims {
@@ -48,6 +54,8 @@ mod tests {
             iat,
             exp,
             iss: "authd".into(),
+            aud: None,
+            scope: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod oidc;
 pub mod pages;
 pub mod problem;
 pub mod state;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(Extension(Arc::new(document)))
         .merge(pages::routes())
+        .merge(oidc::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(middleware::from_fn(within_deadline))

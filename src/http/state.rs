@@ -16,6 +16,9 @@ use crate::usecases::login::Login;
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
+use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::token::TokenGrants;
+use crate::usecases::oidc::Issuer;
 use crate::usecases::organizations::Organizations;
 use crate::usecases::overview::AccountOverview;
 use crate::usecases::passkey_login::PasskeyLogin;
@@ -51,6 +54,9 @@ pub struct AppState {
     pub audit: Arc<Audit>,
     pub overview: Arc<AccountOverview>,
     pub clients: Arc<OAuthClients>,
+    pub authorizations: Arc<Authorizations>,
+    pub token_grants: Arc<TokenGrants>,
+    pub issuer: Issuer,
     pub forms: Arc<FormTokens>,
     pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
@@ -86,6 +92,9 @@ hand_out!(
     audit: Arc<Audit>,
     overview: Arc<AccountOverview>,
     clients: Arc<OAuthClients>,
+    authorizations: Arc<Authorizations>,
+    token_grants: Arc<TokenGrants>,
+    issuer: Issuer,
     forms: Arc<FormTokens>,
     pages: Arc<PageSettings>,
     addressing: ClientAddressing,

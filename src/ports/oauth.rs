@@ -1,9 +1,12 @@
-//! Durable state of the OpenID Connect provider: the registered clients.
+//! Durable state of the OpenID Connect provider: the registered clients and the
+//! authorization codes.
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use super::StoreResult;
 use crate::domain::oauth::Client;
+use crate::domain::oidc::{AuthorizationCode, Redemption};
 
 /// Registered OAuth clients.
 #[async_trait]
@@ -14,4 +17,15 @@ pub trait ClientStore: Send + Sync {
     async fn clients(&self) -> StoreResult<Vec<Client>>;
     /// Removes the client; `false` when there was none.
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+}
+
+/// Authorization codes, by keyed digest: each redeemed once.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Uses the code with this digest at `now`, atomically: the first redemption of an
+    /// unexpired code gets it, any later one learns it was reused.
+    async fn redeem_code(&self, digest: &str, now: i64) -> StoreResult<Redemption>;
+    /// Records the session a redemption opened, for a reuse to revoke.
+    async fn record_issued_session(&self, digest: &str, session_id: Uuid) -> StoreResult<()>;
 }

@@ -26,6 +26,8 @@
 //! | [`operator::Operator`] | `operator.rs` | the command line's account commands |
 //! | [`overview::AccountOverview`] | `overview.rs` | what the account page shows at once |
 //! | [`clients::OAuthClients`] | `clients.rs` | OpenID Connect clients: registration, listing, removal |
+//! | [`oidc::authorize::Authorizations`] | `oidc/authorize.rs` | the OpenID Connect authorization endpoint's decisions, codes |
+//! | [`oidc::token::TokenGrants`] | `oidc/token.rs` | the token endpoint's grants, ID tokens, userinfo |
 //! | [`forms::FormTokens`] | `forms.rs` | anti-forgery tokens of the hosted pages' forms |
 
 pub mod account_data;
@@ -36,6 +38,7 @@ pub mod forms;
 pub mod login;
 pub mod mfa;
 pub mod notices;
+pub mod oidc;
 pub mod operator;
 pub mod organizations;
 pub mod overview;
@@ -55,7 +58,7 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    BreachedPasswords, Cache, ClientStore, Clock, DataKey, EventLog, IdTokenSigning, Messages, MfaStore,
+    BreachedPasswords, Cache, ClientStore, Clock, CodeStore, DataKey, EventLog, IdTokenSigning, Messages, MfaStore,
     OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore,
     RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
 };
@@ -68,6 +71,7 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionStore>,
     pub organizations: Arc<dyn OrganizationStore>,
     pub clients: Arc<dyn ClientStore>,
+    pub codes: Arc<dyn CodeStore>,
     pub factors: Arc<dyn MfaStore>,
     pub passkeys: Arc<dyn PasskeyStore>,
     pub resets: Arc<dyn PasswordResetStore>,

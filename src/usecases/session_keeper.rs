@@ -14,7 +14,7 @@ use crate::actors::ActorSlot;
 use crate::domain::credential::{IssuedToken, Refreshed};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
-use crate::domain::session::{RefreshDecision, Session, SessionPolicy};
+use crate::domain::session::{Opening, RefreshDecision, Session, SessionPolicy};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore, TokenSigning};
@@ -76,9 +76,13 @@ impl SessionKeeper {
 
 #[async_trait]
 impl SessionLifecycle for SessionKeeper {
-    async fn open(&self, user_id: Uuid, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError> {
+    async fn open(&self, opening: Opening, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError> {
         let now = self.clock.unix_now();
-        let session = Session::start(Uuid::now_v7(), user_id, Uuid::new_v4(), now, &self.policy);
+        let session = Session {
+            method: Some(opening.method.to_owned()),
+            audience: opening.audience,
+            ..Session::start(Uuid::now_v7(), opening.user_id, Uuid::new_v4(), now, &self.policy)
+        };
         let event = event.with("sessionId", session.id.to_string());
         self.store.insert_session(&session, &origin, &event).await?;
         metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);

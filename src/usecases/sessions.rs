@@ -16,7 +16,7 @@ use crate::actors::ActorSlot;
 use crate::domain::credential::{Credential, Holder};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::notification::SecurityNotice;
-use crate::domain::session::{SessionInfo, DEVICE_MEMORY_SECS};
+use crate::domain::session::{Audience, Opening, SessionInfo, DEVICE_MEMORY_SECS};
 use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
@@ -66,12 +66,35 @@ impl Sessions {
     /// Opens a session for a user who has just proved who they are; a device not seen in
     /// the last 30 days gets the owner a notice.
     pub(crate) async fn open(&self, user: &User, proof: Proof, origin: &Origin) -> Result<Credential, AuthError> {
+        self.open_for(user, proof.as_str(), None, origin).await
+    }
+
+    /// Opens a session whose tokens go to an OpenID Connect client (`aud`, `scope`), for a
+    /// user who signed in by `method` (carried over from the browser session).
+    pub(crate) async fn open_for_client(
+        &self,
+        user: &User,
+        method: &'static str,
+        audience: Audience,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
+        self.open_for(user, method, Some(audience), origin).await
+    }
+
+    async fn open_for(
+        &self,
+        user: &User,
+        method: &'static str,
+        audience: Option<Audience>,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         let user_id = user.id;
         let now = self.clock.unix_now();
-        let new_device = match self.notices.enabled() {
+        // A client's session is opened from the client's server, not the person's device.
+        let new_device = match self.notices.enabled() && audience.is_none() {
             true => self
                 .store
                 .sign_in_history(user_id, origin.user_agent.as_deref(), now - DEVICE_MEMORY_SECS)
@@ -79,14 +102,22 @@ impl Sessions {
                 .warrants_notice(),
             false => false,
         };
-        let event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
+        let mut event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
             .from(origin)
-            .with("method", proof.as_str());
+            .with("method", method);
+        if let Some(audience) = &audience {
+            event = event.with("clientId", audience.client_id.clone());
+        }
+        let opening = Opening {
+            user_id,
+            method,
+            audience,
+        };
         let origin_copy = origin.clone();
         let token = self
             .actor
             .call(|reply| SessionMsg::Open {
-                user_id,
+                opening,
                 origin: origin_copy,
                 event,
                 reply,
@@ -154,7 +185,39 @@ impl Sessions {
         self.close(caller.sub, caller.sid, origin, "logout").await
     }
 
-    async fn close(&self, user_id: Uuid, sid: Uuid, origin: &Origin, reason: &'static str) -> Result<(), AuthError> {
+    /// How and when the session `sid` signed in (`method`, Unix seconds), while it is live.
+    pub(crate) async fn sign_in_of(&self, sid: Uuid) -> Result<Option<(String, i64)>, AuthError> {
+        let now = self.clock.unix_now();
+        Ok(self
+            .store
+            .session_with_holder(sid)
+            .await?
+            .filter(|(session, _)| session.revoked_at.is_none() && now < session.expires_at)
+            .map(|(session, _)| {
+                (
+                    session.method.unwrap_or_else(|| "password".to_owned()),
+                    session.created_at,
+                )
+            }))
+    }
+
+    /// The account a session belongs to, if the session exists.
+    pub(crate) async fn owner_of(&self, sid: Uuid) -> Result<Option<Uuid>, AuthError> {
+        Ok(self
+            .store
+            .session_with_holder(sid)
+            .await?
+            .map(|(session, _)| session.user_id))
+    }
+
+    /// Ends the session `sid` of `user_id` on every instance, recording `reason`.
+    pub(crate) async fn close(
+        &self,
+        user_id: Uuid,
+        sid: Uuid,
+        origin: &Origin,
+        reason: &'static str,
+    ) -> Result<(), AuthError> {
         let event = self.revoked(user_id, origin, reason).with("sessionId", sid.to_string());
         self.actor
             .call(|reply| SessionMsg::Close {

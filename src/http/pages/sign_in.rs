@@ -82,8 +82,16 @@ pub async fn sign_up(
     }
 }
 
-pub async fn login_page(browser: Browser, Query(query): Query<ReturnTo>) -> Response {
-    if browser.session.is_some() {
+/// `GET /ui/login`: `force=1` (an application asked for a fresh sign-in) shows the form to
+/// a signed-in browser too.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+    force: Option<String>,
+}
+
+pub async fn login_page(browser: Browser, Query(query): Query<LoginQuery>) -> Response {
+    if browser.session.is_some() && query.force.is_none() {
         let to = destination(query.return_to.as_deref()).to_owned();
         return browser.redirect(&to);
     }

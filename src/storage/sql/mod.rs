@@ -22,6 +22,7 @@ use crate::ports::{Constraint, EventFanOut, StoreError, StoreResult};
 
 mod batch;
 mod clients;
+mod codes;
 mod deletion;
 mod events;
 mod mfa;

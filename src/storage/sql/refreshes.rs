@@ -162,6 +162,8 @@ mod tests {
                 current: grant(Uuid::new_v4()),
                 previous_jti: None,
                 rotated_at: None,
+                method: None,
+                audience: None,
             };
             store
                 .insert_session(

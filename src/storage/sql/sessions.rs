@@ -11,7 +11,7 @@ use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
 use crate::domain::credential::Holder;
 use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
-use crate::domain::session::{Session, SessionInfo, SignInHistory, TokenGrant};
+use crate::domain::session::{Audience, Session, SessionInfo, SignInHistory, TokenGrant};
 use crate::ports::{SessionStore, StoreResult};
 
 pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
@@ -28,6 +28,17 @@ pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
         },
         previous_jti: optional_uuid_column(row, "previous_jti")?,
         rotated_at: row.try_get("rotated_at")?,
+        method: row.try_get("method")?,
+        audience: match (
+            row.try_get::<Option<String>, _>("client_id")?,
+            row.try_get::<Option<String>, _>("scope")?,
+        ) {
+            (Some(client_id), scope) => Some(Audience {
+                client_id,
+                scope: scope.unwrap_or_default(),
+            }),
+            (None, _) => None,
+        },
     })
 }
 
@@ -75,7 +86,7 @@ impl SessionStore for SqlStore {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at, \
-             user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             user_agent, ip, method, client_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -86,6 +97,9 @@ impl SessionStore for SqlStore {
         .bind(session.current.expires_at)
         .bind(origin.user_agent.as_deref())
         .bind(origin.ip.to_string())
+        .bind(session.method.as_deref())
+        .bind(session.audience.as_ref().map(|a| a.client_id.as_str()))
+        .bind(session.audience.as_ref().map(|a| a.scope.as_str()))
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;

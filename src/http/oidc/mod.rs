@@ -1,0 +1,44 @@
+//! The OpenID Connect provider's endpoints. They follow their RFCs rather than the native
+//! API's conventions: form-encoded requests, snake_case, and RFC 6749 §5.2 error bodies
+//! `{"error", "error_description"}` instead of problem documents. The decisions live in
+//! `usecases/oidc`; these handlers parse and shape.
+
+mod authorize;
+mod token;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::state::AppState;
+use crate::domain::oidc::OAuthError;
+use crate::usecases::oidc::Issuer;
+
+/// Discovery, authorization, token and userinfo.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/oauth2/token", axum::routing::post(token::token))
+        .route("/oauth2/userinfo", get(token::userinfo).post(token::userinfo))
+}
+
+async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -> Json<serde_json::Value> {
+    Json(issuer.discovery())
+}
+
+/// An RFC 6749 §5.2 error answer with `status`; never cached.
+fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
+    let body = serde_json::json!({ "error": error.code, "error_description": error.description });
+    let mut response = (status, Json(body)).into_response();
+    no_store(&mut response);
+    response
+}
+
+/// Token responses and their errors must not be cached (RFC 6749 §5.1).
+fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}

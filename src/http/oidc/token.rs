@@ -1,0 +1,148 @@
+//! `POST /oauth2/token` and `/oauth2/userinfo`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::{no_store, oauth_error};
+use crate::domain::oidc::OAuthError;
+use crate::http::extract::{bearer_token, ClientOrigin};
+use crate::usecases::oidc::token::{ClientAuth, TokenGrants, TokenRequest};
+use crate::usecases::tokens::Tokens;
+
+pub async fn token(
+    State(grants): State<Arc<TokenGrants>>,
+    ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(mut form) = parse_form(&headers, &body) else {
+        let error = OAuthError::invalid_request("send a form (application/x-www-form-urlencoded), each parameter once");
+        return oauth_error(StatusCode::BAD_REQUEST, &error);
+    };
+    let auth = match client_auth(&headers, &mut form) {
+        Ok(auth) => auth,
+        Err(error) => return oauth_error(StatusCode::BAD_REQUEST, &error),
+    };
+    let request = TokenRequest {
+        grant_type: form.remove("grant_type"),
+        code: form.remove("code"),
+        redirect_uri: form.remove("redirect_uri"),
+        code_verifier: form.remove("code_verifier"),
+    };
+    match grants.grant(auth, request, &origin).await {
+        Ok(granted) => {
+            let mut body = serde_json::json!({
+                "access_token": granted.access_token.expose_secret(),
+                "token_type": "Bearer",
+                "expires_in": granted.expires_in,
+                "scope": granted.scope,
+            });
+            if let Some(id_token) = granted.id_token {
+                body["id_token"] = serde_json::json!(id_token);
+            }
+            let mut response = Json(body).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(refused) if refused.client => {
+            let mut response = oauth_error(StatusCode::UNAUTHORIZED, &refused.error);
+            if refused.basic {
+                let challenge = HeaderValue::from_static("Basic realm=\"authd\"");
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            response
+        }
+        Err(refused) => oauth_error(StatusCode::BAD_REQUEST, &refused.error),
+    }
+}
+
+/// The form's parameters; `None` when it is not a form or a parameter is repeated.
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, String>> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    let mut form = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if form.insert(name, value).is_some() {
+            return None;
+        }
+    }
+    Some(form)
+}
+
+/// The client's credentials: HTTP Basic (RFC 6749 §2.3.1, both parts form-encoded) or
+/// `client_id`/`client_secret` in the form, never both.
+fn client_auth(headers: &HeaderMap, form: &mut HashMap<String, String>) -> Result<ClientAuth, OAuthError> {
+    let in_form = (form.remove("client_id"), form.remove("client_secret"));
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")));
+    match (basic, in_form) {
+        (Some(encoded), (None, None)) => {
+            let malformed = || OAuthError::new("invalid_client", "the Basic credentials are malformed");
+            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+            let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+            let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+            let unescape = |part: &str| -> Result<String, OAuthError> {
+                let pairs: Vec<(String, String)> =
+                    serde_urlencoded::from_str(&format!("v={part}")).map_err(|_| malformed())?;
+                Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
+            };
+            Ok(ClientAuth {
+                client_id: Some(unescape(id)?),
+                secret: Some(SecretString::from(unescape(secret)?)),
+                basic: true,
+            })
+        }
+        (Some(_), _) => Err(OAuthError::invalid_request("authenticate the client one way only")),
+        (None, (client_id, secret)) => Ok(ClientAuth {
+            client_id,
+            secret: secret.map(SecretString::from),
+            basic: false,
+        }),
+    }
+}
+
+pub async fn userinfo(
+    State(tokens): State<Arc<Tokens>>,
+    State(grants): State<Arc<TokenGrants>>,
+    headers: HeaderMap,
+) -> Response {
+    let refused = |error: &str, status: StatusCode| {
+        let mut response = status.into_response();
+        let challenge = format!("Bearer error=\"{error}\"");
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    };
+    let claims = match bearer_token(&headers).map(|token| token.map(|t| tokens.authenticate(t))) {
+        Some(Ok(Ok(claims))) => claims,
+        _ => return refused("invalid_token", StatusCode::UNAUTHORIZED),
+    };
+    match grants.userinfo(&claims).await {
+        Ok(info) => {
+            let mut response = Json(info).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(error) if error.code == "insufficient_scope" => refused("insufficient_scope", StatusCode::FORBIDDEN),
+        Err(error) => oauth_error(StatusCode::SERVICE_UNAVAILABLE, &error),
+    }
+}

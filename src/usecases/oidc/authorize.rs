@@ -1,0 +1,237 @@
+//! The authorization endpoint's decision for one request (OpenID Connect Core §3.1.2):
+//! refuse on a page when nothing may go back to the client (unknown client, unregistered
+//! redirect URI), send the browser to sign in (again), or redirect to the client with a
+//! code or an RFC 6749 error.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret as _;
+use url::Url;
+
+use super::Issuer;
+use crate::domain::oauth::{Client, Grant};
+use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS, MAX_PARAMETER_LEN};
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{ClientStore, Clock, CodeStore, DataKey, OneTimeSecrets};
+use crate::usecases::sessions::Sessions;
+use crate::usecases::Ports;
+
+/// The digest purpose of authorization codes.
+pub(super) const CODE: &str = "oauth-code";
+
+/// An authorization request's parameters, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeRequest {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// What the endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send the browser to the client: a code, or an error.
+    Redirect(String),
+    /// The user must sign in (again, when `force`), then come back to this request.
+    SignIn { force: bool },
+    /// Nothing may be sent to the client; the page says why.
+    Refuse(String),
+}
+
+/// Decides authorization requests and issues codes.
+pub struct Authorizations {
+    clients: Arc<dyn ClientStore>,
+    codes: Arc<dyn CodeStore>,
+    data_key: Arc<dyn DataKey>,
+    secrets: Arc<dyn OneTimeSecrets>,
+    clock: Arc<dyn Clock>,
+    sessions: Arc<Sessions>,
+    issuer: Issuer,
+}
+
+impl Authorizations {
+    pub fn new(ports: &Ports, sessions: Arc<Sessions>, issuer: Issuer) -> Self {
+        Self {
+            clients: ports.clients.clone(),
+            codes: ports.codes.clone(),
+            data_key: ports.data_key.clone(),
+            secrets: ports.secrets.clone(),
+            clock: ports.clock.clone(),
+            sessions,
+            issuer,
+        }
+    }
+
+    /// Decides `request` for a browser signed in as `browser` (or nobody).
+    pub async fn authorize(&self, request: &AuthorizeRequest, browser: Option<&Claims>) -> Outcome {
+        let client = match request.client_id.as_deref() {
+            None => return Outcome::Refuse("The application did not say who it is (client_id).".into()),
+            Some(id) => match self.clients.client(id).await {
+                Ok(Some(client)) => client,
+                Ok(None) => return Outcome::Refuse("This application is not registered here.".into()),
+                Err(_) => return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into()),
+            },
+        };
+        let Some(redirect_uri) = request.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri)) else {
+            return Outcome::Refuse("The application asked to return to an address it has not registered.".into());
+        };
+        let back = |result: Result<String, OAuthError>| match result {
+            Ok(code) => Outcome::Redirect(self.redirect(redirect_uri, &[("code", &code)], request)),
+            Err(err) => Outcome::Redirect(self.redirect(
+                redirect_uri,
+                &[("error", err.code), ("error_description", &err.description)],
+                request,
+            )),
+        };
+        let scope = match self.check(&client, request) {
+            Ok(scope) => scope,
+            Err(err) => return back(Err(err)),
+        };
+        let prompts: Vec<&str> = request.prompt.as_deref().unwrap_or_default().split(' ').collect();
+        let sign_in = match browser {
+            Some(claims) => self
+                .sessions
+                .sign_in_of(claims.sid)
+                .await
+                .ok()
+                .flatten()
+                .map(|s| (claims, s)),
+            None => None,
+        };
+        let Some((claims, (method, auth_time))) = sign_in else {
+            return match prompts.contains(&"none") {
+                true => back(Err(OAuthError::new("login_required", "no one is signed in"))),
+                false => Outcome::SignIn { force: false },
+            };
+        };
+        let max_age = request.max_age.as_deref().and_then(|age| age.parse::<i64>().ok());
+        let too_old = max_age.is_some_and(|age| self.clock.unix_now() - auth_time > age);
+        if prompts.contains(&"login") || too_old {
+            return match prompts.contains(&"none") {
+                true => back(Err(OAuthError::new("login_required", "a fresh sign-in is needed"))),
+                false => Outcome::SignIn { force: true },
+            };
+        }
+        if !client.first_party {
+            return match prompts.contains(&"none") {
+                true => back(Err(OAuthError::new("consent_required", "the user has not consented"))),
+                false => Outcome::Refuse(
+                    "Consent to third-party applications is not available yet; ask the operator to register \
+                     this application as first-party."
+                        .into(),
+                ),
+            };
+        }
+        back(
+            self.issue_code(&client, claims, redirect_uri, scope, request, method, auth_time)
+                .await,
+        )
+    }
+
+    /// The request's rules once the client and its redirect URI are known: the granted
+    /// scopes, or the error to send back.
+    fn check(&self, client: &Client, request: &AuthorizeRequest) -> Result<String, OAuthError> {
+        let too_long = [&request.state, &request.nonce, &request.code_challenge]
+            .iter()
+            .any(|value| value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LEN));
+        if too_long {
+            return Err(OAuthError::invalid_request("a parameter is too long"));
+        }
+        if request.response_type.as_deref() != Some("code") {
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+        if !client.may_use(Grant::AuthorizationCode) {
+            return Err(OAuthError::new(
+                "unauthorized_client",
+                "this client may not use the authorization code grant",
+            ));
+        }
+        match (
+            request.code_challenge.as_deref(),
+            request.code_challenge_method.as_deref(),
+        ) {
+            (None, _) if client.public => {
+                return Err(OAuthError::invalid_request(
+                    "PKCE (S256) is required for public clients",
+                ))
+            }
+            (Some(_), method) if method != Some("S256") => {
+                return Err(OAuthError::invalid_request("code_challenge_method must be S256"))
+            }
+            _ => {}
+        }
+        if request
+            .max_age
+            .as_deref()
+            .is_some_and(|age| age.parse::<u32>().is_err())
+        {
+            return Err(OAuthError::invalid_request("max_age must be a number of seconds"));
+        }
+        let scopes = client.grantable_scopes(request.scope.as_deref().unwrap_or_default());
+        if scopes.is_empty() {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                "none of the requested scopes may be granted",
+            ));
+        }
+        Ok(scopes.join(" "))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_code(
+        &self,
+        client: &Client,
+        claims: &Claims,
+        redirect_uri: &str,
+        scope: String,
+        request: &AuthorizeRequest,
+        method: String,
+        auth_time: i64,
+    ) -> Result<String, OAuthError> {
+        let code = self.secrets.random_token(32);
+        let record = AuthorizationCode {
+            digest: self.data_key.digest(CODE, code.expose_secret()),
+            client_id: client.id.clone(),
+            user_id: claims.sub,
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time,
+            method,
+            expires_at: self.clock.unix_now() + CODE_TTL_SECS,
+        };
+        self.codes
+            .insert_code(&record)
+            .await
+            .map_err(|e| OAuthError::from(AuthError::from(e)))?;
+        Ok(code.expose_secret().to_owned())
+    }
+
+    /// `redirect_uri` with `parameters`, the request's `state` unchanged, and `iss` (RFC 9207).
+    fn redirect(&self, redirect_uri: &str, parameters: &[(&str, &str)], request: &AuthorizeRequest) -> String {
+        let mut url = Url::parse(redirect_uri).expect("registered redirect URIs are absolute");
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in parameters {
+                query.append_pair(name, value);
+            }
+            if let Some(state) = &request.state {
+                query.append_pair("state", state);
+            }
+            query.append_pair("iss", self.issuer.as_str());
+        }
+        url.into()
+    }
+}

@@ -1,0 +1,288 @@
+//! The token endpoint (RFC 6749 §3.2) and userinfo (OpenID Connect Core §5.3): client
+//! authentication, the authorization code grant with PKCE and code-reuse revocation, the
+//! ID token, and the claims each scope releases.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+
+use super::authorize::CODE;
+use super::Issuer;
+use crate::domain::oauth::{Client, Grant, IdTokenAlg};
+use crate::domain::oidc::{amr, at_hash, pkce_matches, OAuthError, Redemption};
+use crate::domain::session::Audience;
+use crate::domain::token::Claims;
+use crate::domain::AuthError;
+use crate::ports::{ClientStore, Clock, CodeStore, DataKey, IdTokenSigning, UserStore};
+use crate::usecases::clients::OAuthClients;
+use crate::usecases::sessions::Sessions;
+use crate::usecases::Ports;
+
+/// How the client identified itself at the token endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub secret: Option<SecretString>,
+    /// Sent as HTTP Basic: a failure then answers `WWW-Authenticate: Basic`.
+    pub basic: bool,
+}
+
+/// A token request's parameters, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// A successful token response.
+#[derive(Debug)]
+pub struct Granted {
+    pub access_token: SecretString,
+    pub expires_in: i64,
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// A refused token request: `client` errors answer 401, the others 400.
+#[derive(Debug)]
+pub struct TokenError {
+    pub error: OAuthError,
+    pub client: bool,
+    pub basic: bool,
+}
+
+impl From<OAuthError> for TokenError {
+    fn from(error: OAuthError) -> Self {
+        Self {
+            error,
+            client: false,
+            basic: false,
+        }
+    }
+}
+
+/// Grants tokens and answers userinfo.
+pub struct TokenGrants {
+    clients: Arc<dyn ClientStore>,
+    secrets: Arc<OAuthClients>,
+    codes: Arc<dyn CodeStore>,
+    users: Arc<dyn UserStore>,
+    data_key: Arc<dyn DataKey>,
+    id_tokens: Arc<dyn IdTokenSigning>,
+    clock: Arc<dyn Clock>,
+    sessions: Arc<Sessions>,
+    issuer: Issuer,
+}
+
+impl TokenGrants {
+    pub fn new(ports: &Ports, secrets: Arc<OAuthClients>, sessions: Arc<Sessions>, issuer: Issuer) -> Self {
+        Self {
+            clients: ports.clients.clone(),
+            secrets,
+            codes: ports.codes.clone(),
+            users: ports.users.clone(),
+            data_key: ports.data_key.clone(),
+            id_tokens: ports.id_tokens.clone(),
+            clock: ports.clock.clone(),
+            sessions,
+            issuer,
+        }
+    }
+
+    /// Answers a token request from the client `auth` names.
+    pub async fn grant(
+        &self,
+        auth: ClientAuth,
+        request: TokenRequest,
+        origin: &crate::domain::events::Origin,
+    ) -> Result<Granted, TokenError> {
+        let client = self.authenticate(&auth).await?;
+        match request.grant_type.as_deref() {
+            Some("authorization_code") if client.may_use(Grant::AuthorizationCode) => {
+                Ok(self.redeem(&client, &request, origin).await?)
+            }
+            Some("authorization_code") => Err(OAuthError::new("unauthorized_client", "grant not allowed").into()),
+            None => Err(OAuthError::invalid_request("grant_type is missing").into()),
+            Some(_) => Err(OAuthError::new("unsupported_grant_type", "supported: authorization_code").into()),
+        }
+    }
+
+    /// The client, when it proved who it is: a confidential client by its secret, a
+    /// public one by its id alone.
+    async fn authenticate(&self, auth: &ClientAuth) -> Result<Client, TokenError> {
+        let refused = || TokenError {
+            error: OAuthError::new("invalid_client", "client authentication failed"),
+            client: true,
+            basic: auth.basic,
+        };
+        let id = auth.client_id.as_deref().ok_or_else(refused)?;
+        let client = self
+            .clients
+            .client(id)
+            .await
+            .map_err(|e| TokenError::from(OAuthError::from(AuthError::from(e))))?
+            .ok_or_else(refused)?;
+        let proved = match (&auth.secret, client.public) {
+            (None, true) => true,
+            (Some(secret), false) => self.secrets.secret_matches(&client, secret),
+            _ => false,
+        };
+        proved.then_some(client).ok_or_else(refused)
+    }
+
+    async fn redeem(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+        origin: &crate::domain::events::Origin,
+    ) -> Result<Granted, OAuthError> {
+        let code = request
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+        let digest = self.data_key.digest(CODE, code);
+        let now = self.clock.unix_now();
+        let record = match self.codes.redeem_code(&digest, now).await.map_err(AuthError::from)? {
+            Redemption::Fresh(record) => record,
+            Redemption::Reused { issued_session } => {
+                if let Some(sid) = issued_session {
+                    self.revoke_reused(sid, origin).await;
+                }
+                return Err(OAuthError::invalid_grant(
+                    "the code was used already; what it issued is revoked",
+                ));
+            }
+            Redemption::Unknown => return Err(OAuthError::invalid_grant("the code is unknown or expired")),
+        };
+        if record.client_id != client.id {
+            return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        }
+        if request.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request's",
+            ));
+        }
+        match (&record.code_challenge, request.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+            (None, None) => {}
+            _ => return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match")),
+        }
+        let user = self
+            .users
+            .user_by_id(record.user_id)
+            .await
+            .map_err(AuthError::from)?
+            .ok_or_else(|| OAuthError::invalid_grant("the account is gone"))?;
+        let audience = Audience {
+            client_id: client.id.clone(),
+            scope: record.scope.clone(),
+        };
+        let method = static_method(&record.method);
+        let credential = self.sessions.open_for_client(&user, method, audience, origin).await?;
+        let claims = &credential.token.claims;
+        if let Err(err) = self.codes.record_issued_session(&digest, claims.sid).await {
+            tracing::warn!(%err, "the session a code issued is not recorded; a reuse cannot revoke it");
+        }
+        let scopes: Vec<&str> = record.scope.split(' ').collect();
+        let id_token = scopes.contains(&"openid").then(|| {
+            let amr = amr(&record.method);
+            let mut id_claims = json!({
+                "iss": self.issuer.as_str(),
+                "sub": user.id,
+                "aud": client.id,
+                "exp": claims.exp,
+                "iat": now,
+                "auth_time": record.auth_time,
+                "acr": if amr.contains(&"mfa") { "mfa" } else { "pwd" },
+                "amr": amr,
+                "at_hash": at_hash(credential.token.token.expose_secret()),
+                "sid": claims.sid,
+            });
+            if let Some(nonce) = &record.nonce {
+                id_claims["nonce"] = json!(nonce);
+            }
+            self.id_tokens.sign_id_token(&id_claims, IdTokenAlg::Rs256)
+        });
+        Ok(Granted {
+            expires_in: credential.expires_in,
+            access_token: credential.token.token,
+            id_token,
+            scope: record.scope,
+        })
+    }
+
+    /// A code presented twice: the session its first redemption opened ends everywhere.
+    async fn revoke_reused(&self, sid: uuid::Uuid, origin: &crate::domain::events::Origin) {
+        match self.sessions.owner_of(sid).await {
+            Ok(Some(user_id)) => {
+                if let Err(err) = self.sessions.close(user_id, sid, origin, "code_reused").await {
+                    tracing::warn!(%err, "the session of a reused code could not be revoked");
+                }
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(%err, "the session of a reused code could not be read"),
+        }
+    }
+
+    /// The claims of the user an OpenID Connect access token was issued for, as far as
+    /// its scopes release them.
+    pub async fn userinfo(&self, claims: &Claims) -> Result<serde_json::Value, OAuthError> {
+        let scope = claims.scope.as_deref().unwrap_or_default();
+        let scopes: Vec<&str> = scope.split(' ').collect();
+        if claims.aud.is_none() || !scopes.contains(&"openid") {
+            return Err(OAuthError::new(
+                "insufficient_scope",
+                "the token was not issued with openid",
+            ));
+        }
+        let profile = self
+            .users
+            .profile(claims.sub)
+            .await
+            .map_err(AuthError::from)?
+            .ok_or(AuthError::InvalidToken)?;
+        let user = &profile.user;
+        let mut info = json!({ "sub": user.id });
+        if scopes.contains(&"profile") {
+            info["name"] = json!(user.name);
+        }
+        if scopes.contains(&"email") {
+            info["email"] = json!(user.email.as_str());
+            info["email_verified"] = json!(user.email_verified);
+        }
+        if scopes.contains(&"phone") {
+            if let Some(phone) = &user.phone {
+                info["phone_number"] = json!(phone);
+                info["phone_number_verified"] = json!(false);
+            }
+        }
+        if scopes.contains(&"organizations") {
+            let organizations: Vec<serde_json::Value> = profile
+                .organizations
+                .iter()
+                .map(|(org, role)| json!({ "id": org.id, "name": org.name, "role": role.as_str() }))
+                .collect();
+            info["organizations"] = json!(organizations);
+        }
+        Ok(info)
+    }
+}
+
+/// The sign-in method stored with a code, as the session's `'static` name.
+fn static_method(method: &str) -> &'static str {
+    [
+        "password",
+        "passkey",
+        "EMAIL",
+        "PHONE",
+        "GOOGLE_AUTHENTICATOR",
+        "RECOVERY_CODE",
+        "PASSKEY",
+    ]
+    .into_iter()
+    .find(|known| *known == method)
+    .unwrap_or("password")
+}

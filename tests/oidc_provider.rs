@@ -1,0 +1,402 @@
+//! The OpenID Connect provider, checked by a certified relying-party library: panva's
+//! `openid-client` (`tests/oidc/flow.mjs`, run with Node) does discovery, the code flow with
+//! PKCE through the hosted sign-in, the token exchange (validating the ID token) and
+//! userinfo. The negative cases of the conformance suite's Basic OP plan that apply are
+//! plain HTTP here.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use common::{eventually, Backend, TestServer, PASSWORD};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A server whose issuer (`AUTH_PUBLIC_URL`) is its own address, as discovery requires.
+async fn start(backend: &Backend) -> (TestServer, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    backend
+        .start_with_admin(|c| {
+            c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+            c.public_url = format!("http://127.0.0.1:{port}");
+        })
+        .await
+}
+
+async fn register(server: &TestServer, admin: &str, body: Value) -> (String, Option<String>) {
+    let created = server.post("/clients", Some(admin), body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["clientSecret"].as_str().map(str::to_owned);
+    (created.body["clientId"].as_str().unwrap().to_owned(), secret)
+}
+
+/// Runs `tests/oidc/flow.mjs`; `None` (SKIPPED) when its packages are not installed and
+/// the run does not require them.
+fn relying_party(server: &TestServer, client: &(String, Option<String>), email: &str, scope: &str) -> Option<Value> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+    if !folder.join("node_modules/openid-client").exists() {
+        let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+        assert!(!required, "openid-client is not installed: run scripts/oidc-deps.sh");
+        eprintln!("SKIPPED: openid-client not installed (scripts/oidc-deps.sh)");
+        return None;
+    }
+    let output = Command::new("node")
+        .arg("flow.mjs")
+        .current_dir(&folder)
+        .env("ISSUER", server.url(""))
+        .env("CLIENT_ID", &client.0)
+        .env("CLIENT_SECRET", client.1.clone().unwrap_or_default())
+        .env("REDIRECT_URI", REDIRECT)
+        .env("EMAIL", email)
+        .env("PASSWORD", PASSWORD)
+        .env("SCOPE", scope)
+        .output()
+        .expect("node runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    Some(serde_json::from_slice(&output.stdout).expect("one JSON line"))
+}
+
+fn payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+async fn a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    let user_id = server.sign_up("Ada Lovelace", "ada@example.com").await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "Grafana", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let Some(flow) = relying_party(&server, &client, "ada@example.com", "openid email profile") else {
+        return;
+    };
+    let claims = &flow["claims"];
+    assert_eq!(claims["iss"], server.url(""));
+    assert_eq!(claims["aud"], client.0.as_str());
+    assert_eq!(claims["sub"], user_id.as_str());
+    assert_eq!(claims["nonce"], flow["sentNonce"], "nonce returned unchanged");
+    assert_eq!(flow["state"], flow["sentState"], "state returned unchanged");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert!(claims["auth_time"].is_i64() && claims["sid"].is_string() && claims["at_hash"].is_string());
+    assert_eq!(flow["userinfo"]["email"], "ada@example.com");
+    assert_eq!(flow["userinfo"]["name"], "Ada Lovelace");
+
+    let access = flow["accessToken"].as_str().unwrap();
+    let token_claims = payload(access);
+    assert_eq!(token_claims["aud"], client.0.as_str());
+    assert_eq!(token_claims["scope"], "openid profile email");
+    assert_eq!(server.get("/user/me", Some(access)).await.status, 200, "a native JWT");
+
+    let http = reqwest::Client::new();
+    let again = http
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&client.0, client.1.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", flow["code"].as_str().unwrap()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", flow["verifier"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(again.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let revoked = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(access)).await.status == 401
+    })
+    .await;
+    assert!(revoked, "the tokens the reused code issued are revoked within a second");
+}
+
+async fn a_public_client_signs_in_with_pkce_and_gets_only_its_scopes(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Grace Hopper", "grace@example.com").await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "SPA", "redirectUris": [REDIRECT], "public": true, "firstParty": true,
+               "scopes": ["openid", "email"]}),
+    )
+    .await;
+    assert!(client.1.is_none());
+    let scope = "openid email profile organizations";
+    let Some(flow) = relying_party(&server, &client, "grace@example.com", scope) else {
+        return;
+    };
+    assert_eq!(flow["scope"], "openid email", "a scope not granted is not in the token");
+    assert_eq!(payload(flow["accessToken"].as_str().unwrap())["scope"], "openid email");
+    assert!(flow["userinfo"].get("name").is_none(), "profile was not granted");
+    assert_eq!(flow["userinfo"]["email"], "grace@example.com");
+}
+
+backend_tests!(
+    a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens,
+    a_public_client_signs_in_with_pkce_and_gets_only_its_scopes,
+);
+
+/// A browser session on `server` (the hosted sign-in over HTTP), as its cookies.
+async fn signed_in_browser(server: &TestServer, email: &str) -> String {
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let login = http.get(server.url("/ui/login")).send().await.unwrap();
+    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+    let keep = |cookies: &mut BTreeMap<String, String>, response: &reqwest::Response| {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            cookies.insert(name.into(), value.into());
+        }
+    };
+    keep(&mut cookies, &login);
+    let body = login.text().await.unwrap();
+    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = body[at..at + body[at..].find('"').unwrap()].to_owned();
+    let cookie_header = |cookies: &BTreeMap<String, String>| {
+        cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let signed = http
+        .post(server.url("/ui/login"))
+        .header("cookie", cookie_header(&cookies))
+        .header("origin", server.url(""))
+        .form(&[("csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    keep(&mut cookies, &signed);
+    cookie_header(&cookies)
+}
+
+/// `GET /oauth2/authorize?<query>` from a browser with `cookies`, redirects not followed.
+async fn authorize(server: &TestServer, cookies: &str, query: &[(&str, &str)]) -> reqwest::Response {
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    http.get(server.url("/oauth2/authorize"))
+        .query(query)
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> url::Url {
+    url::Url::parse(response.headers()["location"].to_str().unwrap())
+        .or_else(|_| {
+            url::Url::parse("http://relative.invalid")
+                .unwrap()
+                .join(response.headers()["location"].to_str().unwrap())
+        })
+        .unwrap()
+}
+
+fn parameter(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn requests_the_basic_op_plan_refuses() {
+    let backend = Backend::sqlite();
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let confidential = register(
+        &server,
+        &admin,
+        json!({"name": "C", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let public = register(
+        &server,
+        &admin,
+        json!({"name": "P", "redirectUris": [REDIRECT], "public": true, "firstParty": true}),
+    )
+    .await;
+    let id = confidential.0.as_str();
+    let nobody = "";
+
+    // Nothing goes back to a client that is unknown or names an unregistered redirect URI.
+    for query in [
+        vec![
+            ("client_id", "nope"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ],
+        vec![
+            ("client_id", id),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("response_type", "code"),
+        ],
+        vec![("client_id", id), ("response_type", "code"), ("scope", "openid")],
+    ] {
+        let answer = authorize(&server, nobody, &query).await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{query:?}");
+        assert!(answer.headers().get("location").is_none());
+        assert!(answer.text().await.unwrap().contains("Sign-in request refused"));
+    }
+
+    // Errors the client may hear go back to it, with its state.
+    let base = [
+        ("client_id", id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "s-1"),
+    ];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("response_type", "token")], "unsupported_response_type"),
+        (vec![("response_type", "code"), ("prompt", "none")], "login_required"),
+        (
+            vec![
+                ("response_type", "code"),
+                ("code_challenge", "abc"),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+    ];
+    for (extra, error) in cases {
+        let query: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
+        let answer = authorize(&server, nobody, &query).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{query:?}");
+        let back = location(&answer);
+        assert!(back.as_str().starts_with(REDIRECT), "{back}");
+        assert_eq!(parameter(&back, "error").as_deref(), Some(error), "{query:?}");
+        assert_eq!(parameter(&back, "state").as_deref(), Some("s-1"));
+        assert_eq!(parameter(&back, "iss").as_deref(), Some(server.url("").as_str()));
+    }
+    let no_pkce = [
+        ("client_id", public.0.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("response_type", "code"),
+    ];
+    let answer = authorize(&server, nobody, &no_pkce).await;
+    assert_eq!(
+        parameter(&location(&answer), "error").as_deref(),
+        Some("invalid_request"),
+        "public clients need PKCE"
+    );
+
+    // Without a session the browser goes to the sign-in page and comes back here.
+    let answer = authorize(
+        &server,
+        nobody,
+        &[base.as_slice(), &[("response_type", "code")]].concat(),
+    )
+    .await;
+    let to = location(&answer);
+    assert_eq!(to.path(), "/ui/login");
+    assert!(parameter(&to, "return_to").unwrap().starts_with("/oauth2/authorize?"));
+
+    // A signed-in browser gets a code; the code needs the right verifier and secret.
+    let cookies = signed_in_browser(&server, "ada@example.com").await;
+    let verifier = "a-verifier-that-is-long-enough-for-rfc-7636-0123456789";
+    let challenge = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let with_pkce: Vec<(&str, &str)> = base
+        .iter()
+        .copied()
+        .chain([
+            ("response_type", "code"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .collect();
+    let code_of = |answer: &reqwest::Response| parameter(&location(answer), "code").expect("a code");
+    let http = reqwest::Client::new();
+    let exchange = |code: String, secret: &'static str, verifier: &'static str| {
+        http.post(server.url("/oauth2/token"))
+            .basic_auth(
+                id,
+                Some(if secret.is_empty() {
+                    confidential.1.as_deref().unwrap()
+                } else {
+                    secret
+                }),
+            )
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier),
+            ])
+            .send()
+    };
+    let code = code_of(&authorize(&server, &cookies, &with_pkce).await);
+    let wrong_secret = exchange(code.clone(), "not-the-secret", verifier).await.unwrap();
+    assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong_secret.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    assert_eq!(wrong_secret.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let wrong_verifier = exchange(code, "", "another-verifier-that-is-long-enough-for-rfc-7636-000")
+        .await
+        .unwrap();
+    assert_eq!(wrong_verifier.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(wrong_verifier.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let code = code_of(&authorize(&server, &cookies, &with_pkce).await);
+    let granted = exchange(code, "", verifier).await.unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+    assert_eq!(granted.headers()["cache-control"], "no-store");
+    let body: Value = granted.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["id_token"].is_string());
+
+    // max_age in the past of the sign-in sends the browser to sign in again.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let old: Vec<(&str, &str)> = with_pkce.iter().copied().chain([("max_age", "0")]).collect();
+    let to = location(&authorize(&server, &cookies, &old).await);
+    assert_eq!(to.path(), "/ui/login", "max_age forces a new sign-in");
+    assert_eq!(parameter(&to, "force").as_deref(), Some("1"));
+
+    // Unsupported grants and non-form bodies are RFC 6749 errors, not problem documents.
+    let unsupported = http
+        .post(server.url("/oauth2/token"))
+        .basic_auth(id, confidential.1.as_deref())
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unsupported.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    let json_body = http
+        .post(server.url("/oauth2/token"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.json::<Value>().await.unwrap()["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn discovery_names_the_endpoints_and_the_rsa_key() {
+    let backend = Backend::sqlite();
+    let (server, _) = start(&backend).await;
+    let document = server.get("/.well-known/openid-configuration", None).await.body;
+    assert_eq!(document["issuer"], server.url(""));
+    assert_eq!(document["token_endpoint"], server.url("/oauth2/token"));
+    assert_eq!(document["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    let jwks = server.get("/.well-known/jwks.json", None).await.body;
+    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kty"] == "RSA"));
+}
