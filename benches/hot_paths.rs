@@ -37,6 +37,7 @@ fn tokens(c: &mut Criterion) {
         iss: "authd".into(),
         aud: None,
         scope: None,
+        token_use: None,
     };
     let token = signer.sign(&claims);
     c.bench_function("token sign (EdDSA)", |b| b.iter(|| signer.sign(&claims)));

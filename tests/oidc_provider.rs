@@ -31,6 +31,7 @@ async fn start(backend: &Backend) -> (TestServer, String) {
         .start_with_admin(|c| {
             c.listen = format!("127.0.0.1:{port}").parse().unwrap();
             c.public_url = format!("http://127.0.0.1:{port}");
+            c.refresh_grace_secs = 1;
         })
         .await
 }
@@ -45,6 +46,16 @@ async fn register(server: &TestServer, admin: &str, body: Value) -> (String, Opt
 /// Runs `tests/oidc/flow.mjs`; `None` (SKIPPED) when its packages are not installed and
 /// the run does not require them.
 fn relying_party(server: &TestServer, client: &(String, Option<String>), email: &str, scope: &str) -> Option<Value> {
+    relying_party_with(server, client, email, scope, false)
+}
+
+fn relying_party_with(
+    server: &TestServer,
+    client: &(String, Option<String>),
+    email: &str,
+    scope: &str,
+    refresh: bool,
+) -> Option<Value> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
     if !folder.join("node_modules/openid-client").exists() {
         let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
@@ -62,6 +73,7 @@ fn relying_party(server: &TestServer, client: &(String, Option<String>), email: 
         .env("EMAIL", email)
         .env("PASSWORD", PASSWORD)
         .env("SCOPE", scope)
+        .env("REFRESH", if refresh { "1" } else { "" })
         .output()
         .expect("node runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -145,7 +157,124 @@ async fn a_public_client_signs_in_with_pkce_and_gets_only_its_scopes(backend: Ba
     assert_eq!(flow["userinfo"]["email"], "grace@example.com");
 }
 
+async fn offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let Some(flow) = relying_party_with(&server, &client, "ada@example.com", "openid offline_access", true) else {
+        return;
+    };
+    let first_access = flow["accessToken"].as_str().unwrap();
+    let first_refresh = flow["refreshToken"]
+        .as_str()
+        .expect("a refresh token with offline_access");
+    let refreshed = &flow["refreshed"];
+    let new_access = refreshed["accessToken"].as_str().unwrap();
+    assert_ne!(
+        refreshed["refreshToken"].as_str().unwrap(),
+        first_refresh,
+        "the refresh token rotates"
+    );
+    assert_eq!(
+        payload(new_access)["aud"],
+        client.0.as_str(),
+        "the successor keeps its audience"
+    );
+    assert_eq!(payload(new_access)["scope"], "openid offline_access");
+    assert_eq!(
+        server.get("/user/me", Some(first_refresh)).await.status,
+        401,
+        "a refresh token is no bearer token"
+    );
+    let gone = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(first_access)).await.status == 401
+    })
+    .await;
+    assert!(gone, "the rotated-away access token is revoked");
+
+    // The rotated-away refresh token, after the grace interval, is reuse: the session ends.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let http = reqwest::Client::new();
+    let reuse = http
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&client.0, client.1.as_deref())
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", first_refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reuse.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(reuse.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let ended = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(new_access)).await.status == 401
+    })
+    .await;
+    assert!(ended, "reuse revokes the session, its newest token included");
+}
+
+async fn a_client_acting_for_itself_gets_a_token_that_ends_with_the_client(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "Batch job", "grants": ["client_credentials"], "scopes": ["openid", "organizations"]}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let granted = http
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&client.0, client.1.as_deref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+    let body: Value = granted.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload(&token)["aud"], client.0.as_str());
+    assert_eq!(
+        payload(&token)["scope"],
+        "organizations",
+        "user-facing scopes are not for a client alone"
+    );
+    let active = || async {
+        server
+            .post("/token/introspect", None, json!({ "token": token }))
+            .await
+            .body["active"]
+            == true
+    };
+    assert!(active().await);
+
+    let removed = server
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/clients/{}", client.0),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+    let stopped = eventually(Duration::from_secs(1), || async { !active().await }).await;
+    assert!(stopped, "a deleted client's tokens stop working");
+    let after = http
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&client.0, client.1.as_deref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
 backend_tests!(
+    offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection,
+    a_client_acting_for_itself_gets_a_token_that_ends_with_the_client,
     a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens,
     a_public_client_signs_in_with_pkce_and_gets_only_its_scopes,
 );

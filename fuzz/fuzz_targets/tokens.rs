@@ -30,6 +30,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         iss: "authd".into(),
         aud: None,
         scope: None,
+        token_use: None,
     };
     let token = signer.sign(&claims);
     Fixture { signer, token }

@@ -80,7 +80,7 @@ pub(super) fn services(
         config.signup,
     ));
     let overview = Arc::new(AccountOverview::new(accounts.clone(), sessions.clone(), audit.clone()));
-    let clients = Arc::new(OAuthClients::new(ports));
+    let clients = Arc::new(OAuthClients::new(ports, sessions.clone()));
     let issuer = Issuer::new(&config.public_url);
     Ok(AppState {
         accounts,
@@ -91,6 +91,7 @@ pub(super) fn services(
             clients.clone(),
             sessions.clone(),
             issuer.clone(),
+            config.token_ttl_secs as i64,
         )),
         clients,
         issuer,

@@ -232,6 +232,7 @@ mod tests {
             iss: "authd-test".into(),
             aud: None,
             scope: None,
+            token_use: None,
         }
     }
 

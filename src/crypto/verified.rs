@@ -60,6 +60,7 @@ mod tests {
             iss: "authd".into(),
             aud: None,
             scope: None,
+            token_use: None,
         }
     }
 

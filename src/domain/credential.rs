@@ -80,6 +80,7 @@ mod tests {
                 iss: "authd".into(),
                 aud: None,
                 scope: None,
+                token_use: None,
             },
         };
         let shown = format!("{token:?}");

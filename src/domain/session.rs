@@ -175,6 +175,7 @@ impl Session {
             iss: issuer.to_owned(),
             aud: self.audience.as_ref().map(|a| a.client_id.clone()),
             scope: self.audience.as_ref().map(|a| a.scope.clone()),
+            token_use: None,
         }
     }
 }

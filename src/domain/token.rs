@@ -25,7 +25,13 @@ pub struct Claims {
     /// The scopes granted to that client, space-separated; absent on native tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// `refresh` on an OpenID Connect refresh token, which is never a bearer token.
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub token_use: Option<String>,
 }
+
+/// The `use` of a refresh token.
+pub const REFRESH_USE: &str = "refresh";
 
 impl Claims {
     /// Rejects a token whose lifetime is over at `now` (Unix seconds).
@@ -56,6 +62,7 @@ mod tests {
             iss: "authd".into(),
             aud: None,
             scope: None,
+            token_use: None,
         }
     }
 

@@ -10,7 +10,8 @@ use super::{account_of, Ports};
 use crate::domain::oauth::{Client, ClientRequest};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{ClientStore, Clock, DataKey, OneTimeSecrets, UserStore};
+use crate::ports::{ClientStore, Clock, DataKey, OneTimeSecrets, SessionStore, UserStore};
+use crate::usecases::sessions::{client_sid, Sessions};
 
 /// The digest purpose of client secrets.
 const SECRET: &str = "oauth-client-secret";
@@ -30,11 +31,15 @@ pub struct OAuthClients {
     data_key: Arc<dyn DataKey>,
     secrets: Arc<dyn OneTimeSecrets>,
     clock: Arc<dyn Clock>,
+    store: Arc<dyn SessionStore>,
+    sessions: Arc<Sessions>,
 }
 
 impl OAuthClients {
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, sessions: Arc<Sessions>) -> Self {
         Self {
+            store: ports.sessions.clone(),
+            sessions,
             users: ports.users.clone(),
             clients: ports.clients.clone(),
             data_key: ports.data_key.clone(),
@@ -86,12 +91,17 @@ impl OAuthClients {
         self.delete(client_id).await
     }
 
-    /// Removes a client; an unknown id is 404.
+    /// Removes a client; an unknown id is 404. Its tokens stop working on every instance:
+    /// the sessions it holds are revoked, and so are its own (client credentials) tokens.
     pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
-        match self.clients.delete_client(client_id).await? {
-            true => Ok(()),
-            false => Err(AuthError::NotFound("client")),
+        if !self.clients.delete_client(client_id).await? {
+            return Err(AuthError::NotFound("client"));
         }
+        let held = self.store.client_sessions(client_id, self.clock.unix_now()).await?;
+        for sid in held.into_iter().chain([client_sid(client_id)]) {
+            self.sessions.revoke_quietly(sid).await?;
+        }
+        Ok(())
     }
 
     /// Whether `presented` is the client's secret, compared in constant time; a public

@@ -13,11 +13,11 @@ use super::notices::Notices;
 use super::Ports;
 use crate::actors::sessions::SessionMsg;
 use crate::actors::ActorSlot;
-use crate::domain::credential::{Credential, Holder};
+use crate::domain::credential::{Credential, Holder, IssuedToken};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::notification::SecurityNotice;
 use crate::domain::session::{Audience, Opening, SessionInfo, DEVICE_MEMORY_SECS};
-use crate::domain::token::Claims;
+use crate::domain::token::{Claims, REFRESH_USE};
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore, TokenSigning};
@@ -137,11 +137,57 @@ impl Sessions {
     /// interval revokes the session (reuse detection, recorded by the session keeper).
     pub async fn refresh(&self, token: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
         let claims = self.signer.verify(token.expose_secret())?;
+        if claims.token_use.is_some() {
+            return Err(AuthError::InvalidToken);
+        }
         claims.ensure_unexpired(self.clock.unix_now())?;
         let origin = origin.clone();
         let refreshed = self
             .actor
             .call(|reply| SessionMsg::Refresh { claims, origin, reply })
+            .await??;
+        Ok(Credential::new(
+            refreshed.holder,
+            refreshed.token,
+            self.clock.unix_now(),
+        ))
+    }
+
+    /// The refresh token of an OpenID Connect session's current token: the same token id,
+    /// marked `use: refresh` so it is never accepted as a bearer token.
+    pub(crate) fn refresh_token_for(&self, access: &Claims) -> SecretString {
+        let claims = Claims {
+            token_use: Some(REFRESH_USE.to_owned()),
+            ..access.clone()
+        };
+        self.signer.sign(&claims)
+    }
+
+    /// Rotates a client's session by its refresh token (same rules as [`Sessions::refresh`]:
+    /// one successor, the grace interval, reuse revokes). The refresh token outlives its
+    /// paired access token: the session's own lifetime bounds it.
+    pub(crate) async fn refresh_for_client(
+        &self,
+        token: &SecretString,
+        client_id: &str,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
+        let claims = self.signer.verify(token.expose_secret())?;
+        if claims.token_use.as_deref() != Some(REFRESH_USE) || claims.aud.as_deref() != Some(client_id) {
+            return Err(AuthError::InvalidToken);
+        }
+        let presented = Claims {
+            token_use: None,
+            ..claims
+        };
+        let origin = origin.clone();
+        let refreshed = self
+            .actor
+            .call(|reply| SessionMsg::Refresh {
+                claims: presented,
+                origin,
+                reply,
+            })
             .await??;
         Ok(Credential::new(
             refreshed.holder,
@@ -210,6 +256,47 @@ impl Sessions {
             .map(|(session, _)| session.user_id))
     }
 
+    /// Revokes `sid` on every instance with no event of its own (a deleted client's
+    /// sessions; the deletion is the record).
+    pub(crate) async fn revoke_quietly(&self, sid: Uuid) -> Result<(), AuthError> {
+        self.actor
+            .call(|reply| SessionMsg::Close {
+                sid,
+                event: None,
+                reply,
+            })
+            .await?
+    }
+
+    /// A token for a client acting for itself (the client credentials grant): no user and
+    /// no session row; its `sid` is the client's own (see [`client_sid`]), so revoking
+    /// that revokes every such token of the client.
+    pub(crate) fn client_token(&self, client_id: &str, scope: String, ttl_secs: i64) -> Credential {
+        let now = self.clock.unix_now();
+        let sid = client_sid(client_id);
+        let claims = Claims {
+            sub: sid,
+            sid,
+            jti: Uuid::new_v4(),
+            iat: now,
+            exp: now + ttl_secs,
+            iss: self.signer.issuer().to_owned(),
+            aud: Some(client_id.to_owned()),
+            scope: Some(scope),
+            token_use: None,
+        };
+        let token = IssuedToken {
+            token: self.signer.sign(&claims),
+            claims,
+        };
+        let holder = Holder {
+            id: sid,
+            name: client_id.to_owned(),
+            email: crate::domain::user::Email::parse("client@authd.invalid").expect("a valid address"),
+        };
+        Credential::new(holder, token, now)
+    }
+
     /// Ends the session `sid` of `user_id` on every instance, recording `reason`.
     pub(crate) async fn close(
         &self,
@@ -261,4 +348,10 @@ impl Sessions {
             .from(origin)
             .with("reason", reason)
     }
+}
+
+/// The `sub` and `sid` of a client's own tokens: a name-based UUID of its id, the same on
+/// every instance.
+pub fn client_sid(client_id: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("authd:client:{client_id}").as_bytes())
 }

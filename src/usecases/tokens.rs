@@ -38,6 +38,9 @@ impl Tokens {
     /// the revocation check is a memory read, never a network round trip.
     pub fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
         let claims = self.signer.verify(token)?;
+        if claims.token_use.is_some() {
+            return Err(AuthError::InvalidToken);
+        }
         claims.ensure_unexpired(self.clock.unix_now())?;
         if self.revoked.is_revoked(claims.sid, claims.jti) {
             return Err(AuthError::InvalidToken);

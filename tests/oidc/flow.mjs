@@ -5,7 +5,7 @@
 // token (signature from the JWKS, iss, aud, exp, nonce, at_hash), and userinfo.
 //
 // Input (environment): ISSUER, CLIENT_ID, CLIENT_SECRET (empty: a public client),
-// REDIRECT_URI, EMAIL, PASSWORD, SCOPE. Output: one JSON line with what the Rust test
+// REDIRECT_URI, EMAIL, PASSWORD, SCOPE, REFRESH (set: refresh once). Output: one JSON line with what the Rust test
 // checks further (claims, userinfo, the used code, the tokens).
 import * as client from "openid-client";
 
@@ -77,6 +77,8 @@ const tokens = await client.authorizationCodeGrant(config, callback, {
 });
 const claims = tokens.claims();
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+// With REFRESH set: one rotation through the library (a new access and refresh token).
+const refreshed = env.REFRESH ? await client.refreshTokenGrant(config, tokens.refresh_token) : null;
 console.log(
   JSON.stringify({
     claims,
@@ -87,6 +89,8 @@ console.log(
     code: callback.searchParams.get("code"),
     verifier,
     accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    refreshed: refreshed && { accessToken: refreshed.access_token, refreshToken: refreshed.refresh_token },
     scope: tokens.scope,
     cookies: Object.fromEntries(jar),
   }),

@@ -37,6 +37,8 @@ pub async fn token(
         code: form.remove("code"),
         redirect_uri: form.remove("redirect_uri"),
         code_verifier: form.remove("code_verifier"),
+        refresh_token: form.remove("refresh_token").map(SecretString::from),
+        scope: form.remove("scope"),
     };
     match grants.grant(auth, request, &origin).await {
         Ok(granted) => {
@@ -48,6 +50,9 @@ pub async fn token(
             });
             if let Some(id_token) = granted.id_token {
                 body["id_token"] = serde_json::json!(id_token);
+            }
+            if let Some(refresh) = granted.refresh_token {
+                body["refresh_token"] = serde_json::json!(refresh.expose_secret());
             }
             let mut response = Json(body).into_response();
             no_store(&mut response);

@@ -196,6 +196,19 @@ impl SessionStore for SqlStore {
         Ok(first)
     }
 
+    async fn client_sessions(&self, client_id: &str, now: i64) -> StoreResult<Vec<Uuid>> {
+        let rows =
+            sqlx::query("SELECT id FROM sessions WHERE client_id = $1 AND revoked_at IS NULL AND expires_at > $2")
+                .bind(client_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| uuid_column(row, "id").map_err(unavailable))
+            .collect()
+    }
+
     async fn revoke_user_sessions(
         &self,
         user_id: Uuid,

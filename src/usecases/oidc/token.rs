@@ -35,6 +35,8 @@ pub struct TokenRequest {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    pub refresh_token: Option<SecretString>,
+    pub scope: Option<String>,
 }
 
 /// A successful token response.
@@ -43,6 +45,8 @@ pub struct Granted {
     pub access_token: SecretString,
     pub expires_in: i64,
     pub id_token: Option<String>,
+    /// With `offline_access` granted to a client that may refresh.
+    pub refresh_token: Option<SecretString>,
     pub scope: String,
 }
 
@@ -75,10 +79,18 @@ pub struct TokenGrants {
     clock: Arc<dyn Clock>,
     sessions: Arc<Sessions>,
     issuer: Issuer,
+    /// Lifetime of a client credentials token.
+    token_ttl_secs: i64,
 }
 
 impl TokenGrants {
-    pub fn new(ports: &Ports, secrets: Arc<OAuthClients>, sessions: Arc<Sessions>, issuer: Issuer) -> Self {
+    pub fn new(
+        ports: &Ports,
+        secrets: Arc<OAuthClients>,
+        sessions: Arc<Sessions>,
+        issuer: Issuer,
+        token_ttl_secs: i64,
+    ) -> Self {
         Self {
             clients: ports.clients.clone(),
             secrets,
@@ -89,6 +101,7 @@ impl TokenGrants {
             clock: ports.clock.clone(),
             sessions,
             issuer,
+            token_ttl_secs,
         }
     }
 
@@ -100,14 +113,23 @@ impl TokenGrants {
         origin: &crate::domain::events::Origin,
     ) -> Result<Granted, TokenError> {
         let client = self.authenticate(&auth).await?;
-        match request.grant_type.as_deref() {
-            Some("authorization_code") if client.may_use(Grant::AuthorizationCode) => {
-                Ok(self.redeem(&client, &request, origin).await?)
-            }
-            Some("authorization_code") => Err(OAuthError::new("unauthorized_client", "grant not allowed").into()),
-            None => Err(OAuthError::invalid_request("grant_type is missing").into()),
-            Some(_) => Err(OAuthError::new("unsupported_grant_type", "supported: authorization_code").into()),
+        let grant = match request.grant_type.as_deref() {
+            None => return Err(OAuthError::invalid_request("grant_type is missing").into()),
+            Some(name) => Grant::parse(name).map_err(|_| {
+                OAuthError::new(
+                    "unsupported_grant_type",
+                    "supported: authorization_code, refresh_token, client_credentials",
+                )
+            })?,
+        };
+        if !client.may_use(grant) {
+            return Err(OAuthError::new("unauthorized_client", "this client may not use that grant").into());
         }
+        Ok(match grant {
+            Grant::AuthorizationCode => self.redeem(&client, &request, origin).await?,
+            Grant::RefreshToken => self.refresh(&client, &request, origin).await?,
+            Grant::ClientCredentials => self.for_itself(&client, &request)?,
+        })
     }
 
     /// The client, when it proved who it is: a confidential client by its secret, a
@@ -206,11 +228,68 @@ impl TokenGrants {
             }
             self.id_tokens.sign_id_token(&id_claims, IdTokenAlg::Rs256)
         });
+        let refresh_token = (scopes.contains(&"offline_access") && client.may_use(Grant::RefreshToken))
+            .then(|| self.sessions.refresh_token_for(claims));
         Ok(Granted {
             expires_in: credential.expires_in,
             access_token: credential.token.token,
             id_token,
+            refresh_token,
             scope: record.scope,
+        })
+    }
+
+    /// The refresh token grant (RFC 6749 §6): the session rotates, with its reuse detection;
+    /// a rotated-away refresh token used again revokes the session.
+    async fn refresh(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+        origin: &crate::domain::events::Origin,
+    ) -> Result<Granted, OAuthError> {
+        let token = request
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+        let credential = self
+            .sessions
+            .refresh_for_client(token, &client.id, origin)
+            .await
+            .map_err(|err| match err {
+                AuthError::InvalidToken | AuthError::TokenReused => {
+                    OAuthError::invalid_grant("the refresh token is invalid, expired, revoked or reused")
+                }
+                other => OAuthError::from(other),
+            })?;
+        let claims = &credential.token.claims;
+        Ok(Granted {
+            refresh_token: Some(self.sessions.refresh_token_for(claims)),
+            scope: claims.scope.clone().unwrap_or_default(),
+            expires_in: credential.expires_in,
+            access_token: credential.token.token,
+            id_token: None,
+        })
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): a token for the client itself, with
+    /// the requested scopes it registered (none of the user-facing ones).
+    fn for_itself(&self, client: &Client, request: &TokenRequest) -> Result<Granted, OAuthError> {
+        let requested = request.scope.clone().unwrap_or_else(|| client.scopes.join(" "));
+        let scopes: Vec<&str> = client
+            .grantable_scopes(&requested)
+            .into_iter()
+            .filter(|s| *s != "openid" && *s != "offline_access")
+            .collect();
+        let scope = scopes.join(" ");
+        let credential = self
+            .sessions
+            .client_token(&client.id, scope.clone(), self.token_ttl_secs);
+        Ok(Granted {
+            expires_in: credential.expires_in,
+            access_token: credential.token.token,
+            id_token: None,
+            refresh_token: None,
+            scope,
         })
     }
 
