@@ -197,8 +197,9 @@ async fn offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection
     .await;
     assert!(gone, "the rotated-away access token is revoked");
 
-    // The rotated-away refresh token, after the grace interval, is reuse: the session ends.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // The rotated-away refresh token, after the grace interval (1 s, counted in whole
+    // seconds), is reuse: the session ends.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let http = reqwest::Client::new();
     let reuse = http
         .post(server.url("/oauth2/token"))
@@ -272,7 +273,84 @@ async fn a_client_acting_for_itself_gets_a_token_that_ends_with_the_client(backe
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
+async fn a_client_introspects_and_revokes_only_its_own_tokens(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let other = register(&server, &admin, json!({"name": "Other", "redirectUris": [REDIRECT]})).await;
+    let Some(flow) = relying_party(&server, &client, "ada@example.com", "openid offline_access") else {
+        return;
+    };
+    let access = flow["accessToken"].as_str().unwrap();
+    let refresh = flow["refreshToken"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let call = |path: &'static str, who: &(String, Option<String>), token: &str| {
+        http.post(server.url(path))
+            .basic_auth(&who.0, who.1.as_deref())
+            .form(&[("token", token)])
+            .send()
+    };
+    let seen: Value = call("/oauth2/introspect", &client, access)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["active"], true);
+    assert_eq!(seen["client_id"], client.0.as_str());
+    assert_eq!(seen["scope"], "openid offline_access");
+    let foreign: Value = call("/oauth2/introspect", &other, access)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(foreign, json!({"active": false}), "another client learns nothing");
+
+    let by_other = call("/oauth2/revoke", &other, refresh).await.unwrap();
+    assert_eq!(by_other.status(), StatusCode::OK);
+    assert_eq!(
+        server.get("/user/me", Some(access)).await.status,
+        200,
+        "another client cannot revoke it"
+    );
+
+    let revoked = call("/oauth2/revoke", &client, refresh).await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let gone = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(access)).await.status == 401
+    })
+    .await;
+    assert!(gone, "revoking the refresh token ends the session");
+    let after: Value = call("/oauth2/introspect", &client, access)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["active"], false);
+    let nonsense = call("/oauth2/revoke", &client, "not-a-token").await.unwrap();
+    assert_eq!(
+        nonsense.status(),
+        StatusCode::OK,
+        "RFC 7009: an invalid token is not an error"
+    );
+    let unauthenticated = http
+        .post(server.url("/oauth2/introspect"))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+}
+
 backend_tests!(
+    a_client_introspects_and_revokes_only_its_own_tokens,
     offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection,
     a_client_acting_for_itself_gets_a_token_that_ends_with_the_client,
     a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens,

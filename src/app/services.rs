@@ -22,6 +22,7 @@ use crate::usecases::mfa::passkeys::Passkeys;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::notices::Notices;
 use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::revocation::ClientTokens;
 use crate::usecases::oidc::token::TokenGrants;
 use crate::usecases::oidc::Issuer;
 use crate::usecases::organizations::Organizations;
@@ -81,6 +82,13 @@ pub(super) fn services(
     ));
     let overview = Arc::new(AccountOverview::new(accounts.clone(), sessions.clone(), audit.clone()));
     let clients = Arc::new(OAuthClients::new(ports, sessions.clone()));
+    let tokens = Arc::new(Tokens::new(ports, revoked));
+    let client_tokens = Arc::new(ClientTokens::new(
+        ports,
+        clients.clone(),
+        tokens.clone(),
+        sessions.clone(),
+    ));
     let issuer = Issuer::new(&config.public_url);
     Ok(AppState {
         accounts,
@@ -93,6 +101,7 @@ pub(super) fn services(
             issuer.clone(),
             config.token_ttl_secs as i64,
         )),
+        client_tokens,
         clients,
         issuer,
         forms: Arc::new(FormTokens::new(ports)),
@@ -106,7 +115,7 @@ pub(super) fn services(
                 verification: verification.clone(),
             },
         )),
-        tokens: Arc::new(Tokens::new(ports, revoked)),
+        tokens: tokens.clone(),
         enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone(), passkeys)),
         passkey_login,
         passwords: Arc::new(Passwords::new(

@@ -17,6 +17,7 @@ use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::revocation::ClientTokens;
 use crate::usecases::oidc::token::TokenGrants;
 use crate::usecases::oidc::Issuer;
 use crate::usecases::organizations::Organizations;
@@ -56,6 +57,7 @@ pub struct AppState {
     pub clients: Arc<OAuthClients>,
     pub authorizations: Arc<Authorizations>,
     pub token_grants: Arc<TokenGrants>,
+    pub client_tokens: Arc<ClientTokens>,
     pub issuer: Issuer,
     pub forms: Arc<FormTokens>,
     pub pages: Arc<PageSettings>,
@@ -94,6 +96,7 @@ hand_out!(
     clients: Arc<OAuthClients>,
     authorizations: Arc<Authorizations>,
     token_grants: Arc<TokenGrants>,
+    client_tokens: Arc<ClientTokens>,
     issuer: Issuer,
     forms: Arc<FormTokens>,
     pages: Arc<PageSettings>,

@@ -24,7 +24,16 @@ pub struct Registered {
     pub secret: Option<SecretString>,
 }
 
-/// Registers, lists and removes clients.
+/// How the client identified itself at the token endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub secret: Option<SecretString>,
+    /// Sent as HTTP Basic: a failure then answers `WWW-Authenticate: Basic`.
+    pub basic: bool,
+}
+
+/// Registers, lists, authenticates and removes clients.
 pub struct OAuthClients {
     users: Arc<dyn UserStore>,
     clients: Arc<dyn ClientStore>,
@@ -102,6 +111,23 @@ impl OAuthClients {
             self.sessions.revoke_quietly(sid).await?;
         }
         Ok(())
+    }
+
+    /// The client `auth` names, when it proved who it is: a confidential client by its
+    /// secret, a public one by its id alone; `None` otherwise.
+    pub async fn authenticate(&self, auth: &ClientAuth) -> Result<Option<Client>, AuthError> {
+        let Some(id) = auth.client_id.as_deref() else {
+            return Ok(None);
+        };
+        let Some(client) = self.clients.client(id).await? else {
+            return Ok(None);
+        };
+        let proved = match (&auth.secret, client.public) {
+            (None, true) => true,
+            (Some(secret), false) => self.secret_matches(&client, secret),
+            _ => false,
+        };
+        Ok(proved.then_some(client))
     }
 
     /// Whether `presented` is the client's secret, compared in constant time; a public

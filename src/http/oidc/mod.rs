@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/oauth2/token", axum::routing::post(token::token))
         .route("/oauth2/userinfo", get(token::userinfo).post(token::userinfo))
+        .route("/oauth2/revoke", axum::routing::post(token::revoke))
+        .route("/oauth2/introspect", axum::routing::post(token::introspect))
 }
 
 async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -> Json<serde_json::Value> {

@@ -15,7 +15,9 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::{no_store, oauth_error};
 use crate::domain::oidc::OAuthError;
 use crate::http::extract::{bearer_token, ClientOrigin};
-use crate::usecases::oidc::token::{ClientAuth, TokenGrants, TokenRequest};
+use crate::usecases::clients::ClientAuth;
+use crate::usecases::oidc::revocation::ClientTokens;
+use crate::usecases::oidc::token::{TokenError, TokenGrants, TokenRequest};
 use crate::usecases::tokens::Tokens;
 
 pub async fn token(
@@ -58,15 +60,7 @@ pub async fn token(
             no_store(&mut response);
             response
         }
-        Err(refused) if refused.client => {
-            let mut response = oauth_error(StatusCode::UNAUTHORIZED, &refused.error);
-            if refused.basic {
-                let challenge = HeaderValue::from_static("Basic realm=\"authd\"");
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-            }
-            response
-        }
-        Err(refused) => oauth_error(StatusCode::BAD_REQUEST, &refused.error),
+        Err(refused) => refusal(refused),
     }
 }
 
@@ -121,6 +115,63 @@ fn client_auth(headers: &HeaderMap, form: &mut HashMap<String, String>) -> Resul
             secret: secret.map(SecretString::from),
             basic: false,
         }),
+    }
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): 200 whatever the token was.
+pub async fn revoke(
+    State(client_tokens): State<Arc<ClientTokens>>,
+    ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (auth, token) = match token_form(&headers, &body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    match client_tokens.revoke(&auth, &token, &origin).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(refused) => refusal(refused),
+    }
+}
+
+/// `POST /oauth2/introspect` (RFC 7662), for confidential clients.
+pub async fn introspect(State(client_tokens): State<Arc<ClientTokens>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (auth, token) = match token_form(&headers, &body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    match client_tokens.introspect(&auth, &token).await {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(refused) => refusal(refused),
+    }
+}
+
+/// The client's credentials and the `token` parameter of a revocation or introspection.
+#[allow(clippy::result_large_err)]
+fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<(ClientAuth, String), Response> {
+    let bad = |text: &str| oauth_error(StatusCode::BAD_REQUEST, &OAuthError::invalid_request(text));
+    let mut form = parse_form(headers, body).ok_or_else(|| bad("send a form, each parameter once"))?;
+    let auth = client_auth(headers, &mut form).map_err(|e| oauth_error(StatusCode::BAD_REQUEST, &e))?;
+    let token = form.remove("token").ok_or_else(|| bad("token is missing"))?;
+    Ok((auth, token))
+}
+
+fn refusal(refused: TokenError) -> Response {
+    match refused.client {
+        true => {
+            let mut response = oauth_error(StatusCode::UNAUTHORIZED, &refused.error);
+            if refused.basic {
+                let challenge = HeaderValue::from_static("Basic realm=\"authd\"");
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            response
+        }
+        false => oauth_error(StatusCode::BAD_REQUEST, &refused.error),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the token endpoint's grants and userinfo (`token.rs`), and the discovery document.
 
 pub mod authorize;
+pub mod revocation;
 pub mod token;
 
 use serde_json::json;
@@ -30,6 +31,10 @@ impl Issuer {
             "authorization_endpoint": at("/oauth2/authorize"),
             "token_endpoint": at("/oauth2/token"),
             "userinfo_endpoint": at("/oauth2/userinfo"),
+            "revocation_endpoint": at("/oauth2/revoke"),
+            "introspection_endpoint": at("/oauth2/introspect"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "jwks_uri": at("/.well-known/jwks.json"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

@@ -14,19 +14,10 @@ use crate::domain::oidc::{amr, at_hash, pkce_matches, OAuthError, Redemption};
 use crate::domain::session::Audience;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{ClientStore, Clock, CodeStore, DataKey, IdTokenSigning, UserStore};
-use crate::usecases::clients::OAuthClients;
+use crate::ports::{Clock, CodeStore, DataKey, IdTokenSigning, UserStore};
+use crate::usecases::clients::{ClientAuth, OAuthClients};
 use crate::usecases::sessions::Sessions;
 use crate::usecases::Ports;
-
-/// How the client identified itself at the token endpoint.
-#[derive(Debug, Clone)]
-pub struct ClientAuth {
-    pub client_id: Option<String>,
-    pub secret: Option<SecretString>,
-    /// Sent as HTTP Basic: a failure then answers `WWW-Authenticate: Basic`.
-    pub basic: bool,
-}
 
 /// A token request's parameters, as sent.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +61,6 @@ impl From<OAuthError> for TokenError {
 
 /// Grants tokens and answers userinfo.
 pub struct TokenGrants {
-    clients: Arc<dyn ClientStore>,
     secrets: Arc<OAuthClients>,
     codes: Arc<dyn CodeStore>,
     users: Arc<dyn UserStore>,
@@ -92,7 +82,6 @@ impl TokenGrants {
         token_ttl_secs: i64,
     ) -> Self {
         Self {
-            clients: ports.clients.clone(),
             secrets,
             codes: ports.codes.clone(),
             users: ports.users.clone(),
@@ -132,27 +121,16 @@ impl TokenGrants {
         })
     }
 
-    /// The client, when it proved who it is: a confidential client by its secret, a
-    /// public one by its id alone.
     async fn authenticate(&self, auth: &ClientAuth) -> Result<Client, TokenError> {
-        let refused = || TokenError {
-            error: OAuthError::new("invalid_client", "client authentication failed"),
-            client: true,
-            basic: auth.basic,
-        };
-        let id = auth.client_id.as_deref().ok_or_else(refused)?;
-        let client = self
-            .clients
-            .client(id)
-            .await
-            .map_err(|e| TokenError::from(OAuthError::from(AuthError::from(e))))?
-            .ok_or_else(refused)?;
-        let proved = match (&auth.secret, client.public) {
-            (None, true) => true,
-            (Some(secret), false) => self.secrets.secret_matches(&client, secret),
-            _ => false,
-        };
-        proved.then_some(client).ok_or_else(refused)
+        match self.secrets.authenticate(auth).await {
+            Ok(Some(client)) => Ok(client),
+            Ok(None) => Err(TokenError {
+                error: OAuthError::new("invalid_client", "client authentication failed"),
+                client: true,
+                basic: auth.basic,
+            }),
+            Err(err) => Err(OAuthError::from(err).into()),
+        }
     }
 
     async fn redeem(

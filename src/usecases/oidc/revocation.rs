@@ -1,0 +1,95 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662) for clients: a client may
+//! revoke and inspect the tokens issued to it, nothing else.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::token::TokenError;
+use crate::domain::events::Origin;
+use crate::domain::oidc::OAuthError;
+use crate::ports::TokenSigning;
+use crate::usecases::clients::{ClientAuth, OAuthClients};
+use crate::usecases::sessions::{client_sid, Sessions};
+use crate::usecases::tokens::Tokens;
+use crate::usecases::Ports;
+
+/// Revokes and introspects clients' tokens.
+pub struct ClientTokens {
+    clients: Arc<OAuthClients>,
+    signer: Arc<dyn TokenSigning>,
+    tokens: Arc<Tokens>,
+    sessions: Arc<Sessions>,
+}
+
+impl ClientTokens {
+    pub fn new(ports: &Ports, clients: Arc<OAuthClients>, tokens: Arc<Tokens>, sessions: Arc<Sessions>) -> Self {
+        Self {
+            clients,
+            signer: ports.signer.clone(),
+            tokens,
+            sessions,
+        }
+    }
+
+    async fn client(
+        &self,
+        auth: &ClientAuth,
+        confidential_only: bool,
+    ) -> Result<crate::domain::oauth::Client, TokenError> {
+        let refused = || TokenError {
+            error: OAuthError::new("invalid_client", "client authentication failed"),
+            client: true,
+            basic: auth.basic,
+        };
+        match self.clients.authenticate(auth).await {
+            Ok(Some(client)) if !(confidential_only && client.public) => Ok(client),
+            Ok(_) => Err(refused()),
+            Err(err) => Err(OAuthError::from(err).into()),
+        }
+    }
+
+    /// Revokes `token` (an access or refresh token issued to the client) by ending its
+    /// session on every instance; an unknown, foreign or malformed token is answered the
+    /// same way (RFC 7009 §2.2). A client credentials token revokes all of the client's own.
+    pub async fn revoke(&self, auth: &ClientAuth, token: &str, origin: &Origin) -> Result<(), TokenError> {
+        let client = self.client(auth, false).await?;
+        let Ok(claims) = self.signer.verify(token) else {
+            return Ok(());
+        };
+        if claims.aud.as_deref() != Some(client.id.as_str()) {
+            return Ok(());
+        }
+        let ended = match claims.sub == client_sid(&client.id) {
+            true => self.sessions.revoke_quietly(claims.sid).await,
+            false => {
+                self.sessions
+                    .close(claims.sub, claims.sid, origin, "revoked_by_client")
+                    .await
+            }
+        };
+        ended.map_err(|err| OAuthError::from(err).into())
+    }
+
+    /// What RFC 7662 tells a confidential client about one of its access tokens; any other
+    /// token (foreign, refresh, expired, revoked) is `{"active": false}`.
+    pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<serde_json::Value, TokenError> {
+        let client = self.client(auth, true).await?;
+        match self.tokens.authenticate(token) {
+            Ok(claims) if claims.aud.as_deref() == Some(client.id.as_str()) => Ok(json!({
+                "active": true,
+                "scope": claims.scope,
+                "client_id": client.id,
+                "token_type": "Bearer",
+                "exp": claims.exp,
+                "iat": claims.iat,
+                "sub": claims.sub,
+                "aud": client.id,
+                "iss": claims.iss,
+                "jti": claims.jti,
+                "sid": claims.sid,
+            })),
+            _ => Ok(json!({ "active": false })),
+        }
+    }
+}
