@@ -607,3 +607,115 @@ async fn discovery_names_the_endpoints_and_the_rsa_key() {
     let jwks = server.get("/.well-known/jwks.json", None).await.body;
     assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kty"] == "RSA"));
 }
+
+/// The form token on a page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn a_third_party_client_asks_for_consent_once_until_it_is_withdrawn() {
+    let backend = Backend::sqlite();
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let (id, _) = register(
+        &server,
+        &admin,
+        json!({"name": "Photo Printer", "redirectUris": [REDIRECT]}),
+    )
+    .await;
+    let cookies = signed_in_browser(&server, "ada@example.com").await;
+    let query = [
+        ("client_id", id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid email"),
+        ("state", "st"),
+    ];
+
+    let asked = authorize(&server, &cookies, &query).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let page = asked.text().await.unwrap();
+    assert!(
+        page.contains("Photo Printer") && page.contains("See your e-mail address"),
+        "{page}"
+    );
+
+    let silent: Vec<(&str, &str)> = query.iter().copied().chain([("prompt", "none")]).collect();
+    let answer = authorize(&server, &cookies, &silent).await;
+    assert_eq!(
+        parameter(&location(&answer), "error").as_deref(),
+        Some("consent_required")
+    );
+
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let raw_query = serde_urlencoded::to_string(query).unwrap();
+    let decide = |decision: &'static str, csrf: String| {
+        http.post(server.url("/oauth2/consent"))
+            .header("cookie", &cookies)
+            .header("origin", server.url(""))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("query", raw_query.as_str()),
+                ("decision", decision),
+            ])
+            .send()
+    };
+    let denied = decide("deny", csrf_of(&page)).await.unwrap();
+    let back = location(&denied);
+    assert_eq!(parameter(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(parameter(&back, "state").as_deref(), Some("st"));
+    let forged = decide("allow", "forged".into()).await.unwrap();
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "the consent form is guarded like every form"
+    );
+
+    let allowed = decide("allow", csrf_of(&page)).await.unwrap();
+    assert!(parameter(&location(&allowed), "code").is_some());
+    let remembered = authorize(&server, &cookies, &query).await;
+    assert!(
+        parameter(&location(&remembered), "code").is_some(),
+        "consent is remembered"
+    );
+    let more: Vec<(&str, &str)> = query
+        .iter()
+        .map(|&(k, v)| {
+            if k == "scope" {
+                (k, "openid email profile")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    assert_eq!(
+        authorize(&server, &cookies, &more).await.status(),
+        StatusCode::OK,
+        "a new scope asks again"
+    );
+
+    let account = http
+        .get(server.url("/ui/account"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    let account = account.text().await.unwrap();
+    assert!(account.contains("Applications you allowed") && account.contains("Photo Printer"));
+    let withdrawn = http
+        .post(server.url(&format!("/ui/account/consents/{id}/withdraw")))
+        .header("cookie", &cookies)
+        .header("origin", server.url(""))
+        .form(&[("csrf", csrf_of(&account))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        authorize(&server, &cookies, &query).await.status(),
+        StatusCode::OK,
+        "asked again after withdrawal"
+    );
+}

@@ -121,6 +121,7 @@ impl App {
             organizations: store.clone(),
             clients: store.clone(),
             codes: store.clone(),
+            consents: store.clone(),
             factors: store.clone(),
             passkeys: store.clone(),
             resets: store.clone(),

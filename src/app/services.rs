@@ -80,8 +80,13 @@ pub(super) fn services(
         },
         config.signup,
     ));
-    let overview = Arc::new(AccountOverview::new(accounts.clone(), sessions.clone(), audit.clone()));
     let clients = Arc::new(OAuthClients::new(ports, sessions.clone()));
+    let overview = Arc::new(AccountOverview::new(
+        accounts.clone(),
+        sessions.clone(),
+        audit.clone(),
+        clients.clone(),
+    ));
     let tokens = Arc::new(Tokens::new(ports, revoked));
     let client_tokens = Arc::new(ClientTokens::new(
         ports,

@@ -20,7 +20,7 @@ pub use crypto::{
     PasswordHashing, TokenSigning,
 };
 pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
-pub use oauth::{ClientStore, CodeStore};
+pub use oauth::{ClientStore, CodeStore, Consent, ConsentStore};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{
     EventLog, MfaStore, OrganizationStore, OrganizationUpdate, Outbox, PasskeyStore, PasswordResetStore, QueuedMessage,

@@ -29,3 +29,26 @@ pub trait CodeStore: Send + Sync {
     /// Records the session a redemption opened, for a reuse to revoke.
     async fn record_issued_session(&self, digest: &str, session_id: Uuid) -> StoreResult<()>;
 }
+
+/// A consent as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub client_id: String,
+    pub client_name: String,
+    /// Space-separated.
+    pub scope: String,
+    pub granted_at: i64,
+}
+
+/// What users allowed third-party clients.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes `user_id` allowed `client_id`, if any.
+    async fn consented_scope(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>>;
+    /// Records (or replaces) a consent.
+    async fn grant_consent(&self, user_id: Uuid, client_id: &str, scope: &str, now: i64) -> StoreResult<()>;
+    /// Withdraws a consent; `false` when there was none.
+    async fn withdraw_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<bool>;
+    /// The user's consents, newest first.
+    async fn consents_of(&self, user_id: Uuid) -> StoreResult<Vec<Consent>>;
+}

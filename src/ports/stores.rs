@@ -86,8 +86,8 @@ pub trait SessionStore: Send + Sync {
         event: Option<&SecurityEvent>,
     ) -> StoreResult<Vec<Revocation>>;
     /// Revocations logged at or after `since` that still matter at `now`.
-    /// The live sessions an OpenID Connect client holds.
-    async fn client_sessions(&self, client_id: &str, now: i64) -> StoreResult<Vec<Uuid>>;
+    /// The live sessions an OpenID Connect client holds (for one user, when named).
+    async fn client_sessions(&self, client_id: &str, user_id: Option<Uuid>, now: i64) -> StoreResult<Vec<Uuid>>;
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>>;
     /// Cheap round trip for readiness.
     async fn ping(&self) -> StoreResult<()>;

@@ -10,7 +10,7 @@ use super::{account_of, Ports};
 use crate::domain::oauth::{Client, ClientRequest};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{ClientStore, Clock, DataKey, OneTimeSecrets, SessionStore, UserStore};
+use crate::ports::{ClientStore, Clock, Consent, ConsentStore, DataKey, OneTimeSecrets, SessionStore, UserStore};
 use crate::usecases::sessions::{client_sid, Sessions};
 
 /// The digest purpose of client secrets.
@@ -41,6 +41,7 @@ pub struct OAuthClients {
     secrets: Arc<dyn OneTimeSecrets>,
     clock: Arc<dyn Clock>,
     store: Arc<dyn SessionStore>,
+    consents: Arc<dyn ConsentStore>,
     sessions: Arc<Sessions>,
 }
 
@@ -48,6 +49,7 @@ impl OAuthClients {
     pub fn new(ports: &Ports, sessions: Arc<Sessions>) -> Self {
         Self {
             store: ports.sessions.clone(),
+            consents: ports.consents.clone(),
             sessions,
             users: ports.users.clone(),
             clients: ports.clients.clone(),
@@ -106,7 +108,10 @@ impl OAuthClients {
         if !self.clients.delete_client(client_id).await? {
             return Err(AuthError::NotFound("client"));
         }
-        let held = self.store.client_sessions(client_id, self.clock.unix_now()).await?;
+        let held = self
+            .store
+            .client_sessions(client_id, None, self.clock.unix_now())
+            .await?;
         for sid in held.into_iter().chain([client_sid(client_id)]) {
             self.sessions.revoke_quietly(sid).await?;
         }
@@ -128,6 +133,24 @@ impl OAuthClients {
             _ => false,
         };
         Ok(proved.then_some(client))
+    }
+
+    /// The caller's consents to third-party clients, newest first.
+    pub async fn consents(&self, caller: &Claims) -> Result<Vec<Consent>, AuthError> {
+        Ok(self.consents.consents_of(caller.sub).await?)
+    }
+
+    /// Withdraws the caller's consent to `client_id`; the sessions that client holds for
+    /// the caller end on every instance.
+    pub async fn withdraw_consent(&self, caller: &Claims, client_id: &str) -> Result<(), AuthError> {
+        if !self.consents.withdraw_consent(caller.sub, client_id).await? {
+            return Err(AuthError::NotFound("consent"));
+        }
+        let now = self.clock.unix_now();
+        for sid in self.store.client_sessions(client_id, Some(caller.sub), now).await? {
+            self.sessions.revoke_quietly(sid).await?;
+        }
+        Ok(())
     }
 
     /// Whether `presented` is the client's secret, compared in constant time; a public

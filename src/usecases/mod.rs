@@ -58,8 +58,8 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    BreachedPasswords, Cache, ClientStore, Clock, CodeStore, DataKey, EventLog, IdTokenSigning, Messages, MfaStore,
-    OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore,
+    BreachedPasswords, Cache, ClientStore, Clock, CodeStore, ConsentStore, DataKey, EventLog, IdTokenSigning, Messages,
+    MfaStore, OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore,
     RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
 };
 
@@ -72,6 +72,7 @@ pub struct Ports {
     pub organizations: Arc<dyn OrganizationStore>,
     pub clients: Arc<dyn ClientStore>,
     pub codes: Arc<dyn CodeStore>,
+    pub consents: Arc<dyn ConsentStore>,
     pub factors: Arc<dyn MfaStore>,
     pub passkeys: Arc<dyn PasskeyStore>,
     pub resets: Arc<dyn PasswordResetStore>,

@@ -1,17 +1,20 @@
 //! Everything the account page shows at once: the profile with its factors and
-//! organizations, the live sessions and the latest security events. It reads through the
+//! organizations, the live sessions, the latest security events and the consents given to
+//! applications. It reads through the
 //! services that own each part, so the page shows what the API would.
 
 use std::sync::Arc;
 
 use super::accounts::Accounts;
 use super::audit::Audit;
+use super::clients::OAuthClients;
 use super::sessions::Sessions;
 use crate::domain::events::SecurityEvent;
 use crate::domain::profile::Profile;
 use crate::domain::session::SessionInfo;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
+use crate::ports::Consent;
 
 /// How many of the latest events the account page lists.
 pub const RECENT_EVENTS: u32 = 15;
@@ -24,6 +27,8 @@ pub struct Overview {
     pub sessions: Vec<SessionInfo>,
     /// Newest first, at most [`RECENT_EVENTS`].
     pub events: Vec<SecurityEvent>,
+    /// What the user allowed third-party applications, newest first.
+    pub consents: Vec<Consent>,
 }
 
 /// Gathers an [`Overview`].
@@ -31,28 +36,37 @@ pub struct AccountOverview {
     accounts: Arc<Accounts>,
     sessions: Arc<Sessions>,
     audit: Arc<Audit>,
+    clients: Arc<OAuthClients>,
 }
 
 impl AccountOverview {
-    pub fn new(accounts: Arc<Accounts>, sessions: Arc<Sessions>, audit: Arc<Audit>) -> Self {
+    pub fn new(
+        accounts: Arc<Accounts>,
+        sessions: Arc<Sessions>,
+        audit: Arc<Audit>,
+        clients: Arc<OAuthClients>,
+    ) -> Self {
         Self {
             accounts,
             sessions,
             audit,
+            clients,
         }
     }
 
     /// The caller's profile, live sessions and recent events.
     pub async fn of(&self, caller: &Claims) -> Result<Overview, AuthError> {
-        let (profile, sessions, events) = tokio::try_join!(
+        let (profile, sessions, events, consents) = tokio::try_join!(
             self.accounts.profile(caller),
             self.sessions.list(caller),
             self.audit.own_events(caller, Some(RECENT_EVENTS), None),
+            self.clients.consents(caller),
         )?;
         Ok(Overview {
             profile,
             sessions,
             events: events.events,
+            consents,
         })
     }
 }

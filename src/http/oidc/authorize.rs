@@ -7,8 +7,10 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
 
-use crate::http::pages::browser::{urlencode, Browser};
+use crate::http::pages::browser::{urlencode, Browser, Submitted};
 use crate::http::pages::messages::Message;
 use crate::usecases::oidc::authorize::{Authorizations, AuthorizeRequest, Outcome};
 
@@ -29,8 +31,43 @@ pub async fn authorize(
             ("/ui/account", "Go to your account"),
         );
     };
+    let request = request_of(&parameters);
+    let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
+    answer(browser, outcome, &query)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    /// The authorization request's query, carried through the consent page.
+    query: String,
+    decision: String,
+}
+
+/// `POST /oauth2/consent`: the answer of the consent page.
+pub async fn consent(
+    browser: Browser,
+    State(authorizations): State<Arc<Authorizations>>,
+    Submitted(form): Submitted<ConsentForm>,
+) -> Response {
+    let Some(parameters) = parse(&form.query) else {
+        let message = Message::general(StatusCode::BAD_REQUEST, "The request could not be read. Start again.");
+        return browser.message(
+            "Sign-in request refused",
+            message,
+            ("/ui/account", "Go to your account"),
+        );
+    };
+    let request = request_of(&parameters);
+    let allow = form.decision == "allow";
+    let outcome = authorizations
+        .answer_consent(&request, browser.session.as_ref(), allow)
+        .await;
+    answer(browser, outcome, &form.query)
+}
+
+fn request_of(parameters: &HashMap<String, String>) -> AuthorizeRequest {
     let get = |name: &str| parameters.get(name).cloned();
-    let request = AuthorizeRequest {
+    AuthorizeRequest {
         response_type: get("response_type"),
         client_id: get("client_id"),
         redirect_uri: get("redirect_uri"),
@@ -41,15 +78,18 @@ pub async fn authorize(
         max_age: get("max_age"),
         code_challenge: get("code_challenge"),
         code_challenge_method: get("code_challenge_method"),
-    };
-    match authorizations.authorize(&request, browser.session.as_ref()).await {
+    }
+}
+
+/// The browser's next step for `outcome` of the request with `query`.
+fn answer(browser: Browser, outcome: Outcome, query: &str) -> Response {
+    match outcome {
         Outcome::Redirect(to) => browser.redirect(&to),
         Outcome::SignIn { force } => {
             // Back here after signing in, without the `prompt=login` that sent us away.
-            let again: Vec<String> = query
+            let again: Vec<&str> = query
                 .split('&')
                 .filter(|pair| !pair.starts_with("prompt=") || !pair.contains("login"))
-                .map(str::to_owned)
                 .collect();
             let return_to = format!("/oauth2/authorize?{}", again.join("&"));
             let force = if force { "&force=1" } else { "" };
@@ -63,6 +103,25 @@ pub async fn authorize(
                 ("/ui/account", "Go to your account"),
             )
         }
+        Outcome::Consent { client_name, scopes } => {
+            let asks: Vec<&str> = scopes.iter().map(|s| scope_words(s)).collect();
+            let title = format!("Allow {client_name}?");
+            let values = context! { title, client_name, asks, query };
+            browser.page(StatusCode::OK, "consent.html", values)
+        }
+    }
+}
+
+/// What a scope lets an application know or do, in words.
+fn scope_words(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Know that it is you (your account's id)",
+        "profile" => "See your name",
+        "email" => "See your e-mail address",
+        "phone" => "See your phone number",
+        "offline_access" => "Stay connected to your account while you are away",
+        "organizations" => "See your organizations and your role in each",
+        _ => "Something not described",
     }
 }
 

@@ -20,10 +20,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/oauth2/consent", axum::routing::post(authorize::consent))
         .route("/oauth2/token", axum::routing::post(token::token))
         .route("/oauth2/userinfo", get(token::userinfo).post(token::userinfo))
         .route("/oauth2/revoke", axum::routing::post(token::revoke))
         .route("/oauth2/introspect", axum::routing::post(token::introspect))
+        .layer(axum::middleware::from_fn(super::pages::security_headers))
 }
 
 async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -> Json<serde_json::Value> {

@@ -22,6 +22,7 @@ use crate::domain::token::Claims;
 use crate::http::extract::{Path, Query};
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{Accounts, ProfileChange};
+use crate::usecases::clients::OAuthClients;
 use crate::usecases::overview::{AccountOverview, Overview};
 use crate::usecases::passwords::Passwords;
 use crate::usecases::sessions::Sessions;
@@ -41,6 +42,7 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
         "factor_added" => "The second factor is on. You will be asked for it when you sign in.",
         "factor_removed" => "The factor is removed.",
         "session_ended" => "That session is signed out.",
+        "consent_withdrawn" => "The application's access is withdrawn; its sessions have ended.",
         _ => return None,
     })
 }
@@ -120,6 +122,11 @@ fn view(account: &Overview, claims: &Claims, brand: &str) -> minijinja::Value {
         .any(|f| f.strategy == Strategy::RecoveryCode && f.enabled);
     let sessions: Vec<SessionView> = account.sessions.iter().map(|s| session_view(s, claims)).collect();
     let events: Vec<EventView> = account.events.iter().map(event_view).collect();
+    let consents: Vec<minijinja::Value> = account
+        .consents
+        .iter()
+        .map(|c| context! { client_id => c.client_id, name => c.client_name, scope => c.scope, since => when(c.granted_at) })
+        .collect();
     let organizations: Vec<String> = account
         .profile
         .organizations
@@ -137,6 +144,7 @@ fn view(account: &Overview, claims: &Claims, brand: &str) -> minijinja::Value {
         sessions,
         events,
         organizations,
+        consents,
     }
 }
 
@@ -306,6 +314,23 @@ pub async fn end_session(
             browser.redirect("/ui/login")
         }
         Ok(()) => browser.redirect("/ui/account?done=session_ended"),
+        Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
+    }
+}
+
+pub async fn withdraw_consent(
+    browser: Browser,
+    State(clients): State<Arc<OAuthClients>>,
+    State(overview): State<Arc<AccountOverview>>,
+    Path(client_id): Path<String>,
+    Submitted(_): Submitted<serde::de::IgnoredAny>,
+) -> Response {
+    let claims = match browser.signed_in() {
+        Ok(claims) => claims,
+        Err(to_sign_in) => return *to_sign_in,
+    };
+    match clients.withdraw_consent(&claims, &client_id).await {
+        Ok(()) => browser.redirect("/ui/account?done=consent_withdrawn"),
         Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
     }
 }

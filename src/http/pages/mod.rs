@@ -61,6 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/account/verification", post(account::resend_verification))
         .route("/ui/account/delete", post(account::delete_account))
         .route("/ui/account/sessions/{id}/end", post(account::end_session))
+        .route(
+            "/ui/account/consents/{client_id}/withdraw",
+            post(account::withdraw_consent),
+        )
         .route("/ui/account/factors", post(factors::enrol))
         .route("/ui/account/factors/confirm", post(factors::confirm))
         .route("/ui/account/factors/{id}/remove", post(factors::remove))
@@ -72,7 +76,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The headers every page answer carries.
-async fn security_headers(request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = [

@@ -60,6 +60,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/pages/recovery_codes.html"),
     ),
     ("logout.html", include_str!("../../../templates/pages/logout.html")),
+    ("consent.html", include_str!("../../../templates/pages/consent.html")),
 ];
 
 /// The hosted pages' settings and templates.

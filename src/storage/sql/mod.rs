@@ -23,6 +23,7 @@ use crate::ports::{Constraint, EventFanOut, StoreError, StoreResult};
 mod batch;
 mod clients;
 mod codes;
+mod consents;
 mod deletion;
 mod events;
 mod mfa;

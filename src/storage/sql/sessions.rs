@@ -196,14 +196,20 @@ impl SessionStore for SqlStore {
         Ok(first)
     }
 
-    async fn client_sessions(&self, client_id: &str, now: i64) -> StoreResult<Vec<Uuid>> {
-        let rows =
-            sqlx::query("SELECT id FROM sessions WHERE client_id = $1 AND revoked_at IS NULL AND expires_at > $2")
-                .bind(client_id)
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(unavailable)?;
+    async fn client_sessions(&self, client_id: &str, user_id: Option<Uuid>, now: i64) -> StoreResult<Vec<Uuid>> {
+        let live = "SELECT id FROM sessions WHERE client_id = $1 AND revoked_at IS NULL AND expires_at > $2";
+        let rows = match user_id {
+            None => sqlx::query(live).bind(client_id).bind(now).fetch_all(&self.pool).await,
+            Some(user) => {
+                sqlx::query(&format!("{live} AND user_id = $3"))
+                    .bind(client_id)
+                    .bind(now)
+                    .bind(user.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(unavailable)?;
         rows.iter()
             .map(|row| uuid_column(row, "id").map_err(unavailable))
             .collect()

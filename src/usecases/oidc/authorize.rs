@@ -13,7 +13,7 @@ use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS, MAX_PARAMETER_LEN};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{ClientStore, Clock, CodeStore, DataKey, OneTimeSecrets};
+use crate::ports::{ClientStore, Clock, CodeStore, ConsentStore, DataKey, OneTimeSecrets};
 use crate::usecases::sessions::Sessions;
 use crate::usecases::Ports;
 
@@ -44,6 +44,8 @@ pub enum Outcome {
     SignIn { force: bool },
     /// Nothing may be sent to the client; the page says why.
     Refuse(String),
+    /// A third-party client asks for scopes the user has not allowed it yet.
+    Consent { client_name: String, scopes: Vec<String> },
 }
 
 /// Decides authorization requests and issues codes.
@@ -53,6 +55,7 @@ pub struct Authorizations {
     data_key: Arc<dyn DataKey>,
     secrets: Arc<dyn OneTimeSecrets>,
     clock: Arc<dyn Clock>,
+    consents: Arc<dyn ConsentStore>,
     sessions: Arc<Sessions>,
     issuer: Issuer,
 }
@@ -65,6 +68,7 @@ impl Authorizations {
             data_key: ports.data_key.clone(),
             secrets: ports.secrets.clone(),
             clock: ports.clock.clone(),
+            consents: ports.consents.clone(),
             sessions,
             issuer,
         }
@@ -120,20 +124,65 @@ impl Authorizations {
                 false => Outcome::SignIn { force: true },
             };
         }
-        if !client.first_party {
+        if !client.first_party && (prompts.contains(&"consent") || !self.consented(claims, &client, &scope).await) {
             return match prompts.contains(&"none") {
                 true => back(Err(OAuthError::new("consent_required", "the user has not consented"))),
-                false => Outcome::Refuse(
-                    "Consent to third-party applications is not available yet; ask the operator to register \
-                     this application as first-party."
-                        .into(),
-                ),
+                false => Outcome::Consent {
+                    client_name: client.name.clone(),
+                    scopes: scope.split(' ').map(str::to_owned).collect(),
+                },
             };
         }
         back(
             self.issue_code(&client, claims, redirect_uri, scope, request, method, auth_time)
                 .await,
         )
+    }
+
+    /// Whether the user allowed `client` every scope of `scope` before.
+    async fn consented(&self, claims: &Claims, client: &Client, scope: &str) -> bool {
+        match self.consents.consented_scope(claims.sub, &client.id).await {
+            Ok(Some(allowed)) => {
+                let allowed: Vec<&str> = allowed.split(' ').collect();
+                scope.split(' ').all(|s| allowed.contains(&s))
+            }
+            _ => false,
+        }
+    }
+
+    /// The user's answer on the consent page for `request`: allowed, the consent is kept
+    /// and the request goes on (to a code); denied, the client hears `access_denied`.
+    pub async fn answer_consent(&self, request: &AuthorizeRequest, browser: Option<&Claims>, allow: bool) -> Outcome {
+        let (Some(claims), Some(client_id)) = (browser, request.client_id.as_deref()) else {
+            return self.authorize(request, browser).await;
+        };
+        let client = match self.clients.client(client_id).await {
+            Ok(Some(client)) => client,
+            _ => return self.authorize(request, browser).await,
+        };
+        let (Some(redirect_uri), Ok(scope)) = (
+            request.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri)),
+            self.check(&client, request),
+        ) else {
+            return self.authorize(request, browser).await;
+        };
+        if !allow {
+            let denied = [
+                ("error", "access_denied"),
+                ("error_description", "the user did not allow it"),
+            ];
+            return Outcome::Redirect(self.redirect(redirect_uri, &denied, request));
+        }
+        let now = self.clock.unix_now();
+        if let Err(err) = self.consents.grant_consent(claims.sub, &client.id, &scope, now).await {
+            tracing::warn!(%err, "consent not recorded");
+            return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into());
+        }
+        let without_prompt = AuthorizeRequest {
+            prompt: request.prompt.as_ref().map(|p| p.replace("consent", "")),
+            ..request.clone()
+        };
+        self.authorize(&without_prompt, browser).await
     }
 
     /// The request's rules once the client and its redirect URI are known: the granted

@@ -1,0 +1,71 @@
+//! The SQL adapter of [`ConsentStore`].
+
+use async_trait::async_trait;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{unavailable, SqlStore};
+use crate::ports::{Consent, ConsentStore, StoreResult};
+
+#[async_trait]
+impl ConsentStore for SqlStore {
+    async fn consented_scope(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT scope FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| r.try_get("scope").map_err(unavailable)).transpose()
+    }
+
+    async fn grant_consent(&self, user_id: Uuid, client_id: &str, scope: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query("INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .bind(scope)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn withdraw_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .execute(&self.writer)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn consents_of(&self, user_id: Uuid) -> StoreResult<Vec<Consent>> {
+        let rows = sqlx::query(
+            "SELECT c.client_id, o.name, c.scope, c.granted_at FROM oauth_consents c \
+             JOIN oauth_clients o ON o.id = c.client_id WHERE c.user_id = $1 ORDER BY c.granted_at DESC",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Consent {
+                    client_id: row.try_get("client_id").map_err(unavailable)?,
+                    client_name: row.try_get("name").map_err(unavailable)?,
+                    scope: row.try_get("scope").map_err(unavailable)?,
+                    granted_at: row.try_get("granted_at").map_err(unavailable)?,
+                })
+            })
+            .collect()
+    }
+}
