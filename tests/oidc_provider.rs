@@ -349,7 +349,79 @@ async fn a_client_introspects_and_revokes_only_its_own_tokens(backend: Backend) 
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 }
 
+async fn an_application_signs_the_person_out_with_an_id_token_hint(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let bye = "http://127.0.0.1:9/bye";
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "postLogoutRedirectUris": [bye], "firstParty": true}),
+    )
+    .await;
+    let Some(flow) = relying_party(&server, &client, "ada@example.com", "openid") else {
+        return;
+    };
+    let cookies: Vec<String> = flow["cookies"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+        .collect();
+    let cookies = cookies.join("; ");
+    let browser_token = flow["cookies"]["authd_session"].as_str().unwrap().to_owned();
+    let access = flow["accessToken"].as_str().unwrap();
+    let hint = flow["idToken"].as_str().unwrap();
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let logout = |query: Vec<(&'static str, String)>| {
+        http.get(server.url("/oauth2/logout"))
+            .query(&query)
+            .header("cookie", &cookies)
+            .send()
+    };
+
+    let unhinted = logout(vec![("post_logout_redirect_uri", bye.into())]).await.unwrap();
+    assert_eq!(
+        unhinted.headers()["location"],
+        "/ui/logout",
+        "without a hint the person is asked"
+    );
+    let elsewhere = logout(vec![
+        ("id_token_hint", hint.into()),
+        ("post_logout_redirect_uri", "http://127.0.0.1:9/elsewhere".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert!(elsewhere.headers().get("location").is_none());
+    assert_eq!(
+        server.get("/user/me", Some(access)).await.status,
+        200,
+        "a refused logout ends nothing"
+    );
+
+    let done = logout(vec![
+        ("id_token_hint", hint.into()),
+        ("post_logout_redirect_uri", bye.into()),
+        ("state", "after".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.headers()["location"].to_str().unwrap(),
+        format!("{bye}?state=after")
+    );
+    let ended = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(access)).await.status == 401
+            && server.get("/user/me", Some(&browser_token)).await.status == 401
+    })
+    .await;
+    assert!(ended, "the application's session and the browser's end");
+}
+
 backend_tests!(
+    an_application_signs_the_person_out_with_an_id_token_hint,
     a_client_introspects_and_revokes_only_its_own_tokens,
     offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection,
     a_client_acting_for_itself_gets_a_token_that_ends_with_the_client,

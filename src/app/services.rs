@@ -22,6 +22,7 @@ use crate::usecases::mfa::passkeys::Passkeys;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::notices::Notices;
 use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::logout::RpLogout;
 use crate::usecases::oidc::revocation::ClientTokens;
 use crate::usecases::oidc::token::TokenGrants;
 use crate::usecases::oidc::Issuer;
@@ -107,6 +108,7 @@ pub(super) fn services(
             config.token_ttl_secs as i64,
         )),
         client_tokens,
+        rp_logout: Arc::new(RpLogout::new(ports, sessions.clone(), issuer.clone())),
         clients,
         issuer,
         forms: Arc::new(FormTokens::new(ports)),

@@ -17,6 +17,7 @@ use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::mfa::enrolment::Enrolment;
 use crate::usecases::mfa::recovery::RecoveryCodes;
 use crate::usecases::oidc::authorize::Authorizations;
+use crate::usecases::oidc::logout::RpLogout;
 use crate::usecases::oidc::revocation::ClientTokens;
 use crate::usecases::oidc::token::TokenGrants;
 use crate::usecases::oidc::Issuer;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub authorizations: Arc<Authorizations>,
     pub token_grants: Arc<TokenGrants>,
     pub client_tokens: Arc<ClientTokens>,
+    pub rp_logout: Arc<RpLogout>,
     pub issuer: Issuer,
     pub forms: Arc<FormTokens>,
     pub pages: Arc<PageSettings>,
@@ -97,6 +99,7 @@ hand_out!(
     authorizations: Arc<Authorizations>,
     token_grants: Arc<TokenGrants>,
     client_tokens: Arc<ClientTokens>,
+    rp_logout: Arc<RpLogout>,
     issuer: Issuer,
     forms: Arc<FormTokens>,
     pages: Arc<PageSettings>,

@@ -100,6 +100,9 @@ pub trait IdTokenSigning: Send + Sync {
     fn sign_id_token(&self, claims: &serde_json::Value, alg: IdTokenAlg) -> String;
     /// The public RSA keys (current first, then previous ones) as JWKs.
     fn rsa_public_keys(&self) -> Vec<serde_json::Value>;
+    /// The claims of an RS256 ID token this deployment signed (any of its RSA keys),
+    /// expired or not: a logout's `id_token_hint`. `None` when the signature fails.
+    fn verify_id_token(&self, token: &str) -> Option<serde_json::Value>;
 }
 
 /// Digests and sealing under the deployment's data key. A digest is keyed and tagged with

@@ -89,6 +89,7 @@ console.log(
     code: callback.searchParams.get("code"),
     verifier,
     accessToken: tokens.access_token,
+    idToken: tokens.id_token,
     refreshToken: tokens.refresh_token,
     refreshed: refreshed && { accessToken: refreshed.access_token, refreshToken: refreshed.refresh_token },
     scope: tokens.scope,

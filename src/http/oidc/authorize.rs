@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::http::pages::browser::{urlencode, Browser, Submitted};
 use crate::http::pages::messages::Message;
 use crate::usecases::oidc::authorize::{Authorizations, AuthorizeRequest, Outcome};
+use crate::usecases::oidc::logout::{LogoutOutcome, LogoutRequest, RpLogout};
 
 pub async fn authorize(
     browser: Browser,
@@ -135,4 +136,38 @@ fn parse(query: &str) -> Option<HashMap<String, String>> {
         }
     }
     Some(parameters)
+}
+
+/// `GET /oauth2/logout` (RP-Initiated Logout 1.0).
+pub async fn logout(
+    mut browser: Browser,
+    State(rp_logout): State<Arc<RpLogout>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(parameters) = parse(&query.unwrap_or_default()) else {
+        return browser.redirect("/ui/logout");
+    };
+    let get = |name: &str| parameters.get(name).cloned();
+    let request = LogoutRequest {
+        id_token_hint: get("id_token_hint"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
+        client_id: get("client_id"),
+    };
+    let origin = browser.origin.clone();
+    match rp_logout.logout(&request, browser.session.as_ref(), &origin).await {
+        LogoutOutcome::Confirm => browser.redirect("/ui/logout"),
+        LogoutOutcome::Refuse(text) => {
+            let message = Message::general(StatusCode::BAD_REQUEST, text);
+            browser.message("Sign-out request refused", message, ("/ui/logout", "Sign out here"))
+        }
+        LogoutOutcome::Redirect(to) => {
+            browser.end_session();
+            browser.redirect(&to)
+        }
+        LogoutOutcome::SignedOut => {
+            browser.end_session();
+            browser.page(StatusCode::OK, "logout.html", context! { done => true })
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/oauth2/consent", axum::routing::post(authorize::consent))
+        .route("/oauth2/logout", get(authorize::logout))
         .route("/oauth2/token", axum::routing::post(token::token))
         .route("/oauth2/userinfo", get(token::userinfo).post(token::userinfo))
         .route("/oauth2/revoke", axum::routing::post(token::revoke))

@@ -2,6 +2,7 @@
 //! the token endpoint's grants and userinfo (`token.rs`), and the discovery document.
 
 pub mod authorize;
+pub mod logout;
 pub mod revocation;
 pub mod token;
 
@@ -32,6 +33,7 @@ impl Issuer {
             "token_endpoint": at("/oauth2/token"),
             "userinfo_endpoint": at("/oauth2/userinfo"),
             "revocation_endpoint": at("/oauth2/revoke"),
+            "end_session_endpoint": at("/oauth2/logout"),
             "introspection_endpoint": at("/oauth2/introspect"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
