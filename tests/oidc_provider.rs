@@ -791,3 +791,63 @@ async fn a_third_party_client_asks_for_consent_once_until_it_is_withdrawn() {
         "asked again after withdrawal"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_issued_by_one_instance_is_redeemed_at_another() {
+    let Some(backend) = Backend::postgres_redis().await else {
+        return;
+    };
+    let (first, admin) = start(&backend).await;
+    let (second, _) = start(&backend).await;
+    first.sign_up("Ada", "ada@example.com").await;
+    let (id, secret) = register(
+        &first,
+        &admin,
+        json!({"name": "C", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let cookies = signed_in_browser(&first, "ada@example.com").await;
+    let query = [
+        ("client_id", id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ];
+    let code = parameter(&location(&authorize(&first, &cookies, &query).await), "code").expect("a code");
+    let redeem = || {
+        reqwest::Client::new()
+            .post(second.url("/oauth2/token"))
+            .basic_auth(&id, secret.as_deref())
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+            ])
+            .send()
+    };
+    let granted = redeem().await.unwrap();
+    assert_eq!(granted.status(), StatusCode::OK);
+    let access = granted.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        first.get("/user/me", Some(&access)).await.status,
+        200,
+        "valid on the first instance too"
+    );
+    let again = redeem().await.unwrap();
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "once, across instances"
+    );
+    let revoked = eventually(Duration::from_secs(1), || async {
+        first.get("/user/me", Some(&access)).await.status == 401
+    })
+    .await;
+    assert!(
+        revoked,
+        "the reuse at one instance revokes on the other within a second"
+    );
+}
