@@ -20,11 +20,11 @@ if [ "$mode" = smoke ]; then
   export SMOKE=1
   cargo build --quiet --bin authd
   binary=$root/target/debug/authd
-  scenarios="login me introspect refresh mfa_totp reset mix"
+  scenarios="login me introspect refresh mfa_totp reset mix oidc_client_credentials oidc_refresh"
 else
   cargo build --quiet --release --bin authd --example hello --example argon2_rate
   binary=$root/target/release/authd
-  scenarios="login overload me introspect refresh mfa_totp reset mix"
+  scenarios="login overload me introspect refresh mfa_totp reset mix oidc_client_credentials oidc_refresh"
 fi
 scenarios=${LOAD_SCENARIOS:-$scenarios}
 
@@ -57,6 +57,16 @@ server=$!
 popd > /dev/null
 for _ in $(seq 1 100); do curl -sf "$BASE_URL/health" > /dev/null && break; sleep 0.1; done
 curl -sf "$BASE_URL/health" > /dev/null || { echo "authd did not start"; cat "$work/server.log"; exit 1; }
+
+# Two OpenID Connect clients for the token endpoint scenarios, registered on the command
+# line against the running server's database.
+register() { (cd "$work" && env "${server_env[@]}" "$binary" client create "$@"); }
+machine=$(register --name load-machine --grant client_credentials --scope organizations)
+app=$(register --name load-app --redirect-uri http://127.0.0.1:9/callback --first-party)
+value() { sed -n "s/^$1 = //p"; }
+OIDC_MACHINE_ID=$(value client_id <<< "$machine") OIDC_MACHINE_SECRET=$(value client_secret <<< "$machine")
+OIDC_APP_ID=$(value client_id <<< "$app") OIDC_APP_SECRET=$(value client_secret <<< "$app")
+export OIDC_MACHINE_ID OIDC_MACHINE_SECRET OIDC_APP_ID OIDC_APP_SECRET
 
 failed=0
 for scenario in $scenarios; do

@@ -6,19 +6,19 @@ import re
 import sys
 
 results = pathlib.Path(sys.argv[1])
-print(f"{'scenario':<12} {'req/s':>10} {'p95 ms':>9} {'p99 ms':>9} {'failed':>8}")
+print(f"{'scenario':<24} {'req/s':>10} {'p95 ms':>9} {'p99 ms':>9} {'failed':>8}")
 rates = {}
 for name in sys.argv[2:]:
     path = results / f"{name}.json"
     if not path.exists():
-        print(f"{name:<12} {'(no result)':>10}")
+        print(f"{name:<24} {'(no result)':>10}")
         continue
     metrics = json.loads(path.read_text())["metrics"]
     rate = metrics["http_reqs"]["rate"]
     duration = metrics["http_req_duration"]
     failed = metrics.get("http_req_failed", {}).get("value", 0.0)
     rates[name] = rate
-    print(f"{name:<12} {rate:>10.1f} {duration['p(95)']:>9.2f} {duration['p(99)']:>9.2f} {failed:>8.2%}")
+    print(f"{name:<24} {rate:>10.1f} {duration['p(95)']:>9.2f} {duration['p(99)']:>9.2f} {failed:>8.2%}")
 if "me" in rates and "hello" in rates:
     print(f"GET /user/me reaches {rates['me'] / rates['hello']:.0%} of the minimal hyper server's requests/s")
 argon2 = results / "argon2.txt"
