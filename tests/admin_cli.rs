@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::{eventually, Backend, PASSWORD};
@@ -17,22 +17,8 @@ fn authd(backend: &Backend, args: &[&str]) -> Output {
 
 /// Runs `authd` with the configuration of `backend`'s servers and `extra` variables.
 fn authd_with(backend: &Backend, args: &[&str], extra: &[(&str, &std::path::Path)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
-    command
-        .args(args)
-        .env("AUTH_DATABASE_URL", &backend.database_url)
-        .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
-        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
-        .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
-        .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
-        .env("AUTH_REDIS_NAMESPACE", &backend.redis_namespace)
-        .env("AUTH_LOG_FORMAT", "json")
-        .env_remove("AUTH_ADMIN_EMAIL")
-        .env_remove("AUTH_ADMIN_PASSWORD");
-    match &backend.redis_url {
-        Some(url) => command.env("AUTH_REDIS_URL", url),
-        None => command.env_remove("AUTH_REDIS_URL"),
-    };
+    let mut command = common::authd_command(backend);
+    command.args(args);
     command.envs(extra.iter().map(|(k, v)| (*k, *v)));
     command.output().expect("authd runs")
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::Backend;
 use reqwest::Method;
@@ -125,18 +125,8 @@ async fn registrations_that_break_the_rules_are_refused(backend: Backend) {
 
 /// Runs `authd` with the configuration of `backend`'s servers.
 fn authd(backend: &Backend, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
-    command
-        .args(args)
-        .env("AUTH_DATABASE_URL", &backend.database_url)
-        .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
-        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
-        .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
-        .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
-        .env("AUTH_LOG_FORMAT", "json")
-        .env_remove("AUTH_REDIS_URL")
-        .env_remove("AUTH_ADMIN_EMAIL")
-        .env_remove("AUTH_ADMIN_PASSWORD");
+    let mut command = common::authd_command(backend);
+    command.args(args);
     command.output().expect("authd runs")
 }
 

@@ -158,6 +158,27 @@ pub async fn redis_client(url: &str) -> anyhow::Result<Client> {
     Ok(client)
 }
 
+/// The `authd` binary set up with the configuration of `backend`'s servers (database,
+/// keys, Redis), for the command-line tests.
+pub fn authd_command(backend: &Backend) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_authd"));
+    command
+        .env("AUTH_DATABASE_URL", &backend.database_url)
+        .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
+        .env("AUTH_OIDC_RSA_KEY_FILE", fixture_rsa_key())
+        .env("AUTH_DATA_KEY_FILE", backend.dir.join("data-key"))
+        .env("AUTH_OUTBOX_DIR", backend.dir.join("outbox"))
+        .env("AUTH_REDIS_NAMESPACE", &backend.redis_namespace)
+        .env("AUTH_LOG_FORMAT", "json")
+        .env_remove("AUTH_ADMIN_EMAIL")
+        .env_remove("AUTH_ADMIN_PASSWORD");
+    match &backend.redis_url {
+        Some(url) => command.env("AUTH_REDIS_URL", url),
+        None => command.env_remove("AUTH_REDIS_URL"),
+    };
+    command
+}
+
 /// The test RSA key every server loads instead of generating its own (see tests/fixtures).
 pub fn fixture_rsa_key() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oidc-rsa.pem")

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::browser::{Browser, Submitted};
+use super::browser::{signed_in_or_return, Browser, Submitted};
 use super::messages::Message;
 use crate::domain::events::{EventKind, SecurityEvent};
 use crate::domain::mfa::{Factor, Strategy};
@@ -52,10 +52,7 @@ pub async fn page(
     State(overview): State<Arc<AccountOverview>>,
     Query(done): Query<Done>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     let notice = confirmation(done.done.as_deref());
     show(browser, &overview, &claims, notice, None).await
 }
@@ -230,10 +227,7 @@ pub async fn save_profile(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(form): Submitted<ProfileForm>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     let change = ProfileChange {
         user_id: None,
         name: Some(form.name),
@@ -258,10 +252,7 @@ pub async fn change_password(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(form): Submitted<PasswordForm>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match passwords
         .change(&claims, form.current_password, form.password, &browser.origin)
         .await
@@ -287,10 +278,7 @@ pub async fn resend_verification(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match verification.resend(&claims).await {
         Ok(()) => browser.redirect("/ui/account?done=verification"),
         Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
@@ -304,10 +292,7 @@ pub async fn end_session(
     Path(id): Path<Uuid>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match sessions.end(&claims, id, &browser.origin).await {
         Ok(()) if id == claims.sid => {
             browser.end_session();
@@ -325,10 +310,7 @@ pub async fn withdraw_consent(
     Path(client_id): Path<String>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match clients.withdraw_consent(&claims, &client_id).await {
         Ok(()) => browser.redirect("/ui/account?done=consent_withdrawn"),
         Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
@@ -347,10 +329,7 @@ pub async fn delete_account(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(form): Submitted<DeleteForm>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match data.delete_own(&claims, form.password, &browser.origin).await {
         Ok(()) => {
             browser.end_session();

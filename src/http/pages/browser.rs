@@ -207,6 +207,18 @@ impl Browser {
     }
 }
 
+/// The signed-in session's claims, or an early return of the redirect to the sign-in page:
+/// `let claims = signed_in_or_return!(browser);` at the top of a page that needs a session.
+macro_rules! signed_in_or_return {
+    ($browser:expr) => {
+        match $browser.signed_in() {
+            Ok(claims) => claims,
+            Err(to_sign_in) => return *to_sign_in,
+        }
+    };
+}
+pub(crate) use signed_in_or_return;
+
 /// A cookie only this server's pages use: `HttpOnly`, `SameSite=Lax`, path `/`, and
 /// `Secure` with the `__Host-` prefix when the public URL is https.
 fn cookie(pages: &PageSettings, base: &str, value: String, max_age_secs: Option<i64>) -> Cookie<'static> {

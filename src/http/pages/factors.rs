@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::account::show;
-use super::browser::{Browser, Submitted};
+use super::browser::{signed_in_or_return, Browser, Submitted};
 use super::messages::Message;
 use crate::domain::mfa::Strategy;
 use crate::domain::AuthError;
@@ -35,10 +35,7 @@ pub async fn enrol(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(form): Submitted<EnrolForm>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     let name = form.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let channel = form.channel.as_deref().filter(|c| !c.is_empty());
     match enrolment
@@ -89,10 +86,7 @@ pub async fn confirm(
     State(enrolment): State<Arc<Enrolment>>,
     Submitted(form): Submitted<ConfirmForm>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     let origin = browser.origin.clone();
     let passkey = Strategy::parse(&form.strategy).is_ok_and(|s| s == Strategy::Passkey);
     let result = match passkey {
@@ -130,10 +124,7 @@ pub async fn remove(
     Path(id): Path<Uuid>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match enrolment.delete_factor(&claims, id, &browser.origin).await {
         Ok(()) => browser.redirect("/ui/account?done=factor_removed"),
         Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
@@ -146,10 +137,7 @@ pub async fn new_recovery_codes(
     State(overview): State<Arc<AccountOverview>>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
-    let claims = match browser.signed_in() {
-        Ok(claims) => claims,
-        Err(to_sign_in) => return *to_sign_in,
-    };
+    let claims = signed_in_or_return!(browser);
     match recovery.new_set(&claims, &browser.origin).await {
         Ok(codes) => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose_secret()).collect();
