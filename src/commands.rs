@@ -52,6 +52,9 @@ pub enum ClientCommand {
         /// Grants it may use (repeat); default: authorization_code and refresh_token.
         #[arg(long = "grant")]
         grants: Vec<String>,
+        /// How its ID tokens are signed: RS256 (the default) or EdDSA.
+        #[arg(long)]
+        id_token_alg: Option<String>,
     },
     /// List the clients, oldest first.
     List,
@@ -121,6 +124,7 @@ pub async fn client_command(config: &Config, command: ClientCommand) -> anyhow::
                 first_party,
                 scopes,
                 grants,
+                id_token_alg,
             } => {
                 let request = ClientRequest {
                     name,
@@ -130,6 +134,7 @@ pub async fn client_command(config: &Config, command: ClientCommand) -> anyhow::
                     first_party,
                     scopes: (!scopes.is_empty()).then_some(scopes),
                     grants: (!grants.is_empty()).then_some(grants),
+                    id_token_alg,
                 };
                 let registered = clients.register(request).await?;
                 println!("client_id = {}", registered.client.id);

@@ -56,6 +56,17 @@ fn relying_party_with(
     scope: &str,
     refresh: bool,
 ) -> Option<Value> {
+    relying_party_signed(server, client, email, scope, refresh, "RS256")
+}
+
+fn relying_party_signed(
+    server: &TestServer,
+    client: &(String, Option<String>),
+    email: &str,
+    scope: &str,
+    refresh: bool,
+    alg: &str,
+) -> Option<Value> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
     if !folder.join("node_modules/openid-client").exists() {
         let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
@@ -74,6 +85,7 @@ fn relying_party_with(
         .env("PASSWORD", PASSWORD)
         .env("SCOPE", scope)
         .env("REFRESH", if refresh { "1" } else { "" })
+        .env("ID_TOKEN_ALG", alg)
         .output()
         .expect("node runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -420,7 +432,26 @@ async fn an_application_signs_the_person_out_with_an_id_token_hint(backend: Back
     assert!(ended, "the application's session and the browser's end");
 }
 
+async fn a_client_that_asks_for_eddsa_gets_eddsa_id_tokens(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let client = register(
+        &server,
+        &admin,
+        json!({"name": "Modern", "redirectUris": [REDIRECT], "firstParty": true, "idTokenSignedResponseAlg": "EdDSA"}),
+    )
+    .await;
+    let Some(flow) = relying_party_signed(&server, &client, "ada@example.com", "openid", false, "EdDSA") else {
+        return;
+    };
+    let header = flow["idToken"].as_str().unwrap().split('.').next().unwrap().to_owned();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA", "the library verified an EdDSA ID token");
+    assert_eq!(flow["claims"]["aud"], client.0.as_str());
+}
+
 backend_tests!(
+    a_client_that_asks_for_eddsa_gets_eddsa_id_tokens,
     an_application_signs_the_person_out_with_an_id_token_hint,
     a_client_introspects_and_revokes_only_its_own_tokens,
     offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection,
@@ -675,7 +706,7 @@ async fn discovery_names_the_endpoints_and_the_rsa_key() {
     assert_eq!(document["issuer"], server.url(""));
     assert_eq!(document["token_endpoint"], server.url("/oauth2/token"));
     assert_eq!(document["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["RS256", "EdDSA"]));
     let jwks = server.get("/.well-known/jwks.json", None).await.body;
     assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kty"] == "RSA"));
 }

@@ -11,5 +11,7 @@ CREATE TABLE oauth_clients (
     first_party               INTEGER NOT NULL DEFAULT 0,
     scopes                    TEXT NOT NULL,
     grants                    TEXT NOT NULL,
+    -- How its ID tokens are signed: RS256 or EdDSA.
+    id_token_alg              TEXT NOT NULL DEFAULT 'RS256',
     created_at                INTEGER NOT NULL
 );

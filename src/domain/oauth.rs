@@ -53,6 +53,14 @@ impl IdTokenAlg {
             IdTokenAlg::EdDsa => "EdDSA",
         }
     }
+
+    pub fn parse(text: &str) -> Result<Self, AuthError> {
+        match text {
+            "RS256" => Ok(IdTokenAlg::Rs256),
+            "EdDSA" => Ok(IdTokenAlg::EdDsa),
+            _ => Err(AuthError::invalid("idTokenSignedResponseAlg", "RS256 or EdDSA")),
+        }
+    }
 }
 
 /// Every scope authd knows, in the order discovery lists them.
@@ -79,6 +87,9 @@ pub struct Client {
     pub first_party: bool,
     pub scopes: Vec<String>,
     pub grants: Vec<Grant>,
+    /// How its ID tokens are signed (OpenID Connect Registration's
+    /// `id_token_signed_response_alg`).
+    pub id_token_alg: IdTokenAlg,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -124,6 +135,8 @@ pub struct ClientRequest {
     pub scopes: Option<Vec<String>>,
     /// `None`: `authorization_code` and `refresh_token`.
     pub grants: Option<Vec<String>>,
+    /// `None`: RS256.
+    pub id_token_alg: Option<String>,
 }
 
 /// A registration that passed the rules: everything of a [`Client`] but its id and secret.
@@ -136,6 +149,7 @@ pub struct ValidClient {
     pub first_party: bool,
     pub scopes: Vec<String>,
     pub grants: Vec<Grant>,
+    pub id_token_alg: IdTokenAlg,
 }
 
 impl ClientRequest {
@@ -182,7 +196,12 @@ impl ClientRequest {
                     .collect()
             }
         };
+        let id_token_alg = match self.id_token_alg.as_deref() {
+            None => IdTokenAlg::Rs256,
+            Some(text) => IdTokenAlg::parse(text)?,
+        };
         Ok(ValidClient {
+            id_token_alg,
             name,
             redirect_uris,
             post_logout_redirect_uris,
@@ -339,6 +358,7 @@ mod tests {
             first_party: false,
             scopes: vec!["openid".into(), "email".into()],
             grants: vec![Grant::AuthorizationCode],
+            id_token_alg: IdTokenAlg::Rs256,
             created_at: 0,
         };
         assert_eq!(

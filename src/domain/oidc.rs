@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
+use super::oauth::IdTokenAlg;
 use super::AuthError;
 
 /// How long an authorization code can be redeemed.
@@ -55,10 +56,13 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
 }
 
-/// `at_hash` (OpenID Connect Core §3.1.3.6) of an access token for an RS256 ID token: the
-/// left half of its SHA-256, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
+/// `at_hash` (OpenID Connect Core §3.1.3.6) of an access token: the left half of its hash
+/// under the ID token's algorithm, base64url (SHA-256 for RS256, SHA-512 for Ed25519).
+pub fn at_hash(access_token: &str, alg: IdTokenAlg) -> String {
+    match alg {
+        IdTokenAlg::Rs256 => URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16]),
+        IdTokenAlg::EdDsa => URL_SAFE_NO_PAD.encode(&sha2::Sha512::digest(access_token.as_bytes())[..32]),
+    }
 }
 
 /// The `amr` values (RFC 8176) of a sign-in method: the password alone is `pwd`; a second
@@ -142,7 +146,7 @@ mod tests {
     fn at_hash_is_the_left_half_of_the_sha256() {
         // OpenID Connect Core's example: the access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
         assert_eq!(
-            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", IdTokenAlg::Rs256),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }

@@ -79,6 +79,7 @@ impl OAuthClients {
             first_party: valid.first_party,
             scopes: valid.scopes,
             grants: valid.grants,
+            id_token_alg: valid.id_token_alg,
             created_at: self.clock.unix_now(),
         };
         self.clients.insert_client(&client).await?;

@@ -5,7 +5,7 @@
 // token (signature from the JWKS, iss, aud, exp, nonce, at_hash), and userinfo.
 //
 // Input (environment): ISSUER, CLIENT_ID, CLIENT_SECRET (empty: a public client),
-// REDIRECT_URI, EMAIL, PASSWORD, SCOPE, REFRESH (set: refresh once). Output: one JSON line with what the Rust test
+// REDIRECT_URI, EMAIL, PASSWORD, SCOPE, REFRESH (set: refresh once), ID_TOKEN_ALG. Output: one JSON line with what the Rust test
 // checks further (claims, userinfo, the used code, the tokens).
 import * as client from "openid-client";
 
@@ -13,7 +13,8 @@ const env = process.env;
 const issuer = new URL(env.ISSUER);
 const secret = env.CLIENT_SECRET || undefined;
 const auth = secret ? client.ClientSecretBasic(secret) : client.None();
-const config = await client.discovery(issuer, env.CLIENT_ID, secret ? { client_secret: secret } : {}, auth, {
+const metadata = { ...(secret ? { client_secret: secret } : {}), id_token_signed_response_alg: env.ID_TOKEN_ALG || "RS256" };
+const config = await client.discovery(issuer, env.CLIENT_ID, metadata, auth, {
   execute: [client.allowInsecureRequests],
 });
 

@@ -33,6 +33,8 @@ pub struct NewClientBody {
     grants: Option<Vec<String>>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    /// `RS256` (the default) or `EdDSA`.
+    id_token_signed_response_alg: Option<String>,
 }
 
 /// The new client; `clientSecret` is shown only now (none for a public client).
@@ -63,6 +65,7 @@ pub async fn create(
         first_party: body.first_party,
         scopes: body.scopes,
         grants: body.grants,
+        id_token_alg: body.id_token_signed_response_alg,
     };
     let registered = clients.register_as_admin(&caller, request).await?;
     let answer = RegisteredBody {
@@ -83,6 +86,7 @@ pub struct ClientBody {
     first_party: bool,
     scopes: Vec<String>,
     grants: Vec<&'static str>,
+    id_token_signed_response_alg: &'static str,
     /// RFC 3339.
     created_at: String,
 }
@@ -91,6 +95,7 @@ impl From<Client> for ClientBody {
     fn from(client: Client) -> Self {
         Self {
             grants: client.grants.iter().map(|g| g.as_str()).collect(),
+            id_token_signed_response_alg: client.id_token_alg.as_str(),
             created_at: crate::domain::rfc3339(client.created_at).unwrap_or_default(),
             client_id: client.id,
             name: client.name,

@@ -5,11 +5,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{unavailable, SqlStore};
-use crate::domain::oauth::{Client, Grant};
+use crate::domain::oauth::{Client, Grant, IdTokenAlg};
 use crate::ports::{ClientStore, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, name, secret_digest, redirect_uris, post_logout_redirect_uris, public, first_party, \
-                       scopes, grants, created_at";
+                       scopes, grants, id_token_alg, created_at";
 
 #[async_trait]
 impl ClientStore for SqlStore {
@@ -17,7 +17,7 @@ impl ClientStore for SqlStore {
         let list = |items: &[String]| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
         let grants: Vec<String> = client.grants.iter().map(|g| g.as_str().to_owned()).collect();
         sqlx::query(&format!(
-            "INSERT INTO oauth_clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO oauth_clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&client.id)
         .bind(&client.name)
@@ -28,6 +28,7 @@ impl ClientStore for SqlStore {
         .bind(i64::from(client.first_party))
         .bind(list(&client.scopes))
         .bind(list(&grants))
+        .bind(client.id_token_alg.as_str())
         .bind(client.created_at)
         .execute(&self.writer)
         .await
@@ -87,6 +88,8 @@ fn client_of(row: &AnyRow) -> StoreResult<Client> {
         first_party: row.try_get::<i64, _>("first_party").map_err(unavailable)? != 0,
         scopes: list("scopes")?,
         grants,
+        id_token_alg: IdTokenAlg::parse(&row.try_get::<String, _>("id_token_alg").map_err(unavailable)?)
+            .map_err(|_| broken("id_token_alg"))?,
         created_at: row.try_get("created_at").map_err(unavailable)?,
     })
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::authorize::CODE;
 use super::Issuer;
-use crate::domain::oauth::{Client, Grant, IdTokenAlg};
+use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{amr, at_hash, pkce_matches, OAuthError, Redemption};
 use crate::domain::session::Audience;
 use crate::domain::token::Claims;
@@ -198,13 +198,13 @@ impl TokenGrants {
                 "auth_time": record.auth_time,
                 "acr": if amr.contains(&"mfa") { "mfa" } else { "pwd" },
                 "amr": amr,
-                "at_hash": at_hash(credential.token.token.expose_secret()),
+                "at_hash": at_hash(credential.token.token.expose_secret(), client.id_token_alg),
                 "sid": claims.sid,
             });
             if let Some(nonce) = &record.nonce {
                 id_claims["nonce"] = json!(nonce);
             }
-            self.id_tokens.sign_id_token(&id_claims, IdTokenAlg::Rs256)
+            self.id_tokens.sign_id_token(&id_claims, client.id_token_alg)
         });
         let refresh_token = (scopes.contains(&"offline_access") && client.may_use(Grant::RefreshToken))
             .then(|| self.sessions.refresh_token_for(claims));
