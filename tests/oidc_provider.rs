@@ -67,6 +67,24 @@ fn relying_party_signed(
     refresh: bool,
     alg: &str,
 ) -> Option<Value> {
+    let refresh = if refresh { "1" } else { "" };
+    relying_party_env(
+        server,
+        client,
+        email,
+        scope,
+        &[("REFRESH", refresh), ("ID_TOKEN_ALG", alg)],
+    )
+}
+
+/// Runs the relying party with more of its environment (see `tests/oidc/flow.mjs`).
+fn relying_party_env(
+    server: &TestServer,
+    client: &(String, Option<String>),
+    email: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Option<Value> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
     if !folder.join("node_modules/openid-client").exists() {
         let required = std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
@@ -84,8 +102,7 @@ fn relying_party_signed(
         .env("EMAIL", email)
         .env("PASSWORD", PASSWORD)
         .env("SCOPE", scope)
-        .env("REFRESH", if refresh { "1" } else { "" })
-        .env("ID_TOKEN_ALG", alg)
+        .envs(extra.iter().copied())
         .output()
         .expect("node runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -371,9 +388,11 @@ async fn an_application_signs_the_person_out_with_an_id_token_hint(backend: Back
         json!({"name": "App", "redirectUris": [REDIRECT], "postLogoutRedirectUris": [bye], "firstParty": true}),
     )
     .await;
-    let Some(flow) = relying_party(&server, &client, "ada@example.com", "openid") else {
+    let Some(flow) = relying_party_env(&server, &client, "ada@example.com", "openid", &[("LOGOUT_URI", bye)]) else {
         return;
     };
+    let built = url::Url::parse(flow["logoutUrl"].as_str().unwrap()).unwrap();
+    assert_eq!(built.path(), "/oauth2/logout", "the library found end_session_endpoint");
     let cookies: Vec<String> = flow["cookies"]
         .as_object()
         .unwrap()
@@ -450,7 +469,54 @@ async fn a_client_that_asks_for_eddsa_gets_eddsa_id_tokens(backend: Backend) {
     assert_eq!(flow["claims"]["aud"], client.0.as_str());
 }
 
+async fn the_library_revokes_a_refresh_token_and_gets_client_credentials(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let app = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let Some(flow) = relying_party_env(
+        &server,
+        &app,
+        "ada@example.com",
+        "openid offline_access",
+        &[("REVOKE", "1")],
+    ) else {
+        return;
+    };
+    let access = flow["accessToken"].as_str().unwrap();
+    let gone = eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(access)).await.status == 401
+    })
+    .await;
+    assert!(gone, "revoking the refresh token through the library ends the session");
+
+    let machine = register(
+        &server,
+        &admin,
+        json!({"name": "Job", "grants": ["client_credentials"], "scopes": ["organizations"]}),
+    )
+    .await;
+    let granted = relying_party_env(
+        &server,
+        &machine,
+        "",
+        "organizations",
+        &[("MODE", "client_credentials")],
+    )
+    .unwrap();
+    assert_eq!(granted["scope"], "organizations");
+    assert_eq!(
+        payload(granted["accessToken"].as_str().unwrap())["aud"],
+        machine.0.as_str()
+    );
+}
+
 backend_tests!(
+    the_library_revokes_a_refresh_token_and_gets_client_credentials,
     a_client_that_asks_for_eddsa_gets_eddsa_id_tokens,
     an_application_signs_the_person_out_with_an_id_token_hint,
     a_client_introspects_and_revokes_only_its_own_tokens,
@@ -706,7 +772,10 @@ async fn discovery_names_the_endpoints_and_the_rsa_key() {
     assert_eq!(document["issuer"], server.url(""));
     assert_eq!(document["token_endpoint"], server.url("/oauth2/token"));
     assert_eq!(document["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["RS256", "EdDSA"]));
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        json!(["RS256", "EdDSA"])
+    );
     let jwks = server.get("/.well-known/jwks.json", None).await.body;
     assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kty"] == "RSA"));
 }

@@ -5,7 +5,8 @@
 // token (signature from the JWKS, iss, aud, exp, nonce, at_hash), and userinfo.
 //
 // Input (environment): ISSUER, CLIENT_ID, CLIENT_SECRET (empty: a public client),
-// REDIRECT_URI, EMAIL, PASSWORD, SCOPE, REFRESH (set: refresh once), ID_TOKEN_ALG. Output: one JSON line with what the Rust test
+// REDIRECT_URI, EMAIL, PASSWORD, SCOPE, ID_TOKEN_ALG, and REFRESH (refresh once), REVOKE
+// (revoke), LOGOUT_URI (build the logout URL), MODE=client_credentials (that grant alone). Output: one JSON line with what the Rust test
 // checks further (claims, userinfo, the used code, the tokens).
 import * as client from "openid-client";
 
@@ -17,6 +18,13 @@ const metadata = { ...(secret ? { client_secret: secret } : {}), id_token_signed
 const config = await client.discovery(issuer, env.CLIENT_ID, metadata, auth, {
   execute: [client.allowInsecureRequests],
 });
+
+// MODE=client_credentials: the client acts for itself; nothing else happens.
+if (env.MODE === "client_credentials") {
+  const granted = await client.clientCredentialsGrant(config, { scope: env.SCOPE });
+  console.log(JSON.stringify({ accessToken: granted.access_token, scope: granted.scope }));
+  process.exit(0);
+}
 
 const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
@@ -80,6 +88,12 @@ const claims = tokens.claims();
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 // With REFRESH set: one rotation through the library (a new access and refresh token).
 const refreshed = env.REFRESH ? await client.refreshTokenGrant(config, tokens.refresh_token) : null;
+// With REVOKE set: the refresh token (else the access token) revoked through the library.
+if (env.REVOKE) await client.tokenRevocation(config, tokens.refresh_token || tokens.access_token);
+// With LOGOUT_URI set: the RP-initiated logout URL the library builds, for the test to open.
+const logoutUrl = env.LOGOUT_URI
+  ? client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: env.LOGOUT_URI, state: "bye" }).href
+  : null;
 console.log(
   JSON.stringify({
     claims,
@@ -92,6 +106,7 @@ console.log(
     accessToken: tokens.access_token,
     idToken: tokens.id_token,
     refreshToken: tokens.refresh_token,
+    logoutUrl,
     refreshed: refreshed && { accessToken: refreshed.access_token, refreshToken: refreshed.refresh_token },
     scope: tokens.scope,
     cookies: Object.fromEntries(jar),
