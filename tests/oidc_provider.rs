@@ -43,6 +43,29 @@ async fn register(server: &TestServer, admin: &str, body: Value) -> (String, Opt
     (created.body["clientId"].as_str().unwrap().to_owned(), secret)
 }
 
+/// `POST /oauth2/token` as `client` (HTTP Basic) with `form`.
+async fn token_request(
+    server: &TestServer,
+    client: &(String, Option<String>),
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&client.0, client.1.as_deref())
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Whether `server` refuses `token` within a second (a revocation reaching it).
+async fn refused_within_a_second(server: &TestServer, token: &str) -> bool {
+    eventually(Duration::from_secs(1), || async {
+        server.get("/user/me", Some(token)).await.status == 401
+    })
+    .await
+}
+
 /// Runs `tests/oidc/flow.mjs`; `None` (SKIPPED) when its packages are not installed and
 /// the run does not require them.
 fn relying_party(server: &TestServer, client: &(String, Option<String>), email: &str, scope: &str) -> Option<Value> {
@@ -158,10 +181,7 @@ async fn a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tok
         .unwrap();
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert_eq!(again.json::<Value>().await.unwrap()["error"], "invalid_grant");
-    let revoked = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(access)).await.status == 401
-    })
-    .await;
+    let revoked = refused_within_a_second(&server, access).await;
     assert!(revoked, "the tokens the reused code issued are revoked within a second");
 }
 
@@ -220,29 +240,21 @@ async fn offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection
         401,
         "a refresh token is no bearer token"
     );
-    let gone = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(first_access)).await.status == 401
-    })
-    .await;
+    let gone = refused_within_a_second(&server, first_access).await;
     assert!(gone, "the rotated-away access token is revoked");
 
     // The rotated-away refresh token, after the grace interval (1 s, counted in whole
     // seconds), is reuse: the session ends.
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let http = reqwest::Client::new();
-    let reuse = http
-        .post(server.url("/oauth2/token"))
-        .basic_auth(&client.0, client.1.as_deref())
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", first_refresh)])
-        .send()
-        .await
-        .unwrap();
+    let reuse = token_request(
+        &server,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", first_refresh)],
+    )
+    .await;
     assert_eq!(reuse.status(), StatusCode::BAD_REQUEST);
     assert_eq!(reuse.json::<Value>().await.unwrap()["error"], "invalid_grant");
-    let ended = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(new_access)).await.status == 401
-    })
-    .await;
+    let ended = refused_within_a_second(&server, new_access).await;
     assert!(ended, "reuse revokes the session, its newest token included");
 }
 
@@ -254,14 +266,7 @@ async fn a_client_acting_for_itself_gets_a_token_that_ends_with_the_client(backe
         json!({"name": "Batch job", "grants": ["client_credentials"], "scopes": ["openid", "organizations"]}),
     )
     .await;
-    let http = reqwest::Client::new();
-    let granted = http
-        .post(server.url("/oauth2/token"))
-        .basic_auth(&client.0, client.1.as_deref())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let granted = token_request(&server, &client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(granted.status(), StatusCode::OK);
     let body: Value = granted.json().await.unwrap();
     assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
@@ -292,13 +297,7 @@ async fn a_client_acting_for_itself_gets_a_token_that_ends_with_the_client(backe
     assert_eq!(removed.status, 204);
     let stopped = eventually(Duration::from_secs(1), || async { !active().await }).await;
     assert!(stopped, "a deleted client's tokens stop working");
-    let after = http
-        .post(server.url("/oauth2/token"))
-        .basic_auth(&client.0, client.1.as_deref())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let after = token_request(&server, &client, &[("grant_type", "client_credentials")]).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -351,10 +350,7 @@ async fn a_client_introspects_and_revokes_only_its_own_tokens(backend: Backend) 
 
     let revoked = call("/oauth2/revoke", &client, refresh).await.unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
-    let gone = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(access)).await.status == 401
-    })
-    .await;
+    let gone = refused_within_a_second(&server, access).await;
     assert!(gone, "revoking the refresh token ends the session");
     let after: Value = call("/oauth2/introspect", &client, access)
         .await
@@ -488,10 +484,7 @@ async fn the_library_revokes_a_refresh_token_and_gets_client_credentials(backend
         return;
     };
     let access = flow["accessToken"].as_str().unwrap();
-    let gone = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(access)).await.status == 401
-    })
-    .await;
+    let gone = refused_within_a_second(&server, access).await;
     assert!(gone, "revoking the refresh token through the library ends the session");
 
     let machine = register(
@@ -942,10 +935,7 @@ async fn a_code_issued_by_one_instance_is_redeemed_at_another() {
         "invalid_grant",
         "once, across instances"
     );
-    let revoked = eventually(Duration::from_secs(1), || async {
-        first.get("/user/me", Some(&access)).await.status == 401
-    })
-    .await;
+    let revoked = refused_within_a_second(&first, &access).await;
     assert!(
         revoked,
         "the reuse at one instance revokes on the other within a second"
