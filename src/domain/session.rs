@@ -53,7 +53,7 @@ pub struct Session {
 pub struct Opening {
     pub user_id: Uuid,
     /// `password`, `passkey`, or the second factor's strategy.
-    pub method: &'static str,
+    pub method: String,
     pub audience: Option<Audience>,
 }
 

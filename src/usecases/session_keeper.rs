@@ -79,7 +79,7 @@ impl SessionLifecycle for SessionKeeper {
     async fn open(&self, opening: Opening, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError> {
         let now = self.clock.unix_now();
         let session = Session {
-            method: Some(opening.method.to_owned()),
+            method: Some(opening.method),
             audience: opening.audience,
             ..Session::start(Uuid::now_v7(), opening.user_id, Uuid::new_v4(), now, &self.policy)
         };

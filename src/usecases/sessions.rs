@@ -74,7 +74,7 @@ impl Sessions {
     pub(crate) async fn open_for_client(
         &self,
         user: &User,
-        method: &'static str,
+        method: &str,
         audience: Audience,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
@@ -84,7 +84,7 @@ impl Sessions {
     async fn open_for(
         &self,
         user: &User,
-        method: &'static str,
+        method: &str,
         audience: Option<Audience>,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
@@ -110,7 +110,7 @@ impl Sessions {
         }
         let opening = Opening {
             user_id,
-            method,
+            method: method.to_owned(),
             audience,
         };
         let origin_copy = origin.clone();

@@ -10,6 +10,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
+use super::parameters;
 use crate::http::pages::browser::{urlencode, Browser, Submitted};
 use crate::http::pages::messages::Message;
 use crate::usecases::oidc::authorize::{Authorizations, AuthorizeRequest, Outcome};
@@ -21,7 +22,7 @@ pub async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let Some(parameters) = parse(&query) else {
+    let Some(parameters) = parameters(query.as_bytes()) else {
         let message = Message::general(
             StatusCode::BAD_REQUEST,
             "The application's request is malformed (a parameter is repeated or unreadable).",
@@ -50,7 +51,7 @@ pub async fn consent(
     State(authorizations): State<Arc<Authorizations>>,
     Submitted(form): Submitted<ConsentForm>,
 ) -> Response {
-    let Some(parameters) = parse(&form.query) else {
+    let Some(parameters) = parameters(form.query.as_bytes()) else {
         let message = Message::general(StatusCode::BAD_REQUEST, "The request could not be read. Start again.");
         return browser.message(
             "Sign-in request refused",
@@ -126,25 +127,13 @@ fn scope_words(scope: &str) -> &'static str {
     }
 }
 
-/// The query's parameters; `None` when one is repeated (RFC 6749 §3.1) or unreadable.
-fn parse(query: &str) -> Option<HashMap<String, String>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-    let mut parameters = HashMap::with_capacity(pairs.len());
-    for (name, value) in pairs {
-        if parameters.insert(name, value).is_some() {
-            return None;
-        }
-    }
-    Some(parameters)
-}
-
 /// `GET /oauth2/logout` (RP-Initiated Logout 1.0).
 pub async fn logout(
     mut browser: Browser,
     State(rp_logout): State<Arc<RpLogout>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Some(parameters) = parse(&query.unwrap_or_default()) else {
+    let Some(parameters) = parameters(query.unwrap_or_default().as_bytes()) else {
         return browser.redirect("/ui/logout");
     };
     let get = |name: &str| parameters.get(name).cloned();

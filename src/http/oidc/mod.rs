@@ -33,6 +33,19 @@ async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -
     Json(issuer.discovery())
 }
 
+/// The parameters of a query or form body; `None` when one is repeated (RFC 6749 §3.1,
+/// §3.2) or the text is unreadable.
+fn parameters(encoded: &[u8]) -> Option<std::collections::HashMap<String, String>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(encoded).ok()?;
+    let mut parameters = std::collections::HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if parameters.insert(name, value).is_some() {
+            return None;
+        }
+    }
+    Some(parameters)
+}
+
 /// An RFC 6749 §5.2 error answer with `status`; never cached.
 fn oauth_error(status: StatusCode, error: &OAuthError) -> Response {
     let body = serde_json::json!({ "error": error.code, "error_description": error.description });

@@ -12,9 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{no_store, oauth_error};
+use super::{no_store, oauth_error, parameters};
 use crate::domain::oidc::OAuthError;
 use crate::http::extract::{bearer_token, ClientOrigin};
+use crate::http::pages::browser::is_form;
 use crate::usecases::clients::ClientAuth;
 use crate::usecases::oidc::revocation::ClientTokens;
 use crate::usecases::oidc::token::{TokenError, TokenGrants, TokenRequest};
@@ -66,22 +67,7 @@ pub async fn token(
 
 /// The form's parameters; `None` when it is not a form or a parameter is repeated.
 fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, String>> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
-        return None;
-    }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-    let mut form = HashMap::with_capacity(pairs.len());
-    for (name, value) in pairs {
-        if form.insert(name, value).is_some() {
-            return None;
-        }
-    }
-    Some(form)
+    is_form(headers).then(|| parameters(body)).flatten()
 }
 
 /// The client's credentials: HTTP Basic (RFC 6749 §2.3.1, both parts form-encoded) or

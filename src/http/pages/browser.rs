@@ -319,7 +319,8 @@ fn from_own_page(pages: &PageSettings, headers: &HeaderMap) -> bool {
     }
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

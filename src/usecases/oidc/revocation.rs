@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::token::TokenError;
+use super::token::{authenticated, TokenError};
 use crate::domain::events::Origin;
 use crate::domain::oidc::OAuthError;
 use crate::ports::TokenSigning;
@@ -32,28 +32,11 @@ impl ClientTokens {
         }
     }
 
-    async fn client(
-        &self,
-        auth: &ClientAuth,
-        confidential_only: bool,
-    ) -> Result<crate::domain::oauth::Client, TokenError> {
-        let refused = || TokenError {
-            error: OAuthError::new("invalid_client", "client authentication failed"),
-            client: true,
-            basic: auth.basic,
-        };
-        match self.clients.authenticate(auth).await {
-            Ok(Some(client)) if !(confidential_only && client.public) => Ok(client),
-            Ok(_) => Err(refused()),
-            Err(err) => Err(OAuthError::from(err).into()),
-        }
-    }
-
     /// Revokes `token` (an access or refresh token issued to the client) by ending its
     /// session on every instance; an unknown, foreign or malformed token is answered the
     /// same way (RFC 7009 §2.2). A client credentials token revokes all of the client's own.
     pub async fn revoke(&self, auth: &ClientAuth, token: &str, origin: &Origin) -> Result<(), TokenError> {
-        let client = self.client(auth, false).await?;
+        let client = authenticated(&self.clients, auth, false).await?;
         let Ok(claims) = self.signer.verify(token) else {
             return Ok(());
         };
@@ -74,7 +57,7 @@ impl ClientTokens {
     /// What RFC 7662 tells a confidential client about one of its access tokens; any other
     /// token (foreign, refresh, expired, revoked) is `{"active": false}`.
     pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<serde_json::Value, TokenError> {
-        let client = self.client(auth, true).await?;
+        let client = authenticated(&self.clients, auth, true).await?;
         match self.tokens.authenticate(token) {
             Ok(claims) if claims.aud.as_deref() == Some(client.id.as_str()) => Ok(json!({
                 "active": true,

@@ -59,6 +59,24 @@ impl From<OAuthError> for TokenError {
     }
 }
 
+/// The client `auth` proves, as the token, revocation and introspection endpoints need
+/// it (`confidential_only`: a public client is refused too); else 401 `invalid_client`.
+pub(super) async fn authenticated(
+    clients: &OAuthClients,
+    auth: &ClientAuth,
+    confidential_only: bool,
+) -> Result<Client, TokenError> {
+    match clients.authenticate(auth).await {
+        Ok(Some(client)) if !(confidential_only && client.public) => Ok(client),
+        Ok(_) => Err(TokenError {
+            error: OAuthError::new("invalid_client", "client authentication failed"),
+            client: true,
+            basic: auth.basic,
+        }),
+        Err(err) => Err(OAuthError::from(err).into()),
+    }
+}
+
 /// Grants tokens and answers userinfo.
 pub struct TokenGrants {
     secrets: Arc<OAuthClients>,
@@ -101,7 +119,7 @@ impl TokenGrants {
         request: TokenRequest,
         origin: &crate::domain::events::Origin,
     ) -> Result<Granted, TokenError> {
-        let client = self.authenticate(&auth).await?;
+        let client = authenticated(&self.secrets, &auth, false).await?;
         let grant = match request.grant_type.as_deref() {
             None => return Err(OAuthError::invalid_request("grant_type is missing").into()),
             Some(name) => Grant::parse(name).map_err(|_| {
@@ -119,18 +137,6 @@ impl TokenGrants {
             Grant::RefreshToken => self.refresh(&client, &request, origin).await?,
             Grant::ClientCredentials => self.for_itself(&client, &request)?,
         })
-    }
-
-    async fn authenticate(&self, auth: &ClientAuth) -> Result<Client, TokenError> {
-        match self.secrets.authenticate(auth).await {
-            Ok(Some(client)) => Ok(client),
-            Ok(None) => Err(TokenError {
-                error: OAuthError::new("invalid_client", "client authentication failed"),
-                client: true,
-                basic: auth.basic,
-            }),
-            Err(err) => Err(OAuthError::from(err).into()),
-        }
     }
 
     async fn redeem(
@@ -180,8 +186,10 @@ impl TokenGrants {
             client_id: client.id.clone(),
             scope: record.scope.clone(),
         };
-        let method = static_method(&record.method);
-        let credential = self.sessions.open_for_client(&user, method, audience, origin).await?;
+        let credential = self
+            .sessions
+            .open_for_client(&user, &record.method, audience, origin)
+            .await?;
         let claims = &credential.token.claims;
         if let Err(err) = self.codes.record_issued_session(&digest, claims.sid).await {
             tracing::warn!(%err, "the session a code issued is not recorded; a reuse cannot revoke it");
@@ -326,20 +334,4 @@ impl TokenGrants {
         }
         Ok(info)
     }
-}
-
-/// The sign-in method stored with a code, as the session's `'static` name.
-fn static_method(method: &str) -> &'static str {
-    [
-        "password",
-        "passkey",
-        "EMAIL",
-        "PHONE",
-        "GOOGLE_AUTHENTICATOR",
-        "RECOVERY_CODE",
-        "PASSKEY",
-    ]
-    .into_iter()
-    .find(|known| *known == method)
-    .unwrap_or("password")
 }
