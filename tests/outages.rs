@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::passkey::{SoftPasskey, Twist};
 use common::proxy::FaultProxy;
 use common::twilio::{self, FakeTwilio};
 use common::{answer, eventually, Answer, Backend, OwnedRedis, TestServer, PASSWORD};
@@ -150,6 +151,131 @@ async fn redis_down_keeps_sessions_and_limits_working_and_catches_up_when_it_ret
     })
     .await;
     assert!(crossed, "B hears the new logout over pub/sub");
+    a.stop().await;
+    b.stop().await;
+}
+
+fn totp_code(secret_base32: &str, at: u64) -> String {
+    let secret = totp_rs::Secret::Encoded(secret_base32.to_owned()).to_bytes().unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, "user".into())
+        .unwrap()
+        .generate(at)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `POST /login` with the password on `server`, then `POST /mfa/choose` on `choose_on`;
+/// returns the code hash.
+async fn second_factor_asked(server: &TestServer, choose_on: &TestServer, email: &str, strategy: &str) -> String {
+    let login = server
+        .post("/login", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let chosen = choose_on
+        .post(
+            "/mfa/choose",
+            None,
+            json!({ "hash": login.body["hash"], "strategy": strategy }),
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    chosen.body["hash"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_stops_no_mfa_login_or_passkey_ceremony_and_revocations_still_cross_within_a_second() {
+    let Some(mut backend) = Backend::postgres_redis().await else {
+        return;
+    };
+    let Some(mut redis) = OwnedRedis::start().await else {
+        return;
+    };
+    backend.redis_url = Some(redis.url.clone());
+    let origin = "https://auth.example.com";
+    // The default catch-up: during the outage it alone carries revocations across.
+    let adjust = |c: &mut authd::config::Config| {
+        c.public_url = origin.into();
+        c.throttle_free_failures = 1_000;
+    };
+    let a = backend.start_with(adjust).await;
+    let b = backend.start_with(adjust).await;
+    let (_, email, token) = a.new_session().await;
+    let enrolled = a.post("/mfa", Some(&token), json!({ "strategy": "TOTP" })).await;
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let secret = enrolled.body["secret"].as_str().unwrap().to_owned();
+    let validated = a
+        .post(
+            "/mfa/validate",
+            Some(&token),
+            json!({ "id": enrolled.body["mfaId"], "code": totp_code(&secret, unix_now()) }),
+        )
+        .await;
+    assert_eq!(validated.status, 200, "{}", validated.body);
+
+    redis.stop();
+
+    // A passkey ceremony begun on A ends on B, and a passwordless one the other way.
+    let started = a.post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" })).await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let (mut passkey, response) = SoftPasskey::create(&started.body["publicKey"], origin, &Twist::default());
+    let registered = b
+        .post(
+            "/mfa/validate",
+            Some(&token),
+            json!({ "id": started.body["mfaId"], "credential": response }),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let begun = b.post("/login/passkey", None, json!({})).await;
+    assert_eq!(begun.status, 200, "{}", begun.body);
+    let assertion = passkey.get(&begun.body["publicKey"], origin, &Twist::default());
+    let passwordless = a
+        .post(
+            "/login/passkey/finish",
+            None,
+            json!({ "hash": begun.body["hash"], "credential": assertion }),
+        )
+        .await;
+    assert_eq!(passwordless.status, 200, "{}", passwordless.body);
+
+    // Five wrong codes spread over both instances spend the challenge exactly.
+    let code_hash = second_factor_asked(&a, &b, &email, "TOTP").await;
+    for attempt in 0..5 {
+        let server = if attempt % 2 == 0 { &a } else { &b };
+        server
+            .post("/mfa/code", None, json!({ "hash": code_hash, "code": "000000" }))
+            .await
+            .assert_problem(401, "invalid_code");
+    }
+    let next_step = totp_code(&secret, unix_now() + 30);
+    a.post("/mfa/code", None, json!({ "hash": code_hash, "code": next_step }))
+        .await
+        .assert_problem(401, "invalid_hash");
+
+    // The right code on the other instance signs in, once.
+    let code_hash = second_factor_asked(&b, &a, &email, "TOTP").await;
+    let signed_in = b
+        .post("/mfa/code", None, json!({ "hash": code_hash, "code": next_step }))
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    a.post("/mfa/code", None, json!({ "hash": code_hash, "code": next_step }))
+        .await
+        .assert_problem(401, "invalid_hash");
+
+    // A logout on A reaches B within a second, through the database.
+    let session = signed_in.token();
+    assert_eq!(status_of(&b, "/user/me", Some(&session)).await, 200);
+    assert_eq!(a.post("/logout", Some(&session), json!({})).await.status, 200);
+    let crossed = eventually(Duration::from_secs(1), || async {
+        rejected(&b.get("/user/me", Some(&session)).await)
+    })
+    .await;
+    assert!(crossed, "B refuses the logged-out token within 1 s while Redis is down");
     a.stop().await;
     b.stop().await;
 }

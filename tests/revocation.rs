@@ -43,6 +43,57 @@ async fn revocation_survives_a_server_restart(backend: Backend) {
 
 backend_tests!(revocation_survives_a_server_restart);
 
+/// Rows of the revocation log, read straight from the server's database.
+async fn logged_revocations(backend: &Backend) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&backend.database_url).await.unwrap();
+    let rows = sqlx::query_scalar("SELECT COUNT(*) FROM revocations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
+}
+
+async fn rotations_leave_one_entry_per_session_and_refuse_every_earlier_token(backend: Backend) {
+    let server = backend.start().await;
+    let (_, _, first) = server.new_session().await;
+    let mut chain = vec![first];
+    for _ in 0..40 {
+        let last = chain.last().unwrap();
+        let next = server.get(&format!("/login/refresh/{last}"), None).await.token();
+        chain.push(next);
+    }
+    let current = chain.pop().unwrap();
+    for old in &chain {
+        server
+            .get("/user/me", Some(old))
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+    assert_eq!(server.get("/user/me", Some(&current)).await.status, 200);
+    assert_eq!(logged_revocations(&backend).await, 0, "no row per rotation");
+    let tracked = eventually(Duration::from_secs(3), || async {
+        server.metric("authd_revocations_tracked").await == 1.0
+    })
+    .await;
+    assert!(tracked, "forty rotations of one session are one entry in memory");
+
+    // After a restart the session row alone still refuses them.
+    server.stop().await;
+    let restarted = backend.start().await;
+    for old in &chain {
+        restarted
+            .get("/user/me", Some(old))
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+    assert_eq!(restarted.get("/user/me", Some(&current)).await.status, 200);
+    restarted.stop().await;
+}
+
+backend_tests!(rotations_leave_one_entry_per_session_and_refuse_every_earlier_token);
+
 /// Starts a PostgreSQL + Redis backend, or returns from the test (skipped).
 macro_rules! postgres_redis_or_skip {
     () => {
@@ -107,6 +158,31 @@ async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_p
     b.request(reqwest::Method::POST, "/logout/all", Some(&successor), None)
         .await;
     assert!(eventually(Duration::from_secs(1), || rejected_on(&a, &successor)).await);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successor_works_at_once_on_an_instance_that_knows_only_its_predecessor() {
+    let backend = postgres_redis_or_skip!();
+    let slow_catch_up = |c: &mut authd::config::Config| c.revocation_catch_up_ms = 60_000;
+    let a = backend.start_with(slow_catch_up).await;
+    let b = backend.start_with(slow_catch_up).await;
+    let (_, _, first) = a.new_session().await;
+    let mut current = first;
+    for _ in 0..5 {
+        let previous = current;
+        current = a.get(&format!("/login/refresh/{previous}"), None).await.token();
+        assert_eq!(
+            b.get("/user/me", Some(&current)).await.status,
+            200,
+            "B takes the newest token whether or not it has heard of the rotation"
+        );
+        assert!(
+            eventually(Duration::from_secs(1), || rejected_on(&b, &previous)).await,
+            "and refuses its predecessor within 1 s"
+        );
+    }
     a.stop().await;
     b.stop().await;
 }

@@ -18,6 +18,9 @@ use crate::ports::{Clock, RevocationBus, SessionStore};
 /// How far back each catch-up re-reads, so revocations committed late are not missed.
 const CATCH_UP_OVERLAP_SECS: i64 = 10;
 
+/// How often the database log is rid of revocations that no longer matter.
+const PRUNE_LOG_EVERY_SECS: i64 = 60;
+
 /// Read-only access to the revoked set for request handlers: a lock read, no round trip.
 /// Only the revocation actor writes to it.
 #[derive(Clone, Default)]
@@ -64,7 +67,8 @@ pub enum RevocationMsg {
     Announce(Vec<Revocation>, RpcReplyPort<()>),
     /// Revocations learned from another instance or from the database: apply them.
     Apply(Vec<Revocation>),
-    /// Time to re-read the database log and forget what has lapsed.
+    /// Time to re-read the database log and forget what has lapsed (here, and now and
+    /// then in the log itself).
     CatchUp,
     /// A catch-up that started at `started_at` has finished; `None` when the database failed.
     CaughtUp {
@@ -111,6 +115,8 @@ pub struct RevocationState {
     /// Start of the last finished catch-up; the next one reads from there (with overlap).
     caught_up_to: i64,
     catching_up: bool,
+    /// When the database log was last pruned.
+    pruned_at: i64,
     listener: JoinHandle<()>,
 }
 
@@ -128,6 +134,7 @@ impl Actor for RevocationActor {
         let listener = tokio::spawn(listen_to_bus(args.bus.clone(), myself.clone()));
         Ok(RevocationState {
             caught_up_to: args.clock.unix_now() - CATCH_UP_OVERLAP_SECS,
+            pruned_at: args.clock.unix_now(),
             args,
             catching_up: false,
             listener,
@@ -189,7 +196,18 @@ impl Actor for RevocationActor {
                     state.args.view.apply(&found);
                     state.caught_up_to = started_at;
                 }
-                state.args.view.prune(state.args.clock.unix_now());
+                let now = state.args.clock.unix_now();
+                state.args.view.prune(now);
+                ::metrics::gauge!(metrics::REVOCATIONS_TRACKED).set(state.args.view.len() as f64);
+                if now - state.pruned_at >= PRUNE_LOG_EVERY_SECS {
+                    state.pruned_at = now;
+                    let store = state.args.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = store.prune_revocations(now).await {
+                            tracing::warn!(%err, "could not prune the revocation log; will try again");
+                        }
+                    });
+                }
             }
             RevocationMsg::Ping(reply) => {
                 let _ = reply.send(());

@@ -40,7 +40,7 @@ use crate::usecases::Ports;
 pub use outbound::check;
 use outbound::{breach_check, message_senders, passkey_ceremonies, webhook_sender};
 use services::services;
-use tasks::prune_events;
+use tasks::{prune_ephemeral, prune_events};
 
 mod outbound;
 mod services;
@@ -56,7 +56,8 @@ pub struct App {
     sql: SqlStore,
     redis: Option<RedisCache>,
     /// Prunes the audit log past its retention.
-    pruning: JoinHandle<()>,
+    /// Background pruning (audit log, lapsed challenges).
+    pruning: Vec<JoinHandle<()>>,
     /// The command line's account commands.
     operator: Arc<Operator>,
 }
@@ -72,13 +73,22 @@ impl App {
             Some(url) => Some(RedisCache::connect(url, &config.redis_namespace).await?),
             None => None,
         };
-        let (cache, bus): (Arc<dyn Cache>, Arc<dyn RevocationBus>) = match &redis {
-            Some(redis) => (Arc::new(redis.clone()), Arc::new(redis.clone())),
-            None => (Arc::new(MemoryCache::default()), Arc::new(LocalBus)),
+        // MFA challenges, passkey ceremonies and e-mail counters must stay exact across
+        // instances and through a Redis outage: where instances share the database, it
+        // keeps them; a lone SQLite process keeps them in memory.
+        let cache: Arc<dyn Cache> = match sql.is_shared() {
+            true => Arc::new(sql.clone()),
+            false => Arc::new(MemoryCache::default()),
         };
-        let throttle_cache: Arc<dyn Cache> = match &redis {
-            Some(_) => Arc::new(FallbackCache::new(cache.clone())),
-            None => cache.clone(),
+        // Redis carries what may degrade to per-instance during an outage: rate-limit
+        // counters (in process memory meanwhile) and the revocation bus (the database
+        // catch-up meanwhile).
+        let (throttle_cache, bus): (Arc<dyn Cache>, Arc<dyn RevocationBus>) = match &redis {
+            Some(redis) => (
+                Arc::new(FallbackCache::new(Arc::new(redis.clone()))),
+                Arc::new(redis.clone()),
+            ),
+            None => (Arc::new(MemoryCache::default()), Arc::new(LocalBus)),
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let data_key: Arc<dyn DataKey> = Arc::new(Secrets::load_or_create(&config.data_key_file)?);
@@ -179,10 +189,13 @@ impl App {
             state.sessions.clone(),
             state.account_data.clone(),
         ));
-        let pruning = tokio::spawn(prune_events(
+        let mut pruning = vec![tokio::spawn(prune_events(
             state.audit.clone(),
             Duration::from_secs(config.events_prune_every_secs.max(1)),
-        ));
+        ))];
+        if sql.is_shared() {
+            pruning.push(tokio::spawn(prune_ephemeral(sql.clone(), Duration::from_secs(60))));
+        }
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             let created = state
                 .accounts
@@ -250,7 +263,7 @@ impl App {
 
     /// Stops the actors and closes the connections (also how a CLI command ends).
     pub async fn close(self) {
-        self.pruning.abort();
+        self.pruning.iter().for_each(JoinHandle::abort);
         self.supervisor.stop(None);
         if let Some(redis) = &self.redis {
             redis.quit().await;

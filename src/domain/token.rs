@@ -48,6 +48,51 @@ impl Claims {
     }
 }
 
+/// The issue time, in Unix milliseconds, a token id carries: token ids are UUIDv7, whose
+/// first 48 bits are a millisecond timestamp. `None` for the random (v4) ids of tokens
+/// issued before ids were ordered.
+pub fn jti_millis(jti: Uuid) -> Option<u64> {
+    (jti.get_version_num() == 7).then(|| {
+        let bytes = jti.as_bytes();
+        bytes[..6]
+            .iter()
+            .fold(0u64, |millis, byte| (millis << 8) | u64::from(*byte))
+    })
+}
+
+/// The id of the token that replaces `previous` in its session: `candidate` (a fresh
+/// UUIDv7), moved to the millisecond after `previous` when it is not already later. Within
+/// a session each token's id is then strictly later than the one it replaced, whichever
+/// instance (and clock) made it, which is what lets one entry per session stand for every
+/// token the session rotated away (see [`supersedes`]).
+pub fn successor_jti(previous: Uuid, candidate: Uuid) -> Uuid {
+    let (Some(after), Some(millis)) = (jti_millis(previous), jti_millis(candidate)) else {
+        return candidate;
+    };
+    if millis > after {
+        return candidate;
+    }
+    let mut bytes = *candidate.as_bytes();
+    bytes[..6].copy_from_slice(&(after + 1).to_be_bytes()[2..]);
+    Uuid::from_bytes(bytes)
+}
+
+/// Whether a session whose current token is `current` has rotated `presented` away:
+/// `presented` is another token of the session, issued earlier. A token issued later than
+/// the current one known here is newer news, not a revoked token. A v4 token is older than
+/// any v7 one; against a v4 current token nothing can be said (the revocation rows written
+/// per rotation before ids were ordered cover those).
+pub fn supersedes(current: Uuid, presented: Uuid) -> bool {
+    if current == presented {
+        return false;
+    }
+    match (jti_millis(current), jti_millis(presented)) {
+        (Some(current), Some(presented)) => presented < current,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +109,59 @@ mod tests {
             scope: None,
             token_use: None,
         }
+    }
+
+    fn v7_at(millis: u64) -> Uuid {
+        Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            millis / 1000,
+            (millis % 1000) as u32 * 1_000_000,
+        ))
+    }
+
+    #[test]
+    fn a_v7_id_carries_its_millisecond_and_a_v4_id_none() {
+        assert_eq!(jti_millis(v7_at(1_700_000_000_123)), Some(1_700_000_000_123));
+        assert_eq!(jti_millis(Uuid::new_v4()), None);
+    }
+
+    #[test]
+    fn a_successor_is_always_later_than_the_token_it_replaces() {
+        let previous = v7_at(5_000);
+        let fresh = v7_at(6_000);
+        assert_eq!(successor_jti(previous, fresh), fresh, "a later candidate is kept");
+        for candidate in [v7_at(5_000), v7_at(4_000), v7_at(1)] {
+            let next = successor_jti(previous, candidate);
+            assert_eq!(jti_millis(next), Some(5_001));
+            assert_eq!(next.get_version_num(), 7);
+            assert_eq!(next.as_bytes()[6..], candidate.as_bytes()[6..], "random bits kept");
+        }
+        let legacy = Uuid::new_v4();
+        assert_eq!(successor_jti(legacy, fresh), fresh);
+    }
+
+    #[test]
+    fn only_earlier_tokens_of_a_session_are_superseded() {
+        let current = v7_at(10_000);
+        assert!(!supersedes(current, current));
+        assert!(supersedes(current, v7_at(9_999)));
+        assert!(!supersedes(current, v7_at(10_001)), "a newer token is not revoked");
+        assert!(supersedes(current, Uuid::new_v4()), "pre-v7 tokens are older");
+        assert!(
+            !supersedes(Uuid::new_v4(), v7_at(1)),
+            "nothing is known against a v4 current"
+        );
+    }
+
+    #[test]
+    fn a_chain_of_successors_supersedes_every_earlier_link() {
+        let mut chain = vec![v7_at(1_000)];
+        for _ in 0..20 {
+            let last = *chain.last().unwrap();
+            chain.push(successor_jti(last, v7_at(1_000)));
+        }
+        let current = *chain.last().unwrap();
+        assert!(chain[..chain.len() - 1].iter().all(|old| supersedes(current, *old)));
     }
 
     #[test]

@@ -63,9 +63,9 @@ pub trait SessionStore: Send + Sync {
     async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64) -> StoreResult<SignInHistory>;
     /// A session with the user it belongs to, in one read: a refresh answers with both.
     async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>>;
-    /// Atomically replaces the current token `from_jti` by `next` and logs the revocation of
-    /// the old token until its expiry. Returns false when `from_jti` was no longer current
-    /// (another rotation won) or the session is revoked.
+    /// Atomically replaces the current token `from_jti` by `next`; the session row is then
+    /// the record that every earlier token is rotated away. Returns false when `from_jti`
+    /// was no longer current (another rotation won) or the session is revoked.
     async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool>;
     /// Marks the session revoked and logs it, with `event` when it is the first
     /// revocation. Returns false if it was already revoked.
@@ -85,10 +85,15 @@ pub trait SessionStore: Send + Sync {
         now: i64,
         event: Option<&SecurityEvent>,
     ) -> StoreResult<Vec<Revocation>>;
-    /// Revocations logged at or after `since` that still matter at `now`.
     /// The live sessions an OpenID Connect client holds (for one user, when named).
     async fn client_sessions(&self, client_id: &str, user_id: Option<Uuid>, now: i64) -> StoreResult<Vec<Uuid>>;
+    /// Revocations logged at or after `since` that still matter at `now`, and the current
+    /// token of each session rotated since then (as [`RevokedSubject::Superseded`]).
+    ///
+    /// [`RevokedSubject::Superseded`]: crate::domain::revocation::RevokedSubject::Superseded
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>>;
+    /// Deletes logged revocations that no longer matter at `now`; returns how many.
+    async fn prune_revocations(&self, now: i64) -> StoreResult<u64>;
     /// Cheap round trip for readiness.
     async fn ping(&self) -> StoreResult<()>;
 }

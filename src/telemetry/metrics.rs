@@ -33,6 +33,9 @@ pub const SECURITY_EVENTS_LOST: &str = "authd_security_events_lost_total";
 pub const BREACH_LOOKUPS: &str = "authd_breached_password_lookups_total";
 /// Audit-log events deleted for being older than the retention.
 pub const EVENTS_PRUNED: &str = "authd_security_events_pruned_total";
+/// Entries in this instance's revoked set: revoked sessions, plus one per session rotated
+/// within a token lifetime; grows with sessions, never with the refresh rate.
+pub const REVOCATIONS_TRACKED: &str = "authd_revocations_tracked";
 /// 1 while rate limits are counted in-process because the shared cache is down.
 pub const CACHE_FALLBACK: &str = "authd_cache_fallback";
 

@@ -22,6 +22,9 @@ use crate::ports::{Cache, Clock, DataKey, Messages, OneTimeSecrets, PasswordHash
 
 /// Digest purpose of reset hashes.
 const RESET: &str = "password-reset";
+/// The purpose of the digest a reset e-mail counter is kept under: the shared cache (the
+/// database, on PostgreSQL) never holds the address itself.
+const RESET_MAIL: &str = "reset-mail";
 
 /// Resets and changes passwords.
 #[derive(Clone)]
@@ -96,7 +99,10 @@ impl Passwords {
         };
         let sent = self
             .cache
-            .incr(&format!("reset-mail:{}", email.normalized()), self.policy.rate_window)
+            .incr(
+                &format!("reset-mail:{}", self.data_key.digest(RESET_MAIL, &email.normalized())),
+                self.policy.rate_window,
+            )
             .await?;
         if sent > self.policy.max_per_window {
             tracing::info!("password reset e-mail limit reached for an address; nothing sent");

@@ -1,6 +1,7 @@
 //! The storage side of sessions, as the session actor runs it: open, rotate (with the grace
 //! interval and reuse detection of [`Session::decide_refresh`]) and close, each revocation
-//! made durable first and then announced to every instance.
+//! made durable first and then announced to every instance. A rotation's durable record is
+//! the session row itself (its new current token); nothing is kept per rotated-away token.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::domain::credential::{IssuedToken, Refreshed};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Opening, RefreshDecision, Session, SessionPolicy};
-use crate::domain::token::Claims;
+use crate::domain::token::{successor_jti, Claims};
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore, TokenSigning};
 use crate::telemetry::metrics as telemetry;
@@ -81,7 +82,7 @@ impl SessionLifecycle for SessionKeeper {
         let session = Session {
             method: Some(opening.method),
             audience: opening.audience,
-            ..Session::start(Uuid::now_v7(), opening.user_id, Uuid::new_v4(), now, &self.policy)
+            ..Session::start(Uuid::now_v7(), opening.user_id, Uuid::now_v7(), now, &self.policy)
         };
         let event = event.with("sessionId", session.id.to_string());
         self.store.insert_session(&session, &origin, &event).await?;
@@ -97,14 +98,20 @@ impl SessionLifecycle for SessionKeeper {
                 .session_with_holder(presented.sid)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
-            match session.decide_refresh(&presented, Uuid::new_v4(), now, &self.policy) {
+            let successor = successor_jti(presented.jti, Uuid::now_v7());
+            match session.decide_refresh(&presented, successor, now, &self.policy) {
                 RefreshDecision::Rotate(next) => {
-                    let old_token = Revocation {
-                        subject: RevokedSubject::Token(presented.jti),
-                        until: presented.exp,
+                    // One entry per session, replaced by its next rotation: every earlier
+                    // token of the session is refused, whatever the refresh rate.
+                    let rotated_away = Revocation {
+                        subject: RevokedSubject::Superseded {
+                            session: session.id,
+                            current: next.jti,
+                        },
+                        until: next.expires_at,
                     };
                     if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
-                        self.announce(vec![old_token]).await;
+                        self.announce(vec![rotated_away]).await;
                         metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
                         metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
                         return Ok(Refreshed {

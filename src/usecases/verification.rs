@@ -17,6 +17,9 @@ use crate::ports::{Cache, Clock, DataKey, Messages, OneTimeSecrets, UserStore, V
 
 /// Digest purpose of verification hashes.
 const VERIFY: &str = "email-verification";
+/// The purpose of the digest a verification e-mail counter is kept under, so the shared
+/// cache holds nothing that names the account.
+const VERIFY_MAIL: &str = "verify-mail";
 
 /// Sends verification links and follows them.
 pub struct EmailVerification {
@@ -79,7 +82,13 @@ impl EmailVerification {
     async fn send_link(&self, user: &User) -> Result<(), AuthError> {
         let sent = self
             .cache
-            .incr(&format!("verify-mail:{}", user.id), self.policy.rate_window)
+            .incr(
+                &format!(
+                    "verify-mail:{}",
+                    self.data_key.digest(VERIFY_MAIL, &user.id.to_string())
+                ),
+                self.policy.rate_window,
+            )
             .await?;
         if sent > self.policy.max_per_window {
             return Err(AuthError::RateLimited {

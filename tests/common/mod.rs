@@ -121,7 +121,7 @@ impl Backend {
         config.oidc_rsa_key_file = fixture_rsa_key();
         config.admin_email = None;
         config.admin_password = None;
-        config.revocation_catch_up_ms = 1000;
+        config.revocation_catch_up_ms = 500;
         config.data_key_file = self.dir.join("data-key");
         config.outbox_dir = self.dir.join("outbox");
         config.smtp_url = None;

@@ -4,7 +4,8 @@
 //!
 //! This file holds the pools, the migrations and the helpers every store shares; each port
 //! has its own file (`users`, `sessions`, `organizations`, `mfa`, `password_resets`,
-//! `verifications`, `events`, `outbox`), `deletion` erases an account, and `batch`,
+//! `verifications`, `events`, `outbox`), `deletion` erases an account, `ephemeral` is the
+//! shared cache of MFA challenges and ceremonies on PostgreSQL, and `batch`,
 //! `refreshes` and `profiles` exist for speed.
 
 use std::str::FromStr;
@@ -25,6 +26,7 @@ mod clients;
 mod codes;
 mod consents;
 mod deletion;
+mod ephemeral;
 mod events;
 mod mfa;
 mod organizations;
@@ -74,8 +76,8 @@ pub struct SqlStore {
     /// Writes: a single connection on SQLite, the same pool as reads on PostgreSQL.
     writer: AnyPool,
     backend: SqlBackend,
-    /// Recently read profiles; SQLite only (see [`profiles`]).
-    profiles: Option<Arc<ProfileCache>>,
+    /// Recently read profiles (see [`profiles`]).
+    profiles: Arc<ProfileCache>,
     /// The two statements of a refresh, batched (see [`refreshes`]).
     session_reads: Arc<Batcher<Uuid, Option<(Session, Holder)>>>,
     rotations: Arc<Batcher<Rotation, bool>>,
@@ -141,7 +143,10 @@ impl SqlStore {
                 (pool.clone(), pool)
             }
         };
-        let profiles = (backend == SqlBackend::Sqlite).then(Arc::default);
+        let profiles = Arc::new(ProfileCache::new(match backend {
+            SqlBackend::Sqlite => profiles::SQLITE_TTL,
+            SqlBackend::Postgres => profiles::SHARED_TTL,
+        }));
         Ok(Self {
             session_reads: Arc::new(refreshes::session_reads(pool.clone())),
             rotations: Arc::new(refreshes::rotations(writer.clone())),
@@ -151,6 +156,12 @@ impl SqlStore {
             profiles,
             fan_out: Arc::new(events::Silent),
         })
+    }
+
+    /// Whether other instances may write the same database (PostgreSQL), rather than
+    /// this process alone (SQLite).
+    pub fn is_shared(&self) -> bool {
+        self.backend == SqlBackend::Postgres
     }
 
     /// The same store, handing each event it writes to `fan_out` (webhook, metrics).
@@ -163,7 +174,7 @@ impl SqlStore {
     /// copy when the write ends.
     fn changing_profile_of(&self, user: Uuid) -> ForgetWhenDone<'_> {
         ForgetWhenDone {
-            cache: self.profiles.as_deref(),
+            cache: &self.profiles,
             whose: Some(user),
         }
     }
@@ -171,7 +182,7 @@ impl SqlStore {
     /// Like [`Self::changing_profile_of`], for writes that may change anyone's profile.
     fn changing_profiles(&self) -> ForgetWhenDone<'_> {
         ForgetWhenDone {
-            cache: self.profiles.as_deref(),
+            cache: &self.profiles,
             whose: None,
         }
     }

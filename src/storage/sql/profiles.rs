@@ -1,15 +1,22 @@
-//! The embedded store's copy of recently read profiles: on SQLite, `GET /user/me` becomes a
-//! hash lookup instead of a query handed to a connection thread and back.
+//! Each instance's copy of recently read profiles: `GET /user/me` becomes a hash lookup
+//! instead of a query handed to a connection and back.
 //!
-//! Only the SQLite store keeps one. There this process is the database's only writer, and
-//! every [`SqlStore`](super::SqlStore) write that can change a profile forgets the profiles
-//! it touches once it has finished, before its caller can answer. Several PostgreSQL
-//! instances write the same rows, so there a copy could be stale and none is kept.
+//! Every [`SqlStore`](super::SqlStore) write that can change a profile forgets the profiles
+//! it touches once it has finished, before its caller can answer, so an instance always
+//! reads its own writes. What another process writes is bounded by the entry's lifetime,
+//! counted from the moment the read that filled it started:
+//! - on SQLite, [`SQLITE_TTL`]: this process is the database's only writer, so only a change
+//!   made by hand (the `sqlite3` shell) goes unseen, for at most that long;
+//! - on PostgreSQL, [`SHARED_TTL`]: other instances write the same rows, and a change there
+//!   is visible on every instance within one second, the bound revocations keep too. The
+//!   bound holds by construction, with no message to lose and no change feed to replay, so
+//!   it holds through a Redis outage as well. An active user costs each instance at most one
+//!   read per second, which is what the cache has to save: a client polling `/user/me` many
+//!   times a second.
 //!
 //! A read that raced a write must not put back what the write replaced: each lookup that
 //! misses hands out the generation it saw, and [`ProfileCache::keep`] refuses the row once
-//! any forget has happened since. Entries also lapse after [`TTL`], which bounds how long a
-//! change made outside this process (by hand, with the `sqlite3` shell) stays unseen.
+//! any forget has happened since.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,15 +26,19 @@ use uuid::Uuid;
 
 use crate::domain::profile::Profile;
 
-/// How long a kept profile is served without reading it again.
-pub const TTL: Duration = Duration::from_secs(5);
+/// How long a kept profile is served without reading it again, where this process is the
+/// only writer.
+pub const SQLITE_TTL: Duration = Duration::from_secs(5);
+
+/// The same where instances share the database: the bound on seeing another's change.
+pub const SHARED_TTL: Duration = Duration::from_secs(1);
 
 /// Profiles kept at most; past it the copy starts over.
 pub const CAPACITY: usize = 16_384;
 
 /// Recently read profiles, by user id.
-#[derive(Default)]
 pub struct ProfileCache {
+    ttl: Duration,
     state: Mutex<State>,
 }
 
@@ -49,17 +60,26 @@ pub enum Lookup {
 pub struct Generation(u64);
 
 impl ProfileCache {
+    /// An empty cache whose entries are served for `ttl` after the read that filled them began.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            state: Mutex::default(),
+        }
+    }
+
     pub fn lookup(&self, user: Uuid, now: Instant) -> Lookup {
         let state = self.state.lock();
         match state.entries.get(&user) {
-            Some((profile, read_at)) if now.duration_since(*read_at) < TTL => Lookup::Hit(profile.clone()),
+            Some((profile, read_at)) if now.duration_since(*read_at) < self.ttl => Lookup::Hit(profile.clone()),
             _ => Lookup::Miss(Generation(state.generation)),
         }
     }
 
     /// Keeps a profile read from the database after a lookup that missed, unless a write
-    /// has forgotten anything since (the read may predate it).
-    pub fn keep(&self, profile: &Profile, missed_at: Generation, now: Instant) {
+    /// has forgotten anything since (the read may predate it). `read_from` is when the
+    /// read began: the copy is as old as that.
+    pub fn keep(&self, profile: &Profile, missed_at: Generation, read_from: Instant) {
         let mut state = self.state.lock();
         if state.generation != missed_at.0 {
             return;
@@ -67,7 +87,7 @@ impl ProfileCache {
         if state.entries.len() >= CAPACITY {
             state.entries.clear();
         }
-        state.entries.insert(profile.user.id, (profile.clone(), now));
+        state.entries.insert(profile.user.id, (profile.clone(), read_from));
     }
 
     /// After a write to one user's account or factors.
@@ -89,17 +109,16 @@ impl ProfileCache {
 /// Held for the length of a write that may change profiles; forgets them when dropped, so
 /// however the write ends (committed, refused, failed or cancelled) no copy outlives it.
 pub struct ForgetWhenDone<'a> {
-    pub(super) cache: Option<&'a ProfileCache>,
+    pub(super) cache: &'a ProfileCache,
     /// One user's profile, or everyone's when `None`.
     pub(super) whose: Option<Uuid>,
 }
 
 impl Drop for ForgetWhenDone<'_> {
     fn drop(&mut self) {
-        match (self.cache, self.whose) {
-            (Some(cache), Some(user)) => cache.forget(user),
-            (Some(cache), None) => cache.forget_everyone(),
-            (None, _) => {}
+        match self.whose {
+            Some(user) => self.cache.forget(user),
+            None => self.cache.forget_everyone(),
         }
     }
 }
@@ -143,17 +162,17 @@ mod tests {
 
     #[test]
     fn a_kept_profile_is_served_until_it_lapses() {
-        let cache = ProfileCache::default();
+        let cache = ProfileCache::new(SQLITE_TTL);
         let now = Instant::now();
         let generation = miss(&cache, now);
         cache.keep(&profile("ada"), generation, now);
-        assert_eq!(hit(&cache, now + TTL / 2), Some("ada".into()));
-        assert_eq!(hit(&cache, now + TTL), None);
+        assert_eq!(hit(&cache, now + SQLITE_TTL / 2), Some("ada".into()));
+        assert_eq!(hit(&cache, now + SQLITE_TTL), None);
     }
 
     #[test]
     fn forgetting_drops_the_profile() {
-        let cache = ProfileCache::default();
+        let cache = ProfileCache::new(SQLITE_TTL);
         let now = Instant::now();
         cache.keep(&profile("ada"), miss(&cache, now), now);
         cache.forget(Uuid::from_u128(7));
@@ -166,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_write_is_not_kept() {
-        let cache = ProfileCache::default();
+        let cache = ProfileCache::new(SQLITE_TTL);
         let now = Instant::now();
         let before_the_write = miss(&cache, now);
         cache.forget(Uuid::from_u128(99));

@@ -2,8 +2,7 @@
 //! refreshes (see [`batch`](super::batch)): reading the session with its holder, and
 //! rotating it.
 //!
-//! A rotation is a conditional UPDATE (the schema's trigger logs the old token's revocation
-//! inside it). Each row of a batch keeps its own condition (the token it replaces is still
+//! A rotation is a conditional UPDATE of the session row, which is its whole record. Each row of a batch keeps its own condition (the token it replaces is still
 //! current and the session is not revoked), so a batch decides exactly what the same
 //! rotations would one by one: `RETURNING` names each session that rotated and the token
 //! now current in it, and only the rotation that installed that token has won (two
@@ -210,22 +209,24 @@ mod tests {
             "of two rotations from one token, exactly one wins"
         );
 
-        let mut revoked_tokens: Vec<Uuid> = store
-            .revocations_since(0, NOW)
-            .await
-            .unwrap()
-            .into_iter()
+        let found = store.revocations_since(0, NOW).await.unwrap();
+        assert!(
+            !found.iter().any(|r| matches!(r.subject, RevokedSubject::Token(_))),
+            "no row is kept per rotated-away token"
+        );
+        let mut rotated: Vec<Uuid> = found
+            .iter()
             .filter_map(|r| match r.subject {
-                RevokedSubject::Token(jti) => Some(jti),
-                RevokedSubject::Session(_) => None,
+                RevokedSubject::Superseded { session, .. } => Some(session),
+                _ => None,
             })
             .collect();
-        revoked_tokens.sort();
-        let mut expected = vec![live.current.jti, raced.current.jti];
+        rotated.sort();
+        let mut expected = vec![live.id, raced.id];
         expected.sort();
         assert_eq!(
-            revoked_tokens, expected,
-            "each rotation revoked the token it replaced, once"
+            rotated, expected,
+            "each rotated session is read back once, from its row"
         );
     }
 

@@ -55,10 +55,13 @@ fn revocation_from_row(row: &AnyRow) -> Result<Revocation, sqlx::Error> {
     })
 }
 
-fn subject_columns(subject: &RevokedSubject) -> (&'static str, String) {
+/// The row a revocation is logged as; `None` for a rotation, whose record is the session
+/// row itself (read back by [`SessionStore::revocations_since`]).
+fn subject_columns(subject: &RevokedSubject) -> Option<(&'static str, String)> {
     match subject {
-        RevokedSubject::Session(id) => ("session", id.to_string()),
-        RevokedSubject::Token(id) => ("token", id.to_string()),
+        RevokedSubject::Session(id) => Some(("session", id.to_string())),
+        RevokedSubject::Token(id) => Some(("token", id.to_string())),
+        RevokedSubject::Superseded { .. } => None,
     }
 }
 
@@ -69,7 +72,9 @@ pub(super) async fn log_revocation<'c, E>(executor: E, revocation: &Revocation, 
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let (kind, id) = subject_columns(&revocation.subject);
+    let Some((kind, id)) = subject_columns(&revocation.subject) else {
+        return Ok(());
+    };
     sqlx::query(INSERT_REVOCATION)
         .bind(kind)
         .bind(id)
@@ -159,9 +164,8 @@ impl SessionStore for SqlStore {
         self.session_reads.call(id).await
     }
 
-    /// Batched with concurrent rotations into one statement (see [`refreshes`]); the
-    /// trigger `sessions_rotation_revokes_the_old_token` (migration 0005) logs the old
-    /// token's revocation inside it.
+    /// Batched with concurrent rotations into one statement (see [`refreshes`]). The row's
+    /// new `current_jti` and `rotated_at` are the rotation's whole record.
     async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool> {
         self.rotations
             .call(Rotation {
@@ -250,17 +254,49 @@ impl SessionStore for SqlStore {
         Ok(revocations)
     }
 
+    /// The logged revocations made since `since`, then, for each session rotated since
+    /// then, its current token (which supersedes every earlier one): one row per session
+    /// however often it rotated.
     async fn revocations_since(&self, since: i64, now: i64) -> StoreResult<Vec<Revocation>> {
-        let rows = sqlx::query("SELECT * FROM revocations WHERE created_at >= $1 AND until > $2")
+        let logged = sqlx::query("SELECT * FROM revocations WHERE created_at >= $1 AND until > $2")
             .bind(since)
             .bind(now)
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter()
+        let rotated = sqlx::query(
+            "SELECT id, current_jti, current_expires_at FROM sessions \
+             WHERE rotated_at >= $1 AND current_expires_at > $2 AND revoked_at IS NULL",
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let superseded = rotated.iter().map(|row| {
+            Ok(Revocation {
+                subject: RevokedSubject::Superseded {
+                    session: uuid_column(row, "id")?,
+                    current: uuid_column(row, "current_jti")?,
+                },
+                until: row.try_get("current_expires_at")?,
+            })
+        });
+        logged
+            .iter()
             .map(revocation_from_row)
-            .collect::<Result<_, _>>()
+            .chain(superseded)
+            .collect::<Result<_, sqlx::Error>>()
             .map_err(unavailable)
+    }
+
+    async fn prune_revocations(&self, now: i64) -> StoreResult<u64> {
+        let pruned = sqlx::query("DELETE FROM revocations WHERE until <= $1")
+            .bind(now)
+            .execute(&self.writer)
+            .await
+            .map_err(unavailable)?;
+        Ok(pruned.rows_affected())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -114,10 +114,10 @@ impl UserStore for SqlStore {
     }
 
     async fn profile(&self, id: Uuid) -> StoreResult<Option<Profile>> {
-        let missed_at = match self.profiles.as_deref().map(|cache| cache.lookup(id, Instant::now())) {
-            Some(Lookup::Hit(profile)) => return Ok(Some(profile)),
-            Some(Lookup::Miss(generation)) => Some(generation),
-            None => None,
+        let read_from = Instant::now();
+        let missed_at = match self.profiles.lookup(id, read_from) {
+            Lookup::Hit(profile) => return Ok(Some(profile)),
+            Lookup::Miss(generation) => generation,
         };
         let rows = sqlx::query(PROFILE)
             .bind(id.to_string())
@@ -125,8 +125,8 @@ impl UserStore for SqlStore {
             .await
             .map_err(unavailable)?;
         let profile = profile_from_rows(&rows).map_err(unavailable)?;
-        if let (Some(cache), Some(missed_at), Some(profile)) = (self.profiles.as_deref(), missed_at, &profile) {
-            cache.keep(profile, missed_at, Instant::now());
+        if let Some(profile) = &profile {
+            self.profiles.keep(profile, missed_at, read_from);
         }
         Ok(profile)
     }
