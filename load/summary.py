@@ -19,6 +19,9 @@ for name in sys.argv[2:]:
     failed = metrics.get("http_req_failed", {}).get("value", 0.0)
     rates[name] = rate
     print(f"{name:<24} {rate:>10.1f} {duration['p(95)']:>9.2f} {duration['p(99)']:>9.2f} {failed:>8.2%}")
+    if "revocation_crossing_ms" in metrics:
+        crossing = metrics["revocation_crossing_ms"]
+        print(f"{'':<24} revoked on one instance, refused on the other after p95 {crossing['p(95)']:.0f} ms, max {crossing['max']:.0f} ms")
 if "me" in rates and "hello" in rates:
     print(f"GET /user/me reaches {rates['me'] / rates['hello']:.0%} of the minimal hyper server's requests/s")
 argon2 = results / "argon2.txt"

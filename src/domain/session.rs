@@ -180,6 +180,15 @@ impl Session {
     }
 }
 
+impl SessionPolicy {
+    /// The successor a refresh asks storage for before it has read the session: a full
+    /// token lifetime from `now`, which storage caps at the session's end as [`grant`]
+    /// does (the rotation's fast path, `SessionStore::rotate_if_current`).
+    pub fn successor_grant(&self, jti: Uuid, now: i64) -> TokenGrant {
+        grant(jti, now, i64::MAX, self)
+    }
+}
+
 /// A token lives for the token TTL but never beyond its session.
 fn grant(jti: Uuid, now: i64, session_expires_at: i64, policy: &SessionPolicy) -> TokenGrant {
     TokenGrant {

@@ -12,7 +12,7 @@ use super::Ports;
 use crate::actors::revocation::RevocationMsg;
 use crate::actors::sessions::SessionLifecycle;
 use crate::actors::ActorSlot;
-use crate::domain::credential::{IssuedToken, Refreshed};
+use crate::domain::credential::{Holder, IssuedToken, Refreshed};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Opening, RefreshDecision, Session, SessionPolicy};
@@ -57,6 +57,26 @@ impl SessionKeeper {
         }
     }
 
+    /// After a rotation to `session`'s current token: announces it as one entry per session,
+    /// replaced by the session's next rotation (every earlier token of the session is
+    /// refused, whatever the refresh rate), and issues the token.
+    async fn rotated(&self, session: &Session, holder: Holder) -> Refreshed {
+        let rotated_away = Revocation {
+            subject: RevokedSubject::Superseded {
+                session: session.id,
+                current: session.current.jti,
+            },
+            until: session.current.expires_at,
+        };
+        self.announce(vec![rotated_away]).await;
+        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
+        metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
+        Refreshed {
+            token: self.issue(session),
+            holder,
+        }
+    }
+
     /// The revocations are durable already; waits until they hold on this instance and the
     /// actor spreads them. If it is down, the periodic catch-up from the database still gets
     /// them everywhere.
@@ -91,6 +111,20 @@ impl SessionLifecycle for SessionKeeper {
     }
 
     async fn refresh(&self, presented: Claims, origin: Origin) -> Result<Refreshed, AuthError> {
+        // The common case in one statement: the presented token is current and the
+        // session live. Anything else (a retry within the grace interval, reuse, an ended
+        // session) reads the session and lets the domain decide.
+        let now = self.clock.unix_now();
+        let next = self
+            .policy
+            .successor_grant(successor_jti(presented.jti, Uuid::now_v7()), now);
+        if let Some((session, holder)) = self
+            .store
+            .rotate_if_current(presented.sid, presented.jti, &next, now)
+            .await?
+        {
+            return Ok(self.rotated(&session, holder).await);
+        }
         for _ in 0..ROTATION_ATTEMPTS {
             let now = self.clock.unix_now();
             let (session, holder) = self
@@ -101,23 +135,8 @@ impl SessionLifecycle for SessionKeeper {
             let successor = successor_jti(presented.jti, Uuid::now_v7());
             match session.decide_refresh(&presented, successor, now, &self.policy) {
                 RefreshDecision::Rotate(next) => {
-                    // One entry per session, replaced by its next rotation: every earlier
-                    // token of the session is refused, whatever the refresh rate.
-                    let rotated_away = Revocation {
-                        subject: RevokedSubject::Superseded {
-                            session: session.id,
-                            current: next.jti,
-                        },
-                        until: next.expires_at,
-                    };
                     if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
-                        self.announce(vec![rotated_away]).await;
-                        metrics::counter!(telemetry::TOKENS_ISSUED).increment(1);
-                        metrics::counter!(telemetry::TOKENS_REFRESHED).increment(1);
-                        return Ok(Refreshed {
-                            token: self.issue(&session.rotate(next, now)),
-                            holder,
-                        });
+                        return Ok(self.rotated(&session.rotate(next, now), holder).await);
                     }
                 }
                 RefreshDecision::ReturnCurrent => {

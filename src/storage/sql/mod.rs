@@ -81,6 +81,7 @@ pub struct SqlStore {
     /// The two statements of a refresh, batched (see [`refreshes`]).
     session_reads: Arc<Batcher<Uuid, Option<(Session, Holder)>>>,
     rotations: Arc<Batcher<Rotation, bool>>,
+    rotations_of_current: Arc<Batcher<Rotation, Option<(Session, Holder)>>>,
     /// What follows each event written (see [`events`]).
     fan_out: Arc<dyn EventFanOut>,
 }
@@ -150,6 +151,7 @@ impl SqlStore {
         Ok(Self {
             session_reads: Arc::new(refreshes::session_reads(pool.clone())),
             rotations: Arc::new(refreshes::rotations(writer.clone())),
+            rotations_of_current: Arc::new(refreshes::rotations_of_current(writer.clone())),
             pool,
             writer,
             backend,

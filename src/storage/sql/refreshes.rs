@@ -37,6 +37,75 @@ pub fn rotations(writer: AnyPool) -> Batcher<Rotation, bool> {
     })
 }
 
+/// The fast path of a refresh: answers, for each rotation that happened, the session as it
+/// now is with its holder; `None` where the token was not current or the session is over.
+pub fn rotations_of_current(writer: AnyPool) -> Batcher<Rotation, Option<(Session, Holder)>> {
+    Batcher::start(move |batch: Arc<Vec<Rotation>>| {
+        let writer = writer.clone();
+        async move { rotate_current_all(&writer, &batch).await }
+    })
+}
+
+async fn rotate_current_all(
+    writer: &AnyPool,
+    rotations: &[Rotation],
+) -> Result<Vec<Option<(Session, Holder)>>, sqlx::Error> {
+    let statement = rotation_of_current_statement(rotations.len());
+    let mut query = sqlx::query(&statement);
+    for rotation in rotations {
+        query = query
+            .bind(rotation.session.to_string())
+            .bind(rotation.from_jti.to_string())
+            .bind(rotation.next.jti.to_string())
+            .bind(rotation.next.issued_at)
+            .bind(rotation.next.expires_at)
+            .bind(rotation.now);
+    }
+    let mut rotated: HashMap<(Uuid, Uuid), (Session, Holder)> = HashMap::new();
+    for row in query.fetch_all(writer).await? {
+        let (session, holder) = session_and_holder(&row)?;
+        rotated.insert((session.id, session.current.jti), (session, holder));
+    }
+    Ok(rotations
+        .iter()
+        .map(|rotation| rotated.remove(&(rotation.session, rotation.next.jti)))
+        .collect())
+}
+
+/// Like [`rotation_statement`], also requiring the session to be unexpired, capping the new
+/// token's expiry at the session's end (the rule of `domain::session`'s grants: a token
+/// never outlives its session), and returning the rotated row with its holder. SQLite's
+/// `RETURNING` may name only the updated table, hence the holder's subqueries.
+fn rotation_of_current_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| format!("({})", parameters(row * 6 + 1, 6)))
+        .collect();
+    format!(
+        "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
+         current_issued_at = v.column4, \
+         current_expires_at = CASE WHEN v.column5 < sessions.expires_at THEN v.column5 ELSE sessions.expires_at END, \
+         rotated_at = v.column6 \
+         FROM (VALUES {}) AS v \
+         WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 \
+         AND sessions.revoked_at IS NULL AND sessions.expires_at > v.column6 \
+         RETURNING id, user_id, created_at, expires_at, revoked_at, current_jti, current_issued_at, \
+         current_expires_at, previous_jti, rotated_at, method, client_id, scope, \
+         (SELECT name FROM users WHERE users.id = sessions.user_id) AS holder_name, \
+         (SELECT email FROM users WHERE users.id = sessions.user_id) AS holder_email",
+        values.join(", ")
+    )
+}
+
+fn session_and_holder(row: &sqlx::any::AnyRow) -> Result<(Session, Holder), sqlx::Error> {
+    let session = session_from_row(row)?;
+    let holder = Holder {
+        id: session.user_id,
+        name: row.try_get("holder_name")?,
+        email: email_column(row, "holder_email")?,
+    };
+    Ok((session, holder))
+}
+
 /// Answers each session with its holder, when both exist.
 pub fn session_reads(pool: AnyPool) -> Batcher<Uuid, Option<(Session, Holder)>> {
     Batcher::start(move |ids: Arc<Vec<Uuid>>| {
@@ -97,12 +166,7 @@ async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, H
     }
     let mut found: HashMap<Uuid, (Session, Holder)> = HashMap::new();
     for row in query.fetch_all(pool).await? {
-        let session = session_from_row(&row)?;
-        let holder = Holder {
-            id: session.user_id,
-            name: row.try_get("holder_name")?,
-            email: email_column(&row, "holder_email")?,
-        };
+        let (session, holder) = session_and_holder(&row)?;
         found.insert(session.id, (session, holder));
     }
     Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
@@ -228,6 +292,63 @@ mod tests {
             rotated, expected,
             "each rotated session is read back once, from its row"
         );
+    }
+
+    #[tokio::test]
+    async fn the_fast_path_rotates_only_a_current_token_of_a_live_session_and_caps_its_expiry() {
+        let (store, sessions) = store_with_sessions(3).await;
+        let [live, stale, raced] = &sessions[..] else {
+            unreachable!()
+        };
+        let rotate = |session: &Session, from_jti: Uuid, expires_at: i64| {
+            let store = store.clone();
+            let id = session.id;
+            let next = TokenGrant {
+                jti: Uuid::now_v7(),
+                issued_at: NOW + 1,
+                expires_at,
+            };
+            async move {
+                (
+                    next.jti,
+                    store.rotate_if_current(id, from_jti, &next, NOW + 1).await.unwrap(),
+                )
+            }
+        };
+        let (live_next, live_rotated) = rotate(live, live.current.jti, NOW + 100_000).await;
+        let (session, holder) = live_rotated.expect("a current token rotates");
+        assert_eq!(session.current.jti, live_next);
+        assert_eq!(session.previous_jti, Some(live.current.jti));
+        assert_eq!(
+            session.current.expires_at, live.expires_at,
+            "never past the session's end"
+        );
+        assert_eq!(holder.name, "Ana");
+
+        let (_, not_current) = rotate(stale, Uuid::new_v4(), NOW + 60).await;
+        assert!(not_current.is_none());
+        let ((first, a), (second, b)) = tokio::join!(
+            rotate(raced, raced.current.jti, NOW + 60),
+            rotate(raced, raced.current.jti, NOW + 60)
+        );
+        assert!(
+            a.is_some() ^ b.is_some(),
+            "of two rotations from one token, exactly one wins"
+        );
+        let winner = a.or(b).unwrap().0.current.jti;
+        assert!(winner == first || winner == second);
+
+        let after_the_end = NOW + 86_400;
+        let next = TokenGrant {
+            jti: Uuid::now_v7(),
+            issued_at: after_the_end,
+            expires_at: after_the_end + 60,
+        };
+        let expired = store
+            .rotate_if_current(live.id, live_next, &next, after_the_end)
+            .await
+            .unwrap();
+        assert!(expired.is_none(), "a session past its end does not rotate");
     }
 
     #[test]

@@ -177,6 +177,24 @@ impl SessionStore for SqlStore {
             .await
     }
 
+    /// Batched with concurrent fast-path rotations into one statement (see [`refreshes`]).
+    async fn rotate_if_current(
+        &self,
+        id: Uuid,
+        from_jti: Uuid,
+        next: &TokenGrant,
+        now: i64,
+    ) -> StoreResult<Option<(Session, Holder)>> {
+        self.rotations_of_current
+            .call(Rotation {
+                session: id,
+                from_jti,
+                next: *next,
+                now,
+            })
+            .await
+    }
+
     async fn revoke_session(
         &self,
         id: Uuid,
