@@ -76,8 +76,9 @@ BASE_URL=${urls[0]} BASE_URLS=$(IFS=,; echo "${urls[*]}") CLUSTER_DURATION=$dura
   --summary-export "$results/$scenario.json" load/cluster.js > "$work/k6.out" 2>&1 || status=$?
 if [ "$status" != 0 ]; then
   echo "   thresholds FAILED"
-  grep -E "✗|ERRO" "$work/k6.out" | head -5 || true
+  grep -E "✗|ERRO|WARN" "$work/k6.out" | head -5 || true
 fi
+cp "$work/k6.out" "$results/$scenario.k6.out"
 for i in "${!servers[@]}"; do
   pid=${servers[$i]}
   echo "   instance ${ports[$i]}: $(awk '/VmRSS/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null) RSS, $(awk '/VmHWM/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null) peak"

@@ -135,5 +135,5 @@ if [ "$mode" != smoke ]; then
   curl -sf "$BASE_URL/metrics" > "$results/metrics.txt" && echo "   /metrics saved to load/results/metrics.txt"
 fi
 
-python3 load/summary.py "$results" $scenarios $([ "$mode" != smoke ] && echo hello)
+python3 load/summary.py "$results" $scenarios $([ -n "${hello:-}" ] && echo hello)
 exit $failed
