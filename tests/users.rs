@@ -338,3 +338,36 @@ backend_tests!(
     only_admins_list_users_page_by_page,
     the_own_profile_shows_every_change_at_once,
 );
+
+/// On PostgreSQL each instance keeps profiles it read for at most a second: a change made
+/// through one instance shows on another within 1 s, even one that had just read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_changed_on_one_instance_shows_on_another_within_a_second() {
+    let Some(backend) = Backend::postgres_redis().await else {
+        return;
+    };
+    let a = backend.start().await;
+    let b = backend.start().await;
+    let (_, _, token) = a.new_session().await;
+    let name_on = |server: &common::TestServer| {
+        let token = token.clone();
+        let http = server.http.clone();
+        let url = server.url("/user/me");
+        async move {
+            let answer = common::answer(http.get(url).bearer_auth(token).send().await.unwrap()).await;
+            answer.body["name"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(name_on(&b).await, "Test User", "B now holds a copy");
+    let renamed = a.patch("/user", Some(&token), json!({ "name": "Renamed" })).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(name_on(&a).await, "Renamed", "the writing instance shows it at once");
+    let started = std::time::Instant::now();
+    let seen = common::eventually(std::time::Duration::from_millis(1100), || async {
+        name_on(&b).await == "Renamed"
+    })
+    .await;
+    assert!(seen, "B shows the change within 1 s (took {:?})", started.elapsed());
+    a.stop().await;
+    b.stop().await;
+}
