@@ -51,16 +51,7 @@ async fn rotate_current_all(
     rotations: &[Rotation],
 ) -> Result<Vec<Option<(Session, Holder)>>, sqlx::Error> {
     let statement = rotation_of_current_statement(rotations.len());
-    let mut query = sqlx::query(&statement);
-    for rotation in rotations {
-        query = query
-            .bind(rotation.session.to_string())
-            .bind(rotation.from_jti.to_string())
-            .bind(rotation.next.jti.to_string())
-            .bind(rotation.next.issued_at)
-            .bind(rotation.next.expires_at)
-            .bind(rotation.now);
-    }
+    let query = bind_rotations(sqlx::query(&statement), rotations);
     let mut rotated: HashMap<(Uuid, Uuid), (Session, Holder)> = HashMap::new();
     for row in query.fetch_all(writer).await? {
         let (session, holder) = session_and_holder(&row)?;
@@ -77,9 +68,6 @@ async fn rotate_current_all(
 /// never outlives its session), and returning the rotated row with its holder. SQLite's
 /// `RETURNING` may name only the updated table, hence the holder's subqueries.
 fn rotation_of_current_statement(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| format!("({})", parameters(row * 6 + 1, 6)))
-        .collect();
     format!(
         "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
          current_issued_at = v.column4, \
@@ -92,9 +80,32 @@ fn rotation_of_current_statement(rows: usize) -> String {
          current_expires_at, previous_jti, rotated_at, method, client_id, scope, \
          (SELECT name FROM users WHERE users.id = sessions.user_id) AS holder_name, \
          (SELECT email FROM users WHERE users.id = sessions.user_id) AS holder_email",
-        values.join(", ")
+        values_of(rows)
     )
 }
+
+/// The `VALUES` rows of `rows` rotations: six parameters each, bound by [`bind_rotations`].
+fn values_of(rows: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", parameters(row * 6 + 1, 6)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bind_rotations<'q>(mut query: AnyQuery<'q>, rotations: &[Rotation]) -> AnyQuery<'q> {
+    for rotation in rotations {
+        query = query
+            .bind(rotation.session.to_string())
+            .bind(rotation.from_jti.to_string())
+            .bind(rotation.next.jti.to_string())
+            .bind(rotation.next.issued_at)
+            .bind(rotation.next.expires_at)
+            .bind(rotation.now);
+    }
+    query
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn session_and_holder(row: &sqlx::any::AnyRow) -> Result<(Session, Holder), sqlx::Error> {
     let session = session_from_row(row)?;
@@ -116,16 +127,7 @@ pub fn session_reads(pool: AnyPool) -> Batcher<Uuid, Option<(Session, Holder)>> 
 
 async fn rotate_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<bool>, sqlx::Error> {
     let statement = rotation_statement(rotations.len());
-    let mut query = sqlx::query(&statement);
-    for rotation in rotations {
-        query = query
-            .bind(rotation.session.to_string())
-            .bind(rotation.from_jti.to_string())
-            .bind(rotation.next.jti.to_string())
-            .bind(rotation.next.issued_at)
-            .bind(rotation.next.expires_at)
-            .bind(rotation.now);
-    }
+    let query = bind_rotations(sqlx::query(&statement), rotations);
     let rotated: HashSet<(Uuid, Uuid)> = query
         .fetch_all(writer)
         .await?
@@ -141,16 +143,13 @@ async fn rotate_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<bool
 /// `UPDATE ... FROM (VALUES ...)` for `rows` rotations. Both databases name the columns of a
 /// bare `VALUES` list `column1`, `column2`, ...
 fn rotation_statement(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| format!("({})", parameters(row * 6 + 1, 6)))
-        .collect();
     format!(
         "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
          current_issued_at = v.column4, current_expires_at = v.column5, rotated_at = v.column6 \
          FROM (VALUES {}) AS v \
          WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 AND sessions.revoked_at IS NULL \
          RETURNING id, current_jti",
-        values.join(", ")
+        values_of(rows)
     )
 }
 
