@@ -143,54 +143,20 @@ impl RevocationBus for LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::cache_contract as contract;
 
     #[tokio::test]
-    async fn counters_count_within_a_window_and_restart_after_it() {
-        let cache = MemoryCache::default();
-        let window = Duration::from_millis(50);
-        assert_eq!(cache.incr("k", window).await.unwrap(), 1);
-        assert_eq!(cache.incr("k", window).await.unwrap(), 2);
-        assert_eq!(cache.counter("k").await.unwrap().0, 2);
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(cache.counter("k").await.unwrap().0, 0);
-        assert_eq!(cache.incr("k", window).await.unwrap(), 1);
-        cache.delete("k").await.unwrap();
-        assert_eq!(cache.counter("k").await.unwrap().0, 0);
+    async fn counters_count_within_their_window_and_restart_after_it() {
+        contract::counters_count_within_their_window_and_restart_after_it(&MemoryCache::default()).await;
     }
 
     #[tokio::test]
-    async fn a_counter_given_back_goes_down_and_an_absent_one_stays_absent() {
-        let cache = MemoryCache::default();
-        cache.incr("k", Duration::from_secs(5)).await.unwrap();
-        cache.incr("k", Duration::from_secs(5)).await.unwrap();
-        cache.decr("k").await.unwrap();
-        assert_eq!(cache.counter("k").await.unwrap().0, 1);
-        cache.decr("absent").await.unwrap();
-        assert_eq!(cache.ttl("absent").await.unwrap(), None);
+    async fn a_value_is_taken_once_and_a_lapsed_one_not_at_all() {
+        contract::a_value_is_taken_once_and_a_lapsed_one_not_at_all(&MemoryCache::default()).await;
     }
 
     #[tokio::test]
-    async fn only_the_first_put_if_absent_sets_the_value() {
-        let cache = MemoryCache::default();
-        assert_eq!(
-            cache.put_if_absent("g", "1", Duration::from_secs(5)).await.unwrap(),
-            None
-        );
-        let left = cache.put_if_absent("g", "2", Duration::from_secs(5)).await.unwrap();
-        assert!(left.is_some_and(|d| d > Duration::from_secs(4)));
-        assert_eq!(cache.get("g").await.unwrap().as_deref(), Some("1"));
-        assert!(cache.ttl("g").await.unwrap().is_some());
-    }
-
-    #[tokio::test]
-    async fn a_value_is_taken_once_and_expires() {
-        let cache = MemoryCache::default();
-        cache.put("v", "x", Duration::from_secs(5)).await.unwrap();
-        assert_eq!(cache.get("v").await.unwrap().as_deref(), Some("x"));
-        assert_eq!(cache.take("v").await.unwrap().as_deref(), Some("x"));
-        assert_eq!(cache.take("v").await.unwrap(), None);
-        cache.put("short", "y", Duration::from_millis(10)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(cache.get("short").await.unwrap(), None);
+    async fn only_the_first_put_if_absent_sets_until_it_lapses() {
+        contract::only_the_first_put_if_absent_sets_until_it_lapses(&MemoryCache::default()).await;
     }
 }

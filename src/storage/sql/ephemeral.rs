@@ -175,6 +175,7 @@ impl Cache for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::cache_contract as contract;
 
     async fn store() -> SqlStore {
         let store = SqlStore::connect("sqlite::memory:").await.unwrap();
@@ -184,55 +185,17 @@ mod tests {
 
     #[tokio::test]
     async fn counters_count_within_their_window_and_restart_after_it() {
-        let cache = store().await;
-        let window = Duration::from_millis(80);
-        assert_eq!(cache.incr("k", window).await.unwrap(), 1);
-        assert_eq!(cache.incr("k", window).await.unwrap(), 2);
-        assert_eq!(cache.counter("k").await.unwrap().0, 2);
-        cache.decr("k").await.unwrap();
-        assert_eq!(cache.counter("k").await.unwrap().0, 1);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(cache.counter("k").await.unwrap().0, 0);
-        assert_eq!(
-            cache.incr("k", window).await.unwrap(),
-            1,
-            "a lapsed counter starts over"
-        );
-        cache.decr("absent").await.unwrap();
-        assert_eq!(cache.ttl("absent").await.unwrap(), None);
+        contract::counters_count_within_their_window_and_restart_after_it(&store().await).await;
     }
 
     #[tokio::test]
     async fn a_value_is_taken_once_and_a_lapsed_one_not_at_all() {
-        let cache = store().await;
-        cache.put("v", "x", Duration::from_secs(5)).await.unwrap();
-        assert_eq!(cache.get("v").await.unwrap().as_deref(), Some("x"));
-        assert_eq!(cache.take("v").await.unwrap().as_deref(), Some("x"));
-        assert_eq!(cache.take("v").await.unwrap(), None);
-        cache.put("short", "y", Duration::from_millis(10)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(cache.get("short").await.unwrap(), None);
-        assert_eq!(cache.take("short").await.unwrap(), None);
+        contract::a_value_is_taken_once_and_a_lapsed_one_not_at_all(&store().await).await;
     }
 
     #[tokio::test]
     async fn only_the_first_put_if_absent_sets_until_it_lapses() {
-        let cache = store().await;
-        assert_eq!(
-            cache.put_if_absent("g", "1", Duration::from_millis(60)).await.unwrap(),
-            None
-        );
-        let left = cache.put_if_absent("g", "2", Duration::from_secs(5)).await.unwrap();
-        assert!(left.is_some_and(|d| d <= Duration::from_millis(60)));
-        assert_eq!(cache.get("g").await.unwrap().as_deref(), Some("1"));
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        assert_eq!(
-            cache.put_if_absent("g", "3", Duration::from_secs(5)).await.unwrap(),
-            None
-        );
-        assert_eq!(cache.get("g").await.unwrap().as_deref(), Some("3"));
-        cache.delete("g").await.unwrap();
-        assert_eq!(cache.get("g").await.unwrap(), None);
+        contract::only_the_first_put_if_absent_sets_until_it_lapses(&store().await).await;
     }
 
     #[tokio::test]
