@@ -25,6 +25,12 @@ pub struct Config {
     /// `sqlite://...` or `postgres://...`.
     #[arg(long, env = "AUTH_DATABASE_URL", default_value = "sqlite://data/auth.db")]
     pub database_url: String,
+    /// PostgreSQL: `on` makes each refresh wait until its rotation is on disk. `off` commits
+    /// rotations asynchronously, as SQLite commits every write here: a crash of the database
+    /// server may lose its last fraction of a second of rotations, and those clients sign
+    /// in again. Other writes always wait.
+    #[arg(long, env = "AUTH_DATABASE_FLUSH_ROTATIONS", default_value = "off", value_parser = on_off())]
+    pub database_flush_rotations: bool,
     /// Redis for shared counters and the revocation exchange; unset means in-process.
     #[arg(long, env = "AUTH_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -156,8 +162,9 @@ pub struct Config {
     /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
     #[arg(long, env = "AUTH_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
-    /// How often each instance re-reads the revocation log and the sessions rotated lately
-    /// (the fallback when pub/sub misses; it alone keeps the 1 s bound during a Redis outage).
+    /// How often each instance re-reads the revocation log and the sessions rotated lately:
+    /// how rotations reach the other instances, the fallback when pub/sub misses a logout,
+    /// and alone the 1 s bound during a Redis outage.
     #[arg(long, env = "AUTH_REVOCATION_CATCH_UP_MS", default_value_t = 500)]
     pub revocation_catch_up_ms: u64,
     /// `off`, `optional` (links are sent, sign-in does not wait) or `required`.

@@ -150,14 +150,26 @@ async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_p
         "B rejects within 1 s"
     );
 
-    let rotated_away = a.login(&email).await;
+    let token = b.login(&email).await;
+    b.request(reqwest::Method::POST, "/logout/all", Some(&token), None)
+        .await;
+    assert!(eventually(Duration::from_secs(1), || rejected_on(&a, &token)).await);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Rotations are not published (one per refresh): the other instances learn of them at
+/// their next catch-up, within the same second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_away_token_is_refused_on_another_instance_within_a_second_by_the_catch_up() {
+    let backend = postgres_redis_or_skip!();
+    let a = backend.start().await;
+    let b = backend.start().await;
+    let (_, _, rotated_away) = a.new_session().await;
+    assert_eq!(b.get("/user/me", Some(&rotated_away)).await.status, 200);
     let successor = a.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
     assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &rotated_away)).await);
     assert_eq!(b.get("/user/me", Some(&successor)).await.status, 200);
-
-    b.request(reqwest::Method::POST, "/logout/all", Some(&successor), None)
-        .await;
-    assert!(eventually(Duration::from_secs(1), || rejected_on(&a, &successor)).await);
     a.stop().await;
     b.stop().await;
 }
@@ -165,9 +177,8 @@ async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successor_works_at_once_on_an_instance_that_knows_only_its_predecessor() {
     let backend = postgres_redis_or_skip!();
-    let slow_catch_up = |c: &mut authd::config::Config| c.revocation_catch_up_ms = 60_000;
-    let a = backend.start_with(slow_catch_up).await;
-    let b = backend.start_with(slow_catch_up).await;
+    let a = backend.start().await;
+    let b = backend.start().await;
     let (_, _, first) = a.new_session().await;
     let mut current = first;
     for _ in 0..5 {
@@ -204,9 +215,18 @@ async fn instances_without_redis_catch_up_from_the_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_across_two_instances_share_one_successor() {
+    refreshes_on_two_instances_share_one_successor(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_holds_when_rotations_wait_for_the_flush() {
+    refreshes_on_two_instances_share_one_successor(true).await;
+}
+
+async fn refreshes_on_two_instances_share_one_successor(flush_rotations: bool) {
     let backend = postgres_redis_or_skip!();
-    let a = backend.start().await;
-    let b = backend.start().await;
+    let start = || backend.start_with(|config| config.database_flush_rotations = flush_rotations);
+    let (a, b) = (start().await, start().await);
     let (_, _, token) = a.new_session().await;
     let requests = (0..8).map(|i| {
         let server = if i % 2 == 0 { &a } else { &b };
@@ -216,6 +236,8 @@ async fn concurrent_refreshes_across_two_instances_share_one_successor() {
     });
     let successors = futures::future::join_all(requests).await;
     assert!(successors.iter().all(|t| t == &successors[0]));
+    let next = a.get(&format!("/login/refresh/{}", successors[0]), None).await;
+    assert_eq!(next.status, 200, "the successor rotates in turn");
     a.stop().await;
     b.stop().await;
 }

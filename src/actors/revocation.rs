@@ -165,14 +165,17 @@ impl Actor for RevocationActor {
             RevocationMsg::Announce(revocations, applied) => {
                 state.args.view.apply(&revocations);
                 let _ = applied.send(());
-                let bus = state.args.bus.clone();
-                tokio::spawn(async move {
-                    for revocation in &revocations {
-                        if let Err(err) = bus.publish(revocation).await {
-                            tracing::warn!(%err, "could not publish a revocation; other instances catch up from the database");
+                let urgent: Vec<Revocation> = revocations.into_iter().filter(Revocation::is_urgent).collect();
+                if !urgent.is_empty() {
+                    let bus = state.args.bus.clone();
+                    tokio::spawn(async move {
+                        for revocation in &urgent {
+                            if let Err(err) = bus.publish(revocation).await {
+                                tracing::warn!(%err, "could not publish a revocation; other instances catch up from the database");
+                            }
                         }
-                    }
-                });
+                    });
+                }
             }
             RevocationMsg::Apply(revocations) => state.args.view.apply(&revocations),
             RevocationMsg::CatchUp if !state.catching_up => {

@@ -31,7 +31,7 @@ use crate::ports::{Cache, Clock, DataKey, RevocationBus, SystemClock};
 use crate::storage::fallback::FallbackCache;
 use crate::storage::memory::{LocalBus, MemoryCache};
 use crate::storage::redis::RedisCache;
-use crate::storage::sql::SqlStore;
+use crate::storage::sql::{SqlOptions, SqlStore};
 use crate::usecases::accounts::Accounts;
 use crate::usecases::clients::OAuthClients;
 use crate::usecases::operator::Operator;
@@ -67,7 +67,10 @@ impl App {
     /// starts the actors and makes the start-up admin.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         crate::telemetry::metrics::install();
-        let sql = SqlStore::connect(&config.database_url).await?;
+        let settings = SqlOptions {
+            flush_rotations: config.database_flush_rotations,
+        };
+        let sql = SqlStore::connect_with(&config.database_url, settings).await?;
         sql.migrate().await?;
         let redis = match &config.redis_url {
             Some(url) => Some(RedisCache::connect(url, &config.redis_namespace).await?),

@@ -34,6 +34,17 @@ pub struct Revocation {
     pub until: i64,
 }
 
+impl Revocation {
+    /// Whether the other instances should hear of it over the bus, rather than only from
+    /// their periodic catch-up. A rotation is not: it is the bulk of all revocations (one
+    /// per refresh), the catch-up brings it within the same bound as everything else, and a
+    /// successor is accepted everywhere at once anyway (see [`RevokedSet::is_revoked`]).
+    /// A logout, a reuse or a deletion is: it should hold everywhere as soon as it can.
+    pub fn is_urgent(&self) -> bool {
+        !matches!(self.subject, RevokedSubject::Superseded { .. })
+    }
+}
+
 /// The revoked sessions and tokens that still matter.
 #[derive(Debug, Default)]
 pub struct RevokedSet {
@@ -88,6 +99,15 @@ impl RevokedSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotations_are_left_to_the_catch_up_and_every_other_revocation_is_urgent() {
+        let (session, current) = (Uuid::new_v4(), Uuid::new_v4());
+        let revocation = |subject| Revocation { subject, until: 100 };
+        assert!(!revocation(RevokedSubject::Superseded { session, current }).is_urgent());
+        assert!(revocation(RevokedSubject::Session(session)).is_urgent());
+        assert!(revocation(RevokedSubject::Token(current)).is_urgent());
+    }
 
     #[test]
     fn a_revoked_session_covers_all_its_tokens() {

@@ -67,7 +67,7 @@ pub trait SessionStore: Send + Sync {
     /// the record that every earlier token is rotated away. Returns false when `from_jti`
     /// was no longer current (another rotation won) or the session is revoked.
     async fn rotate_session(&self, id: Uuid, from_jti: Uuid, next: &TokenGrant, now: i64) -> StoreResult<bool>;
-    /// A refresh's fast path, in one statement: when `from_jti` is the live session's
+    /// A refresh's fast path, one write: when `from_jti` is the live session's
     /// current token, replaces it by `next` (its expiry capped at the session's end) and
     /// returns the session as it now is, with its holder; `None` otherwise, and then the
     /// caller reads the session and decides (grace, reuse, rejection).

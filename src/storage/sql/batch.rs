@@ -22,6 +22,13 @@ pub const MAX_BATCH: usize = 64;
 /// databases, 4 already 10 % fewer; 2 keeps one slow statement from holding up every call.
 pub const IN_FLIGHT: usize = 2;
 
+/// Times the batching task yields to the runtime after the first call of a batch, taking
+/// what has queued meanwhile: the requests already running on the other worker threads
+/// join this statement instead of starting the next one. A few microseconds of latency;
+/// measured with `load/refresh.js` on PostgreSQL, it takes batches from about 4 calls to
+/// about 6 and the statements per refresh down by a third.
+pub const JOIN_YIELDS: usize = 2;
+
 /// Calls waiting for the batching task at most; past it callers wait to queue.
 const QUEUE: usize = 4096;
 
@@ -67,6 +74,13 @@ where
         };
         if waiting.recv_many(&mut calls, MAX_BATCH).await == 0 {
             return;
+        }
+        for _ in 0..JOIN_YIELDS {
+            tokio::task::yield_now().await;
+            while calls.len() < MAX_BATCH {
+                let Ok(call) = waiting.try_recv() else { break };
+                calls.push(call);
+            }
         }
         let (inputs, replies): (Vec<T>, Vec<_>) = calls.drain(..).unzip();
         let expected = inputs.len();

@@ -75,20 +75,41 @@ pub struct SqlStore {
     pool: AnyPool,
     /// Writes: a single connection on SQLite, the same pool as reads on PostgreSQL.
     writer: AnyPool,
+
     backend: SqlBackend,
     /// Recently read profiles (see [`profiles`]).
     profiles: Arc<ProfileCache>,
-    /// The two statements of a refresh, batched (see [`refreshes`]).
+    /// The two statements of a refresh, batched (see [`refreshes`]). Rotations go through
+    /// the writer on SQLite; on PostgreSQL, through connections of their own that commit
+    /// without waiting for the flush unless [`SqlOptions::flush_rotations`] says otherwise.
     session_reads: Arc<Batcher<Uuid, Option<(Session, Holder)>>>,
     rotations: Arc<Batcher<Rotation, bool>>,
-    rotations_of_current: Arc<Batcher<Rotation, Option<(Session, Holder)>>>,
+    rotations_of_current: Arc<Batcher<Rotation, Option<Session>>>,
     /// What follows each event written (see [`events`]).
     fan_out: Arc<dyn EventFanOut>,
 }
 
+/// How the store uses its database, beyond the URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlOptions {
+    /// PostgreSQL: whether each refresh waits until its rotation is flushed to the
+    /// write-ahead log. Off by default: a rotation then commits asynchronously, as every
+    /// write does on the embedded default (SQLite's WAL with `synchronous = NORMAL`), and a
+    /// crash of the database server can lose the rotations of its last fraction of a
+    /// second; the clients who refreshed then present a token the session never heard of,
+    /// which counts as reuse and ends the session (they sign in again). Every other write
+    /// (a logout, a revocation, an account change) always waits for the flush.
+    pub flush_rotations: bool,
+}
+
 impl SqlStore {
-    /// Connects (creating the SQLite file and its folder when missing).
+    /// Connects with the default [`SqlOptions`].
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, SqlOptions::default()).await
+    }
+
+    /// Connects (creating the SQLite file and its folder when missing).
+    pub async fn connect_with(url: &str, settings: SqlOptions) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = SqlBackend::from_url(url)?;
         let url = match backend {
@@ -126,22 +147,39 @@ impl SqlStore {
                 }),
             }
         };
-        let (pool, writer) = match backend {
+        let (pool, writer, rotation_writer) = match backend {
             // Every in-memory connection is a database of its own: one connection does all.
             SqlBackend::Sqlite if url.contains(":memory:") => {
                 let pool = options(1).connect(&url).await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool.clone(), pool)
             }
             // SQLite takes one writer at a time. Writers queue for the single write
             // connection here instead of colliding on the file lock, where SQLite's busy
             // handler would put them to sleep for milliseconds.
             SqlBackend::Sqlite => {
                 let writer = options(1).connect(&url).await?;
-                (options(8).connect(&url).await?, writer)
+                (options(8).connect(&url).await?, writer.clone(), writer)
             }
+            SqlBackend::Postgres if settings.flush_rotations => {
+                let pool = options(16).connect(&url).await?;
+                (pool.clone(), pool.clone(), pool)
+            }
+            // One connection per rotation statement in flight. A rotation's plan does not
+            // depend on its values (every row is found by its primary key), so it is
+            // planned once per connection rather than at each execution.
             SqlBackend::Postgres => {
                 let pool = options(16).connect(&url).await?;
-                (pool.clone(), pool)
+                let rotation_writer = options(batch::IN_FLIGHT as u32)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?;
+                (pool.clone(), pool, rotation_writer)
             }
         };
         let profiles = Arc::new(ProfileCache::new(match backend {
@@ -150,8 +188,8 @@ impl SqlStore {
         }));
         Ok(Self {
             session_reads: Arc::new(refreshes::session_reads(pool.clone())),
-            rotations: Arc::new(refreshes::rotations(writer.clone())),
-            rotations_of_current: Arc::new(refreshes::rotations_of_current(writer.clone())),
+            rotations: Arc::new(refreshes::rotations(rotation_writer.clone())),
+            rotations_of_current: Arc::new(refreshes::rotations_of_current(rotation_writer.clone())),
             pool,
             writer,
             backend,

@@ -38,24 +38,21 @@ pub fn rotations(writer: AnyPool) -> Batcher<Rotation, bool> {
 }
 
 /// The fast path of a refresh: answers, for each rotation that happened, the session as it
-/// now is with its holder; `None` where the token was not current or the session is over.
-pub fn rotations_of_current(writer: AnyPool) -> Batcher<Rotation, Option<(Session, Holder)>> {
+/// now is; `None` where the token was not current or the session is over.
+pub fn rotations_of_current(writer: AnyPool) -> Batcher<Rotation, Option<Session>> {
     Batcher::start(move |batch: Arc<Vec<Rotation>>| {
         let writer = writer.clone();
         async move { rotate_current_all(&writer, &batch).await }
     })
 }
 
-async fn rotate_current_all(
-    writer: &AnyPool,
-    rotations: &[Rotation],
-) -> Result<Vec<Option<(Session, Holder)>>, sqlx::Error> {
+async fn rotate_current_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<Option<Session>>, sqlx::Error> {
     let statement = rotation_of_current_statement(rotations.len());
     let query = bind_rotations(sqlx::query(&statement), rotations);
-    let mut rotated: HashMap<(Uuid, Uuid), (Session, Holder)> = HashMap::new();
+    let mut rotated: HashMap<(Uuid, Uuid), Session> = HashMap::new();
     for row in query.fetch_all(writer).await? {
-        let (session, holder) = session_and_holder(&row)?;
-        rotated.insert((session.id, session.current.jti), (session, holder));
+        let session = session_from_row(&row)?;
+        rotated.insert((session.id, session.current.jti), session);
     }
     Ok(rotations
         .iter()
@@ -65,8 +62,7 @@ async fn rotate_current_all(
 
 /// Like [`rotation_statement`], also requiring the session to be unexpired, capping the new
 /// token's expiry at the session's end (the rule of `domain::session`'s grants: a token
-/// never outlives its session), and returning the rotated row with its holder. SQLite's
-/// `RETURNING` may name only the updated table, hence the holder's subqueries.
+/// never outlives its session), and returning the rotated row.
 fn rotation_of_current_statement(rows: usize) -> String {
     format!(
         "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
@@ -77,9 +73,7 @@ fn rotation_of_current_statement(rows: usize) -> String {
          WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 \
          AND sessions.revoked_at IS NULL AND sessions.expires_at > v.column6 \
          RETURNING id, user_id, created_at, expires_at, revoked_at, current_jti, current_issued_at, \
-         current_expires_at, previous_jti, rotated_at, method, client_id, scope, \
-         (SELECT name FROM users WHERE users.id = sessions.user_id) AS holder_name, \
-         (SELECT email FROM users WHERE users.id = sessions.user_id) AS holder_email",
+         current_expires_at, previous_jti, rotated_at, method, client_id, scope",
         values_of(rows)
     )
 }

@@ -12,7 +12,7 @@ use crate::domain::credential::Holder;
 use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Audience, Session, SessionInfo, SignInHistory, TokenGrant};
-use crate::ports::{SessionStore, StoreResult};
+use crate::ports::{SessionStore, StoreResult, UserStore};
 
 pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -185,14 +185,19 @@ impl SessionStore for SqlStore {
         next: &TokenGrant,
         now: i64,
     ) -> StoreResult<Option<(Session, Holder)>> {
-        self.rotations_of_current
-            .call(Rotation {
-                session: id,
-                from_jti,
-                next: *next,
-                now,
-            })
-            .await
+        let rotated = self.rotations_of_current.call(Rotation {
+            session: id,
+            from_jti,
+            next: *next,
+            now,
+        });
+        let Some(session) = rotated.await? else {
+            return Ok(None);
+        };
+        // The holder as `GET /user/me` shows it: from the profile cache, so a refresh does
+        // not read the user row each time.
+        let holder = self.profile(session.user_id).await?;
+        Ok(holder.map(|profile| (session, Holder::from(&profile.user))))
     }
 
     async fn revoke_session(
