@@ -63,7 +63,8 @@ impl RevocationView {
 /// What the revocation actor is told.
 pub enum RevocationMsg {
     /// Revocations this instance has just made durable: apply them, answer once they hold
-    /// here, and tell the other instances.
+    /// here, and tell the other instances of the urgent ones (the rest reach them by their
+    /// catch-up; see `Revocation::is_urgent`).
     Announce(Vec<Revocation>, RpcReplyPort<()>),
     /// Revocations learned from another instance or from the database: apply them.
     Apply(Vec<Revocation>),

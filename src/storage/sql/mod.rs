@@ -75,7 +75,6 @@ pub struct SqlStore {
     pool: AnyPool,
     /// Writes: a single connection on SQLite, the same pool as reads on PostgreSQL.
     writer: AnyPool,
-
     backend: SqlBackend,
     /// Recently read profiles (see [`profiles`]).
     profiles: Arc<ProfileCache>,
