@@ -158,22 +158,8 @@ async fn logout_on_one_instance_is_rejected_on_another_within_a_second_through_p
     b.stop().await;
 }
 
-/// Rotations are not published (one per refresh): the other instances learn of them at
-/// their next catch-up, within the same second.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rotated_away_token_is_refused_on_another_instance_within_a_second_by_the_catch_up() {
-    let backend = postgres_redis_or_skip!();
-    let a = backend.start().await;
-    let b = backend.start().await;
-    let (_, _, rotated_away) = a.new_session().await;
-    assert_eq!(b.get("/user/me", Some(&rotated_away)).await.status, 200);
-    let successor = a.get(&format!("/login/refresh/{rotated_away}"), None).await.token();
-    assert!(eventually(Duration::from_secs(1), || rejected_on(&b, &rotated_away)).await);
-    assert_eq!(b.get("/user/me", Some(&successor)).await.status, 200);
-    a.stop().await;
-    b.stop().await;
-}
-
+/// Rotations are not published (one per refresh): B learns of each at its next catch-up,
+/// within the second, and meanwhile takes the successor because it is the later token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successor_works_at_once_on_an_instance_that_knows_only_its_predecessor() {
     let backend = postgres_redis_or_skip!();
