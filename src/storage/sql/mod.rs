@@ -159,25 +159,25 @@ impl SqlStore {
                 let writer = options(1).connect(&url).await?;
                 (options(8).connect(&url).await?, writer.clone(), writer)
             }
-            SqlBackend::Postgres if settings.flush_rotations => {
-                let pool = options(16).connect(&url).await?;
-                (pool.clone(), pool.clone(), pool)
-            }
-            // One connection per rotation statement in flight. A rotation's plan does not
-            // depend on its values (every row is found by its primary key), so it is
-            // planned once per connection rather than at each execution.
             SqlBackend::Postgres => {
                 let pool = options(16).connect(&url).await?;
-                let rotation_writer = options(batch::IN_FLIGHT as u32)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan;")
-                                .await?;
-                            Ok(())
+                // One connection per rotation statement in flight. A rotation's plan does
+                // not depend on its values (every row is found by its primary key), so it
+                // is planned once per connection rather than at each execution.
+                let rotation_writer = if settings.flush_rotations {
+                    pool.clone()
+                } else {
+                    options(batch::IN_FLIGHT as u32)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute("SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan;")
+                                    .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .connect(&url)
-                    .await?;
+                        .connect(&url)
+                        .await?
+                };
                 (pool.clone(), pool, rotation_writer)
             }
         };
