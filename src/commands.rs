@@ -55,6 +55,10 @@ pub enum ClientCommand {
         /// How its ID tokens are signed: RS256 (the default) or EdDSA.
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// Register an API (RFC 8707) under this URI: applications ask for tokens meant
+        /// for it with `resource=`, and it introspects them with this client's secret.
+        #[arg(long)]
+        resource: Option<String>,
     },
     /// List the clients, oldest first.
     List,
@@ -125,6 +129,7 @@ pub async fn client_command(config: &Config, command: ClientCommand) -> anyhow::
                 scopes,
                 grants,
                 id_token_alg,
+                resource,
             } => {
                 let request = ClientRequest {
                     name,
@@ -135,6 +140,7 @@ pub async fn client_command(config: &Config, command: ClientCommand) -> anyhow::
                     scopes: (!scopes.is_empty()).then_some(scopes),
                     grants: (!grants.is_empty()).then_some(grants),
                     id_token_alg,
+                    resource,
                 };
                 let registered = clients.register(request).await?;
                 println!("client_id = {}", registered.client.id);

@@ -34,6 +34,7 @@ use crate::storage::redis::RedisCache;
 use crate::storage::sql::{SqlOptions, SqlStore};
 use crate::usecases::accounts::Accounts;
 use crate::usecases::clients::OAuthClients;
+use crate::usecases::oidc::Issuer;
 use crate::usecases::operator::Operator;
 use crate::usecases::session_keeper::SessionKeeper;
 use crate::usecases::Ports;
@@ -102,7 +103,8 @@ impl App {
             actors.notifications.clone(),
         );
         let store = Arc::new(sql.clone().with_fan_out(Arc::new(publisher)));
-        let mut signer = TokenSigner::load_or_create(&config.jwt_key_file, &config.jwt_issuer)?;
+        let mut signer = TokenSigner::load_or_create(&config.jwt_key_file, &config.jwt_issuer)?
+            .with_oauth_issuer(Issuer::new(&config.public_url).as_str());
         for previous in &config.jwt_previous_key_files {
             signer = signer.with_previous_key(&std::fs::read_to_string(previous)?)?;
         }

@@ -15,7 +15,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::verified::VerifiedTokens;
-use crate::domain::token::Claims;
+use crate::domain::token::{Claims, Issuers};
 use crate::domain::AuthError;
 use crate::ports::TokenSigning;
 
@@ -48,12 +48,14 @@ pub struct TokenSigner {
     /// The current key, parsed once: jsonwebtoken's `encode` would re-derive the key pair
     /// from its PKCS#8 bytes for every token, doubling the cost of signing.
     signing: SigningKey,
-    /// The JOSE header of every token this key signs, base64url-encoded once.
+    /// The JOSE header of native tokens (`typ: JWT`), base64url-encoded once.
     encoded_header: String,
+    /// The JOSE header of access tokens issued to a client (`typ: at+jwt`, RFC 9068 §2.1).
+    encoded_access_header: String,
     /// The current key first, then previous ones.
     verifiers: Vec<Verifier>,
     validation: Validation,
-    issuer: String,
+    issuers: Issuers,
     verified: VerifiedTokens,
 }
 
@@ -74,6 +76,8 @@ fn fresh_pem() -> anyhow::Result<String> {
 
 impl TokenSigner {
     /// Loads the PKCS#8 PEM key at `path`, generating and saving one (mode 0600) if missing.
+    /// `issuer` signs every token until [`TokenSigner::with_oauth_issuer`] names another for
+    /// the tokens of OpenID Connect clients.
     pub fn load_or_create(path: &Path, issuer: &str) -> anyhow::Result<Self> {
         let pem = if path.exists() {
             std::fs::read_to_string(path)?
@@ -87,22 +91,32 @@ impl TokenSigner {
 
     pub fn from_pem(pem: &str, issuer: &str) -> anyhow::Result<Self> {
         let key = parse_key(pem)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims = HashSet::new();
-        validation.set_issuer(&[issuer]);
         let verifier = Verifier::of(&key)?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(verifier.kid.clone());
+        let encoded_header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+        header.typ = Some("at+jwt".into());
+        let issuers = Issuers {
+            native: issuer.to_owned(),
+            oauth: issuer.to_owned(),
+        };
         Ok(Self {
             signing: key,
-            encoded_header: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            encoded_header,
+            encoded_access_header: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
             verifiers: vec![verifier],
-            validation,
-            issuer: issuer.to_owned(),
+            validation: validation_for(&issuers),
+            issuers,
             verified: VerifiedTokens::default(),
         })
+    }
+
+    /// Signs the access tokens of OpenID Connect clients as `issuer` (discovery's issuer,
+    /// RFC 9068 §2.2), keeping the native issuer for session tokens.
+    pub fn with_oauth_issuer(mut self, issuer: &str) -> Self {
+        self.issuers.oauth = issuer.to_owned();
+        self.validation = validation_for(&self.issuers);
+        self
     }
 
     /// Also accepts tokens signed by the key in `pem` (a key rotated out).
@@ -114,8 +128,8 @@ impl TokenSigner {
         Ok(self)
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.issuer
+    pub fn issuers(&self) -> &Issuers {
+        &self.issuers
     }
 
     /// Signs claims with the current key; Ed25519 is deterministic, so the same claims give
@@ -125,8 +139,13 @@ impl TokenSigner {
     /// verified tokens: its first use (the next refresh of a chain, the first request after
     /// login) skips the signature check too.
     pub fn sign(&self, claims: &Claims) -> String {
-        let token = self.compact(&serde_json::to_vec(claims).expect("claims always serialize"));
-        if claims.iss == self.issuer {
+        let header = match claims.client() {
+            Some(_) => &self.encoded_access_header,
+            None => &self.encoded_header,
+        };
+        let payload = serde_json::to_vec(claims).expect("claims always serialize");
+        let token = self.compact(header, &payload);
+        if claims.iss == self.issuers.of(claims.client()) {
             self.verified.remember(&token, claims);
         }
         token
@@ -134,12 +153,13 @@ impl TokenSigner {
 
     /// Signs any JSON claims (an ID token) with the current key.
     pub fn sign_json(&self, claims: &serde_json::Value) -> String {
-        self.compact(&serde_json::to_vec(claims).expect("JSON always serializes"))
+        let payload = serde_json::to_vec(claims).expect("JSON always serializes");
+        self.compact(&self.encoded_header, &payload)
     }
 
-    /// The compact JWS of `payload` under this key's header.
-    fn compact(&self, payload: &[u8]) -> String {
-        let mut token = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(payload));
+    /// The compact JWS of `payload` under `header` (encoded) and this key.
+    fn compact(&self, header: &str, payload: &[u8]) -> String {
+        let mut token = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
         let signature = self.signing.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
@@ -189,14 +209,25 @@ impl TokenSigner {
     }
 }
 
+/// Signature and algorithm checked by jsonwebtoken, and an issuer of this deployment's;
+/// expiry is the caller's (against its clock).
+fn validation_for(issuers: &Issuers) -> Validation {
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims = HashSet::new();
+    validation.set_issuer(&[&issuers.native, &issuers.oauth]);
+    validation
+}
+
 fn parse_key(pem: &str) -> anyhow::Result<SigningKey> {
     SigningKey::from_pkcs8_pem(pem).map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 PEM key: {e}"))
 }
 
 /// The port the use cases sign and verify through.
 impl TokenSigning for TokenSigner {
-    fn issuer(&self) -> &str {
-        TokenSigner::issuer(self)
+    fn issuers(&self) -> &Issuers {
+        TokenSigner::issuers(self)
     }
 
     fn sign(&self, claims: &Claims) -> secrecy::SecretString {
@@ -231,6 +262,7 @@ mod tests {
             exp: 4_600,
             iss: "authd-test".into(),
             aud: None,
+            client_id: None,
             scope: None,
             token_use: None,
         }
@@ -271,6 +303,22 @@ mod tests {
         tampered.replace_range(token.len() - 3.., "AAA");
         assert!(a.verify(&tampered).is_err());
         assert!(a.verify("not.a.jwt").is_err());
+    }
+
+    #[test]
+    fn a_clients_access_token_is_typed_at_jwt_and_issued_by_the_oauth_issuer() {
+        let signer = signer().with_oauth_issuer("https://id.example");
+        let mut access = claims();
+        access.client_id = Some("app".into());
+        access.aud = Some("app".into());
+        access.iss = signer.issuers().of(access.client()).to_owned();
+        let token = signer.sign(&access);
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(signer.verify(&token).unwrap().iss, "https://id.example");
+        let native = signer.sign(&claims());
+        assert_eq!(jsonwebtoken::decode_header(&native).unwrap().typ.as_deref(), Some("JWT"));
+        assert_eq!(signer.verify(&native).unwrap().iss, "authd-test");
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub enum AuthError {
     /// The account is the last owner of an organization that has other members.
     #[error("the account is the last owner of an organization with other members; hand it over first")]
     SoleOwner,
+    /// Another client already registered this resource (API) URI.
+    #[error("another client already registered this resource URI")]
+    ResourceTaken,
+    /// A sensitive change needs a sign-in or a confirmation of the password (or a second
+    /// factor) within the re-authentication window.
+    #[error("confirm it is you first: sign in again or confirm your password at POST /login/confirm")]
+    ReauthenticationRequired,
     /// Removing this member would leave the organization without an owner.
     #[error("an organization keeps at least one owner")]
     LastOwner,

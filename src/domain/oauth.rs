@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use url::Url;
 
+use super::token::API_SCOPE;
 use super::AuthError;
 
 /// A grant type (RFC 6749 §1.3) a client may use at the token endpoint.
@@ -63,8 +64,27 @@ impl IdTokenAlg {
     }
 }
 
-/// Every scope authd knows, in the order discovery lists them.
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access", "organizations"];
+/// Every scope authd knows, in the order discovery lists them. The last,
+/// [`API_SCOPE`](super::token::API_SCOPE), is for first-party clients only and never
+/// registered unless asked for.
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "offline_access",
+    "organizations",
+    API_SCOPE,
+];
+
+/// The scopes a registration gets when it names none: every scope but [`API_SCOPE`].
+fn default_scopes() -> Vec<String> {
+    SCOPES
+        .iter()
+        .filter(|s| **s != API_SCOPE)
+        .map(|s| (*s).to_owned())
+        .collect()
+}
 
 /// Longest client name, in characters.
 pub const MAX_CLIENT_NAME: usize = 128;
@@ -92,19 +112,43 @@ pub struct Client {
     pub id_token_alg: IdTokenAlg,
     /// Unix seconds.
     pub created_at: i64,
+    /// For an API registered as a resource (RFC 8707): the URI applications name in
+    /// `resource=`; tokens issued for it carry it as `aud`, and this client's credentials
+    /// introspect them.
+    pub resource: Option<String>,
 }
 
 impl Client {
-    /// Whether `uri` is one of the client's redirect URIs, compared as exact strings.
-    pub fn redirects_to(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|registered| registered == uri)
+    /// The registered redirect URI `uri` names, compared in one normalised form (see
+    /// [`normalise_uri`]); the answer is the registered string, the only one redirected to.
+    pub fn redirect_uri_for(&self, uri: &str) -> Option<&str> {
+        registered(&self.redirect_uris, uri)
     }
 
-    /// Whether `uri` is one of the client's post-logout redirect URIs, exactly.
+    /// Whether `uri` is one of the client's redirect URIs (see [`Client::redirect_uri_for`]).
+    pub fn redirects_to(&self, uri: &str) -> bool {
+        self.redirect_uri_for(uri).is_some()
+    }
+
+    /// The registered post-logout redirect URI `uri` names, in the same normalised form.
+    pub fn post_logout_uri_for(&self, uri: &str) -> Option<&str> {
+        registered(&self.post_logout_redirect_uris, uri)
+    }
+
+    /// Whether `uri` is one of the client's post-logout redirect URIs.
     pub fn returns_after_logout_to(&self, uri: &str) -> bool {
-        self.post_logout_redirect_uris
+        self.post_logout_uri_for(uri).is_some()
+    }
+
+    /// The origins (scheme, host, port) of the redirect URIs, for CORS: the browser
+    /// applications that may call the token, userinfo and revocation endpoints.
+    pub fn web_origins(&self) -> impl Iterator<Item = String> + '_ {
+        self.redirect_uris
             .iter()
-            .any(|registered| registered == uri)
+            .chain(&self.post_logout_redirect_uris)
+            .filter_map(|uri| Url::parse(uri).ok())
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .map(|url| url.origin().ascii_serialization())
     }
 
     pub fn may_use(&self, grant: Grant) -> bool {
@@ -119,8 +163,27 @@ impl Client {
             .iter()
             .copied()
             .filter(|scope| asked.contains(scope) && self.scopes.iter().any(|s| s == scope))
+            .filter(|scope| *scope != API_SCOPE || self.first_party)
             .collect()
     }
+}
+
+/// The registered URI of `list` that `uri` names once both are normalised.
+fn registered<'a>(list: &'a [String], uri: &str) -> Option<&'a str> {
+    let wanted = normalise_uri(uri)?;
+    list.iter()
+        .find(|candidate| normalise_uri(candidate).as_deref() == Some(wanted.as_str()))
+        .map(String::as_str)
+}
+
+/// The one form a URI is compared in: parsed and serialised again (scheme and host in
+/// lower case, default port dropped, percent-encoding made uniform), so two spellings of
+/// one address match and nothing but a parsable URI matches anything.
+pub fn normalise_uri(uri: &str) -> Option<String> {
+    if uri.chars().any(char::is_control) {
+        return None;
+    }
+    Url::parse(uri).ok().map(String::from)
 }
 
 /// A registration as an operator asks for it, before the rules are applied.
@@ -137,6 +200,8 @@ pub struct ClientRequest {
     pub grants: Option<Vec<String>>,
     /// `None`: RS256.
     pub id_token_alg: Option<String>,
+    /// An API's URI (RFC 8707), for a client that stands for an API.
+    pub resource: Option<String>,
 }
 
 /// A registration that passed the rules: everything of a [`Client`] but its id and secret.
@@ -150,6 +215,7 @@ pub struct ValidClient {
     pub scopes: Vec<String>,
     pub grants: Vec<Grant>,
     pub id_token_alg: IdTokenAlg,
+    pub resource: Option<String>,
 }
 
 impl ClientRequest {
@@ -159,14 +225,22 @@ impl ClientRequest {
         if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME {
             return Err(AuthError::invalid("name", format!("1 to {MAX_CLIENT_NAME} characters")));
         }
+        let resource = self.resource.as_deref().map(check_resource).transpose()?;
         let mut grants: Vec<Grant> = match self.grants {
+            None if resource.is_some() => vec![],
             None => vec![Grant::AuthorizationCode, Grant::RefreshToken],
             Some(names) => names.iter().map(|g| Grant::parse(g)).collect::<Result<_, _>>()?,
         };
         grants.sort();
         grants.dedup();
-        if grants.is_empty() {
+        if grants.is_empty() && resource.is_none() {
             return Err(AuthError::invalid("grants", "name at least one grant"));
+        }
+        if resource.is_some() && self.public {
+            return Err(AuthError::invalid(
+                "resource",
+                "an API introspects tokens with its secret, so it cannot be a public client",
+            ));
         }
         if self.public && grants.contains(&Grant::ClientCredentials) {
             return Err(AuthError::invalid(
@@ -183,8 +257,8 @@ impl ClientRequest {
         }
         let redirect_uris = checked_uris("redirectUris", self.redirect_uris)?;
         let post_logout_redirect_uris = checked_uris("postLogoutRedirectUris", self.post_logout_redirect_uris)?;
-        let scopes = match self.scopes {
-            None => SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        let scopes: Vec<String> = match self.scopes {
+            None => default_scopes(),
             Some(asked) => {
                 if let Some(unknown) = asked.iter().find(|s| !SCOPES.contains(&s.as_str())) {
                     return Err(AuthError::invalid("scopes", format!("unknown scope {unknown:?}")));
@@ -200,7 +274,14 @@ impl ClientRequest {
             None => IdTokenAlg::Rs256,
             Some(text) => IdTokenAlg::parse(text)?,
         };
+        if scopes.iter().any(|s| s == API_SCOPE) && !self.first_party {
+            return Err(AuthError::invalid(
+                "scopes",
+                format!("{API_SCOPE} reaches the native API: first-party clients only"),
+            ));
+        }
         Ok(ValidClient {
+            resource,
             id_token_alg,
             name,
             redirect_uris,
@@ -220,11 +301,24 @@ fn checked_uris(field: &'static str, uris: Vec<String>) -> Result<Vec<String>, A
     let mut kept: Vec<String> = Vec::with_capacity(uris.len());
     for uri in uris {
         check_redirect_uri(field, &uri)?;
+        let uri = normalise_uri(&uri).ok_or_else(|| AuthError::invalid(field, "each must be an absolute URI"))?;
         if !kept.contains(&uri) {
             kept.push(uri);
         }
     }
     Ok(kept)
+}
+
+/// An API's URI (RFC 8707 §2): absolute, https (http on loopback), no fragment, no
+/// userinfo; kept in its normalised form.
+fn check_resource(uri: &str) -> Result<String, AuthError> {
+    let bad = |reason: &str| AuthError::invalid("resource", reason.to_owned());
+    check_redirect_uri("resource", uri)?;
+    let url = Url::parse(uri).map_err(|_| bad("an absolute URI"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(bad("an https URI (http on loopback)"));
+    }
+    normalise_uri(uri).ok_or_else(|| bad("an absolute URI"))
 }
 
 /// A redirect URI must be absolute, without a fragment (RFC 6749 §3.1.2), and `https`,
@@ -234,9 +328,24 @@ pub fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), AuthErro
     if uri.len() > MAX_REDIRECT_URI_LEN {
         return Err(AuthError::invalid(field, "a URI is too long"));
     }
+    if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(AuthError::invalid(field, "a URI has no spaces or control characters"));
+    }
     let parsed = Url::parse(uri).map_err(|_| AuthError::invalid(field, "each must be an absolute URI"))?;
     if parsed.fragment().is_some() {
         return Err(AuthError::invalid(field, "a redirect URI has no fragment"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(AuthError::invalid(field, "a URI carries no user name or password"));
+    }
+    if uri.contains('*') {
+        return Err(AuthError::invalid(field, "no wildcards: register each URI exactly"));
+    }
+    let hierarchical = uri
+        .get(..parsed.scheme().len() + 3)
+        .is_some_and(|start| start.eq_ignore_ascii_case(&format!("{}://", parsed.scheme())));
+    if matches!(parsed.scheme(), "http" | "https") && !hierarchical {
+        return Err(AuthError::invalid(field, "write the URI in full: scheme://host/path"));
     }
     match parsed.scheme() {
         "https" => Ok(()),
@@ -302,6 +411,11 @@ mod tests {
             "/relative",
             "javascript:alert(1)",
             "myapp:/cb",
+            "https://*.example.com/cb",
+            "https://user:pass@x.example/cb",
+            "http:/127.0.0.1/cb",
+            "https://a.example/cb\r\nSet-Cookie: x=1",
+            "https://a.example/c b",
         ] {
             assert!(check_redirect_uri("redirectUris", bad).is_err(), "{bad}");
         }
@@ -360,6 +474,7 @@ mod tests {
             grants: vec![Grant::AuthorizationCode],
             id_token_alg: IdTokenAlg::Rs256,
             created_at: 0,
+            resource: None,
         };
         assert_eq!(
             client.grantable_scopes("email  openid profile bogus"),
@@ -367,5 +482,45 @@ mod tests {
         );
         assert!(client.redirects_to("https://a.example/cb"));
         assert!(!client.redirects_to("https://a.example/cb/"));
+        assert_eq!(client.redirect_uri_for("HTTPS://A.example:443/cb"), Some("https://a.example/cb"));
+        assert!(!client.redirects_to("https://a.example/cb\n"));
+        assert!(client.grantable_scopes("openid authd:api").len() == 1);
+    }
+
+    #[test]
+    fn the_api_scope_is_for_first_party_clients_and_never_a_default() {
+        assert!(!request().validate().unwrap().scopes.iter().any(|s| s == API_SCOPE));
+        let third_party = ClientRequest {
+            scopes: Some(vec!["openid".into(), API_SCOPE.into()]),
+            ..request()
+        };
+        assert!(third_party.clone().validate().is_err());
+        let first_party = ClientRequest {
+            first_party: true,
+            ..third_party
+        };
+        assert!(first_party.validate().unwrap().scopes.contains(&API_SCOPE.to_owned()));
+    }
+
+    #[test]
+    fn an_api_registers_its_resource_uri_and_needs_no_grant() {
+        let api = ClientRequest {
+            name: "Orders API".into(),
+            redirect_uris: vec![],
+            resource: Some("https://API.example/".into()),
+            ..ClientRequest::default()
+        };
+        let valid = api.clone().validate().unwrap();
+        assert_eq!(valid.resource.as_deref(), Some("https://api.example/"));
+        assert!(valid.grants.is_empty());
+        for bad in ["https://api.example/#x", "ftp://api.example", "http://api.example"] {
+            let wrong = ClientRequest {
+                resource: Some(bad.into()),
+                ..api.clone()
+            };
+            assert!(wrong.validate().is_err(), "{bad}");
+        }
+        let public = ClientRequest { public: true, ..api };
+        assert!(public.validate().is_err());
     }
 }

@@ -32,6 +32,8 @@ pub struct AuthorizationCode {
     /// How they signed in (see [`amr`]).
     pub method: String,
     pub expires_at: i64,
+    /// The API (registered resource, RFC 8707) the tokens are for; `None`: the client.
+    pub resource: Option<String>,
 }
 
 /// What redeeming a code found.

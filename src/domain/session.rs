@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::token::Claims;
+use super::token::{Claims, Issuers};
 
 /// Lifetimes that shape every session and token.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +63,16 @@ pub struct Audience {
     pub client_id: String,
     /// Granted scopes, space-separated.
     pub scope: String,
+    /// The API (a registered resource, RFC 8707) the tokens are meant for, when the client
+    /// asked for one.
+    pub resource: Option<String>,
+}
+
+impl Audience {
+    /// The tokens' `aud`: the API asked for, else the client itself.
+    pub fn audience(&self) -> &str {
+        self.resource.as_deref().unwrap_or(&self.client_id)
+    }
 }
 
 /// What to do with a refresh request.
@@ -165,15 +175,17 @@ impl Session {
     }
 
     /// The claims of the session's current token.
-    pub fn current_claims(&self, issuer: &str) -> Claims {
+    pub fn current_claims(&self, issuers: &Issuers) -> Claims {
+        let client = self.audience.as_ref().map(|a| a.client_id.clone());
         Claims {
             sub: self.user_id,
             sid: self.id,
             jti: self.current.jti,
             iat: self.current.issued_at,
             exp: self.current.expires_at,
-            iss: issuer.to_owned(),
-            aud: self.audience.as_ref().map(|a| a.client_id.clone()),
+            iss: issuers.of(client.as_deref()).to_owned(),
+            aud: self.audience.as_ref().map(|a| a.audience().to_owned()),
+            client_id: client,
             scope: self.audience.as_ref().map(|a| a.scope.clone()),
             token_use: None,
         }
@@ -224,6 +236,11 @@ mod tests {
         refresh_grace: Duration::from_secs(10),
     };
 
+    static ISSUERS: std::sync::LazyLock<Issuers> = std::sync::LazyLock::new(|| Issuers {
+        native: "t".into(),
+        oauth: "https://t.example".into(),
+    });
+
     fn session_at(now: i64) -> Session {
         Session::start(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), now, &POLICY)
     }
@@ -243,7 +260,7 @@ mod tests {
     fn refreshing_the_current_token_rotates_it() {
         let s = session_at(1_000);
         let next = Uuid::new_v4();
-        let decision = s.decide_refresh(&s.current_claims("t"), next, 1_500, &POLICY);
+        let decision = s.decide_refresh(&s.current_claims(&ISSUERS), next, 1_500, &POLICY);
         assert_eq!(
             decision,
             RefreshDecision::Rotate(TokenGrant {
@@ -258,7 +275,7 @@ mod tests {
     fn a_successor_never_outlives_the_session() {
         let s = session_at(0);
         let late = s.expires_at - 60;
-        match s.decide_refresh(&s.current_claims("t"), Uuid::new_v4(), late, &POLICY) {
+        match s.decide_refresh(&s.current_claims(&ISSUERS), Uuid::new_v4(), late, &POLICY) {
             RefreshDecision::Rotate(g) => assert_eq!(g.expires_at, s.expires_at),
             other => panic!("expected rotation, got {other:?}"),
         }
@@ -267,7 +284,7 @@ mod tests {
     #[test]
     fn the_rotated_token_yields_the_successor_within_grace_only() {
         let s = session_at(1_000);
-        let old = s.current_claims("t");
+        let old = s.current_claims(&ISSUERS);
         let next = TokenGrant {
             jti: Uuid::new_v4(),
             issued_at: 1_500,
@@ -287,7 +304,7 @@ mod tests {
     #[test]
     fn a_token_two_rotations_old_is_reuse_even_within_grace() {
         let s = session_at(1_000);
-        let first = s.current_claims("t");
+        let first = s.current_claims(&ISSUERS);
         let s = rotated(
             s,
             TokenGrant {
@@ -315,7 +332,7 @@ mod tests {
     #[test]
     fn revoked_or_ended_sessions_reject() {
         let mut s = session_at(1_000);
-        let claims = s.current_claims("t");
+        let claims = s.current_claims(&ISSUERS);
         assert_eq!(
             s.decide_refresh(&claims, Uuid::new_v4(), s.expires_at, &POLICY),
             RefreshDecision::Reject
@@ -330,7 +347,7 @@ mod tests {
     #[test]
     fn a_token_of_another_session_is_rejected() {
         let s = session_at(1_000);
-        let mut claims = s.current_claims("t");
+        let mut claims = s.current_claims(&ISSUERS);
         claims.sid = Uuid::new_v4();
         assert_eq!(
             s.decide_refresh(&claims, Uuid::new_v4(), 1_100, &POLICY),

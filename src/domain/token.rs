@@ -18,10 +18,17 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, Unix seconds.
     pub exp: i64,
+    /// The issuer: [`Issuers::native`] on session tokens, [`Issuers::oauth`] (the issuer
+    /// of discovery, RFC 9068 §2.2) on tokens issued to an OpenID Connect client.
     pub iss: String,
-    /// The OpenID Connect client a token was issued to; absent on native tokens.
+    /// Whom the token is meant for (RFC 9068 §3): the client it was issued to, or the API
+    /// (a registered resource, RFC 8707) the client asked for; absent on native tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// The OpenID Connect client the token was issued to (RFC 9068 §2.2); absent on native
+    /// tokens. Tokens issued before this claim existed name the client in `aud` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// The scopes granted to that client, space-separated; absent on native tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -33,7 +40,70 @@ pub struct Claims {
 /// The `use` of a refresh token.
 pub const REFRESH_USE: &str = "refresh";
 
+/// The scope that lets a first-party client's token reach the native API (`/user/...`,
+/// `/mfa`, `/organizations`, the admin routes). Without it an application's token reaches
+/// only what OpenID Connect defines (userinfo), whatever else its user may do.
+pub const API_SCOPE: &str = "authd:api";
+
+/// The two issuers a deployment signs as: `native` (`AUTH_JWT_ISSUER`) on the session
+/// tokens of part 1 of the contract, unchanged for their clients, and `oauth` (the public
+/// URL, discovery's `issuer`) on access tokens issued to OpenID Connect clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuers {
+    pub native: String,
+    pub oauth: String,
+}
+
+impl Issuers {
+    /// The issuer of a token for `client` (or of a native token when `None`).
+    pub fn of(&self, client: Option<&str>) -> &str {
+        match client {
+            Some(_) => &self.oauth,
+            None => &self.native,
+        }
+    }
+}
+
+/// What a bearer token may reach. The native API is a resource of its own (RFC 9068 §4:
+/// the resource server checks the audience): a session token reaches it; a client's token
+/// only when the client was granted [`API_SCOPE`] for itself (not for another API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A token of a native session (sign-in through the API or the pages).
+    Native,
+    /// A client's token that may call the native API on its user's behalf.
+    ClientWithApi,
+    /// A client's token for OpenID Connect (userinfo) or another API only.
+    Client,
+}
+
 impl Claims {
+    /// The client the token was issued to, `None` for a native token.
+    pub fn client(&self) -> Option<&str> {
+        self.client_id.as_deref().or(self.aud.as_deref())
+    }
+
+    /// Whether `scope` was granted (always false on a native token).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope
+            .as_deref()
+            .is_some_and(|granted| granted.split(' ').any(|s| s == scope))
+    }
+
+    /// Whether the token is meant for the client itself rather than another API.
+    pub fn meant_for_client(&self) -> bool {
+        self.client().is_some() && self.aud.as_deref() == self.client()
+    }
+
+    /// What the token may reach.
+    pub fn reach(&self) -> Reach {
+        match self.client() {
+            None => Reach::Native,
+            Some(_) if self.meant_for_client() && self.has_scope(API_SCOPE) => Reach::ClientWithApi,
+            Some(_) => Reach::Client,
+        }
+    }
+
     /// Rejects a token whose lifetime is over at `now` (Unix seconds).
     pub fn ensure_unexpired(&self, now: i64) -> Result<(), AuthError> {
         if now >= self.exp {
@@ -106,6 +176,7 @@ mod tests {
             exp,
             iss: "authd".into(),
             aud: None,
+            client_id: None,
             scope: None,
             token_use: None,
         }
@@ -162,6 +233,27 @@ mod tests {
         }
         let current = *chain.last().unwrap();
         assert!(chain[..chain.len() - 1].iter().all(|old| supersedes(current, *old)));
+    }
+
+    #[test]
+    fn only_a_native_token_or_a_client_granted_the_api_reaches_the_native_api() {
+        let native = claims(0, 10);
+        assert_eq!(native.reach(), Reach::Native);
+        let mut app = claims(0, 10);
+        app.aud = Some("app".into());
+        app.client_id = Some("app".into());
+        app.scope = Some("openid email".into());
+        assert_eq!(app.reach(), Reach::Client);
+        app.scope = Some("openid authd:api".into());
+        assert_eq!(app.reach(), Reach::ClientWithApi);
+        app.aud = Some("https://api.example".into());
+        assert_eq!(app.reach(), Reach::Client, "a token for another API");
+        let mut legacy = claims(0, 10);
+        legacy.aud = Some("app".into());
+        legacy.scope = Some("openid".into());
+        assert_eq!(legacy.client(), Some("app"), "older tokens name the client in aud");
+        assert_eq!(legacy.reach(), Reach::Client);
+        assert!(!legacy.has_scope("open"), "scopes match whole words");
     }
 
     #[test]

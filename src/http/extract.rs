@@ -110,7 +110,8 @@ pub struct Path<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(Problem))]
 pub struct Query<T>(pub T);
 
-/// The authenticated caller: a valid, unexpired, unrevoked bearer token (else 401).
+/// The authenticated caller of the native API: a valid, unexpired, unrevoked bearer token
+/// meant for this API (a session's, or a client's granted `authd:api`), else 401.
 pub struct Caller(pub Claims);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller
@@ -121,7 +122,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let token = bearer_token(&parts.headers).ok_or(AuthError::InvalidToken)?;
-        Ok(Caller(Arc::<Tokens>::from_ref(state).authenticate(token?)?))
+        Ok(Caller(Arc::<Tokens>::from_ref(state).authenticate_for_api(token?)?))
     }
 }
 
@@ -137,7 +138,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         match bearer_token(&parts.headers) {
             None => Ok(MaybeCaller(None)),
-            Some(token) => Ok(MaybeCaller(Some(Arc::<Tokens>::from_ref(state).authenticate(token?)?))),
+            Some(token) => Ok(MaybeCaller(Some(
+                Arc::<Tokens>::from_ref(state).authenticate_for_api(token?)?,
+            ))),
         }
     }
 }

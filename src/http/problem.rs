@@ -69,6 +69,13 @@ impl From<AuthError> for Problem {
                 Problem::new(S::FORBIDDEN, "email_not_verified", "E-mail not verified", detail)
             }
             AuthError::AccountDisabled => Problem::new(S::FORBIDDEN, "account_disabled", "Account disabled", detail),
+            AuthError::ResourceTaken => Problem::new(S::CONFLICT, "resource_taken", "Resource taken", detail),
+            AuthError::ReauthenticationRequired => Problem::new(
+                S::FORBIDDEN,
+                "reauthentication_required",
+                "Reauthentication required",
+                detail,
+            ),
             AuthError::SoleOwner => Problem::new(S::CONFLICT, "sole_owner", "Sole owner", detail),
             AuthError::LastOwner => Problem::new(S::CONFLICT, "last_owner", "Last owner", detail),
             AuthError::InvalidCode => Problem::new(S::UNAUTHORIZED, "invalid_code", "Invalid code", detail),

@@ -7,7 +7,7 @@ use secrecy::{SecretSlice, SecretString};
 
 use crate::domain::mfa::TotpProvisioning;
 use crate::domain::oauth::IdTokenAlg;
-use crate::domain::token::Claims;
+use crate::domain::token::{Claims, Issuers};
 use crate::domain::AuthError;
 use uuid::Uuid;
 
@@ -82,8 +82,8 @@ pub trait PasskeyCeremonies: Send + Sync {
 
 /// Signs and verifies this server's access tokens.
 pub trait TokenSigning: Send + Sync {
-    /// The `iss` of every token signed here.
-    fn issuer(&self) -> &str;
+    /// The `iss` of the tokens signed here: native session tokens and OAuth access tokens.
+    fn issuers(&self) -> &Issuers;
     /// A signed token for `claims`.
     fn sign(&self, claims: &Claims) -> SecretString;
     /// The claims of a token signed by a current or previous key of this deployment

@@ -40,6 +40,8 @@ pub enum Constraint {
     FactorPerStrategy,
     /// A passkey's credential id is registered once, to one account.
     PasskeyCredential,
+    /// A resource (API) URI is registered by one client.
+    ResourceTaken,
 }
 
 /// Why a storage call failed.
@@ -58,6 +60,7 @@ impl From<StoreError> for AuthError {
         match err {
             StoreError::Conflict(Constraint::UserEmail) => AuthError::EmailTaken,
             StoreError::Conflict(Constraint::Membership) => AuthError::AlreadyMember,
+            StoreError::Conflict(Constraint::ResourceTaken) => AuthError::ResourceTaken,
             StoreError::Conflict(Constraint::FactorPerStrategy | Constraint::PasskeyCredential) => {
                 AuthError::FactorExists
             }

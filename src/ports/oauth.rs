@@ -13,6 +13,8 @@ use crate::domain::oidc::{AuthorizationCode, Redemption};
 pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// The client that registered `resource` as its API's URI.
+    async fn client_by_resource(&self, resource: &str) -> StoreResult<Option<Client>>;
     /// Every client, oldest first.
     async fn clients(&self) -> StoreResult<Vec<Client>>;
     /// Removes the client; `false` when there was none.

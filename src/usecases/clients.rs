@@ -81,6 +81,7 @@ impl OAuthClients {
             grants: valid.grants,
             id_token_alg: valid.id_token_alg,
             created_at: self.clock.unix_now(),
+            resource: valid.resource,
         };
         self.clients.insert_client(&client).await?;
         Ok(Registered { client, secret })
@@ -134,6 +135,11 @@ impl OAuthClients {
             _ => false,
         };
         Ok(proved.then_some(client))
+    }
+
+    /// The API registered as `resource` (RFC 8707), when there is one.
+    pub async fn resource(&self, resource: &str) -> Result<Option<Client>, AuthError> {
+        Ok(self.clients.client_by_resource(resource).await?)
     }
 
     /// The caller's consents to third-party clients, newest first.

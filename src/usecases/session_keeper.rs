@@ -50,7 +50,7 @@ impl SessionKeeper {
     }
 
     fn issue(&self, session: &Session) -> IssuedToken {
-        let claims = session.current_claims(self.signer.issuer());
+        let claims = session.current_claims(self.signer.issuers());
         IssuedToken {
             token: self.signer.sign(&claims),
             claims,

@@ -134,10 +134,12 @@ impl Sessions {
     }
 
     /// Rotates `token` within its session. A rotated-away token presented after the grace
-    /// interval revokes the session (reuse detection, recorded by the session keeper).
+    /// interval revokes the session (reuse detection, recorded by the session keeper). A
+    /// client's access token is refused: an application refreshes with its refresh token
+    /// at the token endpoint, and only when it was granted `offline_access`.
     pub async fn refresh(&self, token: &SecretString, origin: &Origin) -> Result<Credential, AuthError> {
         let claims = self.signer.verify(token.expose_secret())?;
-        if claims.token_use.is_some() {
+        if claims.token_use.is_some() || claims.client().is_some() {
             return Err(AuthError::InvalidToken);
         }
         claims.ensure_unexpired(self.clock.unix_now())?;
@@ -226,8 +228,12 @@ impl Sessions {
         self.close(caller.sub, sid, origin, "ended_by_owner").await
     }
 
-    /// Ends the caller's session.
+    /// Ends the caller's session. A client's token is refused (401): an application ends
+    /// what it holds through revocation (RFC 7009) or RP-initiated logout.
     pub async fn logout(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
+        if caller.client().is_some() {
+            return Err(AuthError::InvalidToken);
+        }
         self.close(caller.sub, caller.sid, origin, "logout").await
     }
 
@@ -271,7 +277,13 @@ impl Sessions {
     /// A token for a client acting for itself (the client credentials grant): no user and
     /// no session row; its `sid` is the client's own (see [`client_sid`]), so revoking
     /// that revokes every such token of the client.
-    pub(crate) fn client_token(&self, client_id: &str, scope: String, ttl_secs: i64) -> Credential {
+    pub(crate) fn client_token(
+        &self,
+        client_id: &str,
+        resource: Option<String>,
+        scope: String,
+        ttl_secs: i64,
+    ) -> Credential {
         let now = self.clock.unix_now();
         let sid = client_sid(client_id);
         let claims = Claims {
@@ -280,8 +292,9 @@ impl Sessions {
             jti: Uuid::new_v4(),
             iat: now,
             exp: now + ttl_secs,
-            iss: self.signer.issuer().to_owned(),
-            aud: Some(client_id.to_owned()),
+            iss: self.signer.issuers().oauth.clone(),
+            aud: Some(resource.unwrap_or_else(|| client_id.to_owned())),
+            client_id: Some(client_id.to_owned()),
             scope: Some(scope),
             token_use: None,
         };
@@ -317,6 +330,9 @@ impl Sessions {
 
     /// Ends every session of the caller.
     pub async fn logout_everywhere(&self, caller: &Claims, origin: &Origin) -> Result<(), AuthError> {
+        if caller.client().is_some() {
+            return Err(AuthError::InvalidToken);
+        }
         let event = self.revoked(caller.sub, origin, "logout_all");
         self.close_all(caller.sub, None, Some(event)).await
     }

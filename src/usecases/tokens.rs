@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::Ports;
 use crate::actors::revocation::RevocationView;
-use crate::domain::token::Claims;
+use crate::domain::token::{Claims, Reach};
 use crate::domain::AuthError;
 use crate::ports::{Clock, IdTokenSigning, TokenSigning};
 
@@ -34,8 +34,29 @@ impl Tokens {
         }
     }
 
-    /// Accepts a bearer token only if it is well signed, unexpired and not revoked here;
-    /// the revocation check is a memory read, never a network round trip.
+    /// A caller of the native API: a session token, or the token of a first-party client
+    /// granted [`API_SCOPE`](crate::domain::token::API_SCOPE); any other client's token is
+    /// 401 `invalid_token` (RFC 9068 §4: the audience is checked).
+    pub fn authenticate_for_api(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.authenticate(token)?;
+        match claims.reach() {
+            Reach::Native | Reach::ClientWithApi => Ok(claims),
+            Reach::Client => Err(AuthError::InvalidToken),
+        }
+    }
+
+    /// A native session's token only (the pages' cookie, refresh and logout).
+    pub fn authenticate_session(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.authenticate(token)?;
+        match claims.reach() {
+            Reach::Native => Ok(claims),
+            Reach::ClientWithApi | Reach::Client => Err(AuthError::InvalidToken),
+        }
+    }
+
+    /// Accepts any access token of this server (a session's or a client's) only if it is
+    /// well signed, unexpired and not revoked here; the revocation check is a memory read,
+    /// never a network round trip. What the token may reach is the caller's to check.
     pub fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
         let claims = self.signer.verify(token)?;
         if claims.token_use.is_some() {

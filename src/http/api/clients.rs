@@ -27,7 +27,8 @@ pub struct NewClientBody {
     public: bool,
     #[serde(default)]
     first_party: bool,
-    /// Default: every scope.
+    /// Default: every scope but `authd:api` (first-party clients only: their tokens may
+    /// call the native API).
     scopes: Option<Vec<String>>,
     /// Default: `authorization_code` and `refresh_token`.
     grants: Option<Vec<String>>,
@@ -35,6 +36,9 @@ pub struct NewClientBody {
     post_logout_redirect_uris: Vec<String>,
     /// `RS256` (the default) or `EdDSA`.
     id_token_signed_response_alg: Option<String>,
+    /// For an API (RFC 8707): the URI applications name in `resource=`; tokens for it carry
+    /// it as `aud`, and its credentials introspect them. Default grants: none.
+    resource: Option<String>,
 }
 
 /// The new client; `clientSecret` is shown only now (none for a public client).
@@ -66,6 +70,7 @@ pub async fn create(
         scopes: body.scopes,
         grants: body.grants,
         id_token_alg: body.id_token_signed_response_alg,
+        resource: body.resource,
     };
     let registered = clients.register_as_admin(&caller, request).await?;
     let answer = RegisteredBody {
@@ -89,6 +94,8 @@ pub struct ClientBody {
     id_token_signed_response_alg: &'static str,
     /// RFC 3339.
     created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<String>,
 }
 
 impl From<Client> for ClientBody {
@@ -104,6 +111,7 @@ impl From<Client> for ClientBody {
             public: client.public,
             first_party: client.first_party,
             scopes: client.scopes,
+            resource: client.resource,
         }
     }
 }

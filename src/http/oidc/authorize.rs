@@ -80,6 +80,10 @@ fn request_of(parameters: &HashMap<String, String>) -> AuthorizeRequest {
         max_age: get("max_age"),
         code_challenge: get("code_challenge"),
         code_challenge_method: get("code_challenge_method"),
+        resource: get("resource"),
+        request: get("request"),
+        request_uri: get("request_uri"),
+        response_mode: get("response_mode"),
     }
 }
 

@@ -42,6 +42,7 @@ pub async fn token(
         code_verifier: form.remove("code_verifier"),
         refresh_token: form.remove("refresh_token").map(SecretString::from),
         scope: form.remove("scope"),
+        resource: form.remove("resource"),
     };
     match grants.grant(auth, request, &origin).await {
         Ok(granted) => {

@@ -108,7 +108,7 @@ impl Browser {
         else {
             return;
         };
-        let claims = match Arc::<Tokens>::from_ref(state).authenticate(&token) {
+        let claims = match Arc::<Tokens>::from_ref(state).authenticate_session(&token) {
             Ok(claims) => claims,
             Err(_) => {
                 self.end_session();

@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{unavailable, SqlStore};
+use super::{on_constraint, unavailable, SqlStore};
 use crate::domain::oauth::{Client, Grant, IdTokenAlg};
-use crate::ports::{ClientStore, StoreError, StoreResult};
+use crate::ports::{ClientStore, Constraint, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, name, secret_digest, redirect_uris, post_logout_redirect_uris, public, first_party, \
-                       scopes, grants, id_token_alg, created_at";
+                       scopes, grants, id_token_alg, created_at, resource";
 
 #[async_trait]
 impl ClientStore for SqlStore {
@@ -17,7 +17,7 @@ impl ClientStore for SqlStore {
         let list = |items: &[String]| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
         let grants: Vec<String> = client.grants.iter().map(|g| g.as_str().to_owned()).collect();
         sqlx::query(&format!(
-            "INSERT INTO oauth_clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO oauth_clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&client.id)
         .bind(&client.name)
@@ -30,15 +30,25 @@ impl ClientStore for SqlStore {
         .bind(list(&grants))
         .bind(client.id_token_alg.as_str())
         .bind(client.created_at)
+        .bind(client.resource.as_deref())
         .execute(&self.writer)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| on_constraint(err, Constraint::ResourceTaken))?;
         Ok(())
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"))
             .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(client_of).transpose()
+    }
+
+    async fn client_by_resource(&self, resource: &str) -> StoreResult<Option<Client>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM oauth_clients WHERE resource = $1"))
+            .bind(resource)
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -91,5 +101,6 @@ fn client_of(row: &AnyRow) -> StoreResult<Client> {
         id_token_alg: IdTokenAlg::parse(&row.try_get::<String, _>("id_token_alg").map_err(unavailable)?)
             .map_err(|_| broken("id_token_alg"))?,
         created_at: row.try_get("created_at").map_err(unavailable)?,
+        resource: row.try_get("resource").map_err(unavailable)?,
     })
 }

@@ -20,7 +20,7 @@ impl CodeStore for SqlStore {
             .map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO oauth_codes (code_digest, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
-             auth_time, method, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             auth_time, method, expires_at, resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&code.digest)
         .bind(&code.client_id)
@@ -32,6 +32,7 @@ impl CodeStore for SqlStore {
         .bind(code.auth_time)
         .bind(&code.method)
         .bind(code.expires_at)
+        .bind(code.resource.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
@@ -41,7 +42,7 @@ impl CodeStore for SqlStore {
     async fn redeem_code(&self, digest: &str, now: i64) -> StoreResult<Redemption> {
         let fresh = sqlx::query(
             "UPDATE oauth_codes SET used_at = $1 WHERE code_digest = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, method, expires_at",
+             RETURNING client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, method, expires_at, resource",
         )
         .bind(now)
         .bind(digest)
@@ -60,6 +61,7 @@ impl CodeStore for SqlStore {
                 auth_time: row.try_get("auth_time").map_err(unavailable)?,
                 method: row.try_get("method").map_err(unavailable)?,
                 expires_at: row.try_get("expires_at").map_err(unavailable)?,
+                resource: row.try_get("resource").map_err(unavailable)?,
             };
             return Ok(Redemption::Fresh(code));
         }

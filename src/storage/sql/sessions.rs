@@ -36,6 +36,7 @@ pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
             (Some(client_id), scope) => Some(Audience {
                 client_id,
                 scope: scope.unwrap_or_default(),
+                resource: row.try_get("resource")?,
             }),
             (None, _) => None,
         },
@@ -91,7 +92,8 @@ impl SessionStore for SqlStore {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at, \
-             user_agent, ip, method, client_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             user_agent, ip, method, client_id, scope, resource) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -105,6 +107,7 @@ impl SessionStore for SqlStore {
         .bind(session.method.as_deref())
         .bind(session.audience.as_ref().map(|a| a.client_id.as_str()))
         .bind(session.audience.as_ref().map(|a| a.scope.as_str()))
+        .bind(session.audience.as_ref().and_then(|a| a.resource.as_deref()))
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;

@@ -60,7 +60,7 @@ impl Enrolment {
             throttle,
             notices,
             passkeys,
-            issuer: ports.signer.issuer().to_owned(),
+            issuer: ports.signer.issuers().native.clone(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret as _;
 use url::Url;
 
-use super::Issuer;
+use super::{target, Issuer};
 use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS, MAX_PARAMETER_LEN};
 use crate::domain::token::Claims;
@@ -33,6 +33,13 @@ pub struct AuthorizeRequest {
     pub max_age: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// The API the tokens are for (RFC 8707).
+    pub resource: Option<String>,
+    /// Request objects (OIDC Core §6) are not supported: named only to refuse them.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    /// Only `query` is supported (discovery says so); another mode is refused.
+    pub response_mode: Option<String>,
 }
 
 /// What the endpoint answers.
@@ -46,6 +53,14 @@ pub enum Outcome {
     Refuse(String),
     /// A third-party client asks for scopes the user has not allowed it yet.
     Consent { client_name: String, scopes: Vec<String> },
+}
+
+/// What a code grants: the scopes, the API, and the sign-in it reports.
+struct CodeGrant {
+    scope: String,
+    resource: Option<String>,
+    method: String,
+    auth_time: i64,
 }
 
 /// Decides authorization requests and issues codes.
@@ -84,7 +99,7 @@ impl Authorizations {
                 Err(_) => return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into()),
             },
         };
-        let Some(redirect_uri) = request.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri)) else {
+        let Some(redirect_uri) = request.redirect_uri.as_deref().and_then(|uri| client.redirect_uri_for(uri)) else {
             return Outcome::Refuse("The application asked to return to an address it has not registered.".into());
         };
         let back = |result: Result<String, OAuthError>| match result {
@@ -97,6 +112,10 @@ impl Authorizations {
         };
         let scope = match self.check(&client, request) {
             Ok(scope) => scope,
+            Err(err) => return back(Err(err)),
+        };
+        let resource = match target(self.clients.as_ref(), request.resource.as_deref()).await {
+            Ok(resource) => resource,
             Err(err) => return back(Err(err)),
         };
         let prompts: Vec<&str> = request.prompt.as_deref().unwrap_or_default().split(' ').collect();
@@ -133,10 +152,13 @@ impl Authorizations {
                 },
             };
         }
-        back(
-            self.issue_code(&client, claims, redirect_uri, scope, request, method, auth_time)
-                .await,
-        )
+        let grant = CodeGrant {
+            scope,
+            resource,
+            method,
+            auth_time,
+        };
+        back(self.issue_code(&client, claims, redirect_uri, grant, request).await)
     }
 
     /// Whether the user allowed `client` every scope of `scope` before.
@@ -161,7 +183,7 @@ impl Authorizations {
             _ => return self.authorize(request, browser).await,
         };
         let (Some(redirect_uri), Ok(scope)) = (
-            request.redirect_uri.as_deref().filter(|uri| client.redirects_to(uri)),
+            request.redirect_uri.as_deref().and_then(|uri| client.redirect_uri_for(uri)),
             self.check(&client, request),
         ) else {
             return self.authorize(request, browser).await;
@@ -193,6 +215,23 @@ impl Authorizations {
             .any(|value| value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LEN));
         if too_long {
             return Err(OAuthError::invalid_request("a parameter is too long"));
+        }
+        if request.request.is_some() {
+            return Err(OAuthError::new(
+                "request_not_supported",
+                "request objects are not supported",
+            ));
+        }
+        if request.request_uri.is_some() {
+            return Err(OAuthError::new(
+                "request_uri_not_supported",
+                "request_uri is not supported",
+            ));
+        }
+        if request.response_mode.as_deref().is_some_and(|mode| mode != "query") {
+            return Err(OAuthError::invalid_request(
+                "response_mode: only query is supported",
+            ));
         }
         if request.response_type.as_deref() != Some("code") {
             return Err(OAuthError::new(
@@ -237,17 +276,20 @@ impl Authorizations {
         Ok(scopes.join(" "))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn issue_code(
         &self,
         client: &Client,
         claims: &Claims,
         redirect_uri: &str,
-        scope: String,
+        grant: CodeGrant,
         request: &AuthorizeRequest,
-        method: String,
-        auth_time: i64,
     ) -> Result<String, OAuthError> {
+        let CodeGrant {
+            scope,
+            resource,
+            method,
+            auth_time,
+        } = grant;
         let code = self.secrets.random_token(32);
         let record = AuthorizationCode {
             digest: self.data_key.digest(CODE, code.expose_secret()),
@@ -260,6 +302,7 @@ impl Authorizations {
             auth_time,
             method,
             expires_at: self.clock.unix_now() + CODE_TTL_SECS,
+            resource,
         };
         self.codes
             .insert_code(&record)

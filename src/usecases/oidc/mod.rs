@@ -2,13 +2,32 @@
 //! the token endpoint's grants and userinfo (`token.rs`), and the discovery document.
 
 pub mod authorize;
+pub mod claims;
 pub mod logout;
 pub mod revocation;
 pub mod token;
 
 use serde_json::json;
 
-use crate::domain::oauth::SCOPES;
+use crate::domain::oauth::{normalise_uri, SCOPES};
+use crate::domain::oidc::OAuthError;
+use crate::domain::AuthError;
+use crate::ports::ClientStore;
+
+/// The API a `resource` parameter names (RFC 8707 §2), as registered: `None` when the
+/// request names none; `invalid_target` when it is not a registered API's URI.
+pub(crate) async fn target(clients: &dyn ClientStore, resource: Option<&str>) -> Result<Option<String>, OAuthError> {
+    let Some(uri) = resource else {
+        return Ok(None);
+    };
+    let invalid = || OAuthError::new("invalid_target", "the resource is not an API registered here");
+    let normalised = normalise_uri(uri).ok_or_else(invalid)?;
+    match clients.client_by_resource(&normalised).await {
+        Ok(Some(api)) => Ok(api.resource),
+        Ok(None) => Err(invalid()),
+        Err(err) => Err(OAuthError::from(AuthError::from(err))),
+    }
+}
 
 /// The provider's identity: its issuer (`AUTH_PUBLIC_URL`), from which every endpoint's
 /// address follows.

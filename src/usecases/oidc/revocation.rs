@@ -1,5 +1,6 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662) for clients: a client may
-//! revoke and inspect the tokens issued to it, nothing else.
+//! revoke the tokens issued to it, and inspect those meant for it: its own, or, for an API
+//! registered as a resource (RFC 8707), the tokens other applications got for it.
 
 use std::sync::Arc;
 
@@ -40,7 +41,7 @@ impl ClientTokens {
         let Ok(claims) = self.signer.verify(token) else {
             return Ok(());
         };
-        if claims.aud.as_deref() != Some(client.id.as_str()) {
+        if claims.client() != Some(client.id.as_str()) {
             return Ok(());
         }
         let ended = match claims.sub == client_sid(&client.id) {
@@ -54,20 +55,24 @@ impl ClientTokens {
         ended.map_err(|err| OAuthError::from(err).into())
     }
 
-    /// What RFC 7662 tells a confidential client about one of its access tokens; any other
-    /// token (foreign, refresh, expired, revoked) is `{"active": false}`.
+    /// What RFC 7662 tells a confidential client about an access token whose `aud` names
+    /// it (the client itself, or the API it registered as a resource); any other token
+    /// (meant for someone else, a refresh token, expired, revoked) is `{"active": false}`.
     pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<serde_json::Value, TokenError> {
         let client = authenticated(&self.clients, auth, true).await?;
+        let meant_for_caller = |aud: Option<&str>| {
+            aud.is_some_and(|aud| aud == client.id || client.resource.as_deref() == Some(aud))
+        };
         match self.tokens.authenticate(token) {
-            Ok(claims) if claims.aud.as_deref() == Some(client.id.as_str()) => Ok(json!({
+            Ok(claims) if meant_for_caller(claims.aud.as_deref()) => Ok(json!({
                 "active": true,
                 "scope": claims.scope,
-                "client_id": client.id,
+                "client_id": claims.client(),
                 "token_type": "Bearer",
                 "exp": claims.exp,
                 "iat": claims.iat,
                 "sub": claims.sub,
-                "aud": client.id,
+                "aud": claims.aud,
                 "iss": claims.iss,
                 "jti": claims.jti,
                 "sid": claims.sid,

@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::json;
 
 use super::authorize::CODE;
-use super::Issuer;
+use super::claims::{id_token, released, IdTokenFacts};
+use super::{target, Issuer};
 use crate::domain::oauth::{Client, Grant};
-use crate::domain::oidc::{amr, at_hash, pkce_matches, OAuthError, Redemption};
+use crate::domain::oidc::{pkce_matches, OAuthError, Redemption};
 use crate::domain::session::Audience;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{Clock, CodeStore, DataKey, IdTokenSigning, UserStore};
+use crate::ports::{ClientStore, Clock, CodeStore, DataKey, IdTokenSigning, UserStore};
 use crate::usecases::clients::{ClientAuth, OAuthClients};
 use crate::usecases::sessions::Sessions;
 use crate::usecases::Ports;
@@ -28,6 +28,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<SecretString>,
     pub scope: Option<String>,
+    /// The API the token is for (RFC 8707).
+    pub resource: Option<String>,
 }
 
 /// A successful token response.
@@ -80,6 +82,7 @@ pub(super) async fn authenticated(
 /// Grants tokens and answers userinfo.
 pub struct TokenGrants {
     secrets: Arc<OAuthClients>,
+    clients: Arc<dyn ClientStore>,
     codes: Arc<dyn CodeStore>,
     users: Arc<dyn UserStore>,
     data_key: Arc<dyn DataKey>,
@@ -101,6 +104,7 @@ impl TokenGrants {
     ) -> Self {
         Self {
             secrets,
+            clients: ports.clients.clone(),
             codes: ports.codes.clone(),
             users: ports.users.clone(),
             data_key: ports.data_key.clone(),
@@ -135,7 +139,7 @@ impl TokenGrants {
         Ok(match grant {
             Grant::AuthorizationCode => self.redeem(&client, &request, origin).await?,
             Grant::RefreshToken => self.refresh(&client, &request, origin).await?,
-            Grant::ClientCredentials => self.for_itself(&client, &request)?,
+            Grant::ClientCredentials => self.for_itself(&client, &request).await?,
         })
     }
 
@@ -176,19 +180,33 @@ impl TokenGrants {
             (None, None) => {}
             _ => return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match")),
         }
-        let user = self
+        let resource = match (record.resource.clone(), request.resource.as_deref()) {
+            (asked, None) => asked,
+            (None, Some(later)) => target(self.clients.as_ref(), Some(later)).await?,
+            (Some(asked), Some(again)) => match target(self.clients.as_ref(), Some(again)).await? {
+                Some(same) if same == asked => Some(asked),
+                _ => {
+                    return Err(OAuthError::new(
+                        "invalid_target",
+                        "resource differs from the authorization request's",
+                    ))
+                }
+            },
+        };
+        let profile = self
             .users
-            .user_by_id(record.user_id)
+            .profile(record.user_id)
             .await
             .map_err(AuthError::from)?
             .ok_or_else(|| OAuthError::invalid_grant("the account is gone"))?;
         let audience = Audience {
             client_id: client.id.clone(),
             scope: record.scope.clone(),
+            resource,
         };
         let credential = self
             .sessions
-            .open_for_client(&user, &record.method, audience, origin)
+            .open_for_client(&profile.user, &record.method, audience, origin)
             .await?;
         let claims = &credential.token.claims;
         if let Err(err) = self.codes.record_issued_session(&digest, claims.sid).await {
@@ -196,23 +214,16 @@ impl TokenGrants {
         }
         let scopes: Vec<&str> = record.scope.split(' ').collect();
         let id_token = scopes.contains(&"openid").then(|| {
-            let amr = amr(&record.method);
-            let mut id_claims = json!({
-                "iss": self.issuer.as_str(),
-                "sub": user.id,
-                "aud": client.id,
-                "exp": claims.exp,
-                "iat": now,
-                "auth_time": record.auth_time,
-                "acr": if amr.contains(&"mfa") { "mfa" } else { "pwd" },
-                "amr": amr,
-                "at_hash": at_hash(credential.token.token.expose_secret(), client.id_token_alg),
-                "sid": claims.sid,
-            });
-            if let Some(nonce) = &record.nonce {
-                id_claims["nonce"] = json!(nonce);
-            }
-            self.id_tokens.sign_id_token(&id_claims, client.id_token_alg)
+            let facts = IdTokenFacts {
+                session: claims.sid,
+                expires_at: claims.exp,
+                issued_at: now,
+                auth_time: record.auth_time,
+                method: &record.method,
+                access_token: credential.token.token.expose_secret(),
+                nonce: record.nonce.as_deref(),
+            };
+            id_token(self.id_tokens.as_ref(), &self.issuer, client, &profile, &scopes, &facts)
         });
         let refresh_token = (scopes.contains(&"offline_access") && client.may_use(Grant::RefreshToken))
             .then(|| self.sessions.refresh_token_for(claims));
@@ -248,28 +259,76 @@ impl TokenGrants {
                 other => OAuthError::from(other),
             })?;
         let claims = &credential.token.claims;
+        if let Some(asked) = request.resource.as_deref() {
+            let same = target(self.clients.as_ref(), Some(asked)).await?;
+            if same.as_deref() != claims.aud.as_deref() {
+                return Err(OAuthError::new(
+                    "invalid_target",
+                    "a refresh keeps the resource the tokens were issued for",
+                ));
+            }
+        }
+        let scope = claims.scope.clone().unwrap_or_default();
+        let id_token = match claims.has_scope("openid") {
+            true => self.refreshed_id_token(client, claims, &credential.token.token).await,
+            false => None,
+        };
         Ok(Granted {
             refresh_token: Some(self.sessions.refresh_token_for(claims)),
-            scope: claims.scope.clone().unwrap_or_default(),
+            scope,
             expires_in: credential.expires_in,
             access_token: credential.token.token,
-            id_token: None,
+            id_token,
         })
     }
 
+    /// A new ID token after a refresh (OIDC Core §12.2): the same subject, audience and
+    /// `auth_time` as at sign-in, a new `iat`, no `nonce`. `None` (and a warning) when the
+    /// session or the account cannot be read now; the tokens are still good.
+    async fn refreshed_id_token(&self, client: &Client, claims: &Claims, access: &SecretString) -> Option<String> {
+        let sign_in = self.sessions.sign_in_of(claims.sid).await;
+        let profile = self.users.profile(claims.sub).await;
+        let (Ok(Some((method, auth_time))), Ok(Some(profile))) = (sign_in, profile) else {
+            tracing::warn!("no ID token with this refresh: the session or account could not be read");
+            return None;
+        };
+        let scope = claims.scope.as_deref().unwrap_or_default();
+        let scopes: Vec<&str> = scope.split(' ').collect();
+        let facts = IdTokenFacts {
+            session: claims.sid,
+            expires_at: claims.exp,
+            issued_at: self.clock.unix_now(),
+            auth_time,
+            method: &method,
+            access_token: access.expose_secret(),
+            nonce: None,
+        };
+        Some(id_token(
+            self.id_tokens.as_ref(),
+            &self.issuer,
+            client,
+            &profile,
+            &scopes,
+            &facts,
+        ))
+    }
+
     /// The client credentials grant (RFC 6749 §4.4): a token for the client itself, with
-    /// the requested scopes it registered (none of the user-facing ones).
-    fn for_itself(&self, client: &Client, request: &TokenRequest) -> Result<Granted, OAuthError> {
-        let requested = request.scope.clone().unwrap_or_else(|| client.scopes.join(" "));
+    /// the scopes it asked for and registered (none of the user-facing ones; none at all
+    /// when it asks for none), for itself or for the API `resource` names.
+    async fn for_itself(&self, client: &Client, request: &TokenRequest) -> Result<Granted, OAuthError> {
+        let requested = request.scope.as_deref().unwrap_or_default();
         let scopes: Vec<&str> = client
-            .grantable_scopes(&requested)
+            .grantable_scopes(requested)
             .into_iter()
-            .filter(|s| *s != "openid" && *s != "offline_access")
+            .filter(|s| !matches!(*s, "openid" | "offline_access" | "profile" | "email" | "phone"))
+            .filter(|s| *s != crate::domain::token::API_SCOPE)
             .collect();
         let scope = scopes.join(" ");
+        let resource = target(self.clients.as_ref(), request.resource.as_deref()).await?;
         let credential = self
             .sessions
-            .client_token(&client.id, scope.clone(), self.token_ttl_secs);
+            .client_token(&client.id, resource, scope.clone(), self.token_ttl_secs);
         Ok(Granted {
             expires_in: credential.expires_in,
             access_token: credential.token.token,
@@ -293,11 +352,10 @@ impl TokenGrants {
     }
 
     /// The claims of the user an OpenID Connect access token was issued for, as far as
-    /// its scopes release them.
+    /// its scopes release them. Only a token meant for the client itself (not for another
+    /// API) and granted `openid` reaches userinfo.
     pub async fn userinfo(&self, claims: &Claims) -> Result<serde_json::Value, OAuthError> {
-        let scope = claims.scope.as_deref().unwrap_or_default();
-        let scopes: Vec<&str> = scope.split(' ').collect();
-        if claims.aud.is_none() || !scopes.contains(&"openid") {
+        if !claims.meant_for_client() || !claims.has_scope("openid") {
             return Err(OAuthError::new(
                 "insufficient_scope",
                 "the token was not issued with openid",
@@ -309,29 +367,8 @@ impl TokenGrants {
             .await
             .map_err(AuthError::from)?
             .ok_or(AuthError::InvalidToken)?;
-        let user = &profile.user;
-        let mut info = json!({ "sub": user.id });
-        if scopes.contains(&"profile") {
-            info["name"] = json!(user.name);
-        }
-        if scopes.contains(&"email") {
-            info["email"] = json!(user.email.as_str());
-            info["email_verified"] = json!(user.email_verified);
-        }
-        if scopes.contains(&"phone") {
-            if let Some(phone) = &user.phone {
-                info["phone_number"] = json!(phone);
-                info["phone_number_verified"] = json!(false);
-            }
-        }
-        if scopes.contains(&"organizations") {
-            let organizations: Vec<serde_json::Value> = profile
-                .organizations
-                .iter()
-                .map(|(org, role)| json!({ "id": org.id, "name": org.name, "role": role.as_str() }))
-                .collect();
-            info["organizations"] = json!(organizations);
-        }
-        Ok(info)
+        let scope = claims.scope.as_deref().unwrap_or_default();
+        let scopes: Vec<&str> = scope.split(' ').collect();
+        Ok(serde_json::Value::Object(released(&profile, &scopes)))
     }
 }
