@@ -112,6 +112,28 @@ pub struct Config {
     /// Longest backoff wait.
     #[arg(long, env = "AUTH_THROTTLE_BACKOFF_CAP_SECS", default_value_t = 900)]
     pub throttle_backoff_cap_secs: u64,
+    /// A connection that waits longer than this for a complete request head (a client that
+    /// sends nothing or half its headers, or a kept-alive connection with no next request)
+    /// is closed.
+    #[arg(long, env = "AUTH_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub http_header_timeout_secs: u64,
+    /// A connection on which no byte moves either way for this long is closed (a body sent
+    /// or read a byte at a time).
+    #[arg(long, env = "AUTH_HTTP_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub http_idle_timeout_secs: u64,
+    /// Most connections open at once; further ones wait in the listen backlog until one
+    /// closes. Keep it below the process's descriptor limit minus the database pool.
+    #[arg(long, env = "AUTH_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
+    /// Origins (`https://app.example`, comma-separated) that may call the token, userinfo,
+    /// revocation, introspection, discovery and JWKS endpoints from a browser, besides the
+    /// origins of registered redirect URIs.
+    #[arg(long, env = "AUTH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// How long a sign-in or a confirmation (`POST /login/confirm`) lets a session make
+    /// sensitive changes: removing a factor, changing the e-mail, deleting the account.
+    #[arg(long, env = "AUTH_REAUTH_WINDOW_SECS", default_value_t = 900)]
+    pub reauth_window_secs: u64,
     /// Header a trusted reverse proxy puts the client address in (its last entry counts,
     /// e.g. `X-Forwarded-For`); unset: the peer address of the connection. Set it only
     /// behind a proxy that overwrites or appends to it, or clients can pick their address.

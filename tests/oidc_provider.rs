@@ -6,13 +6,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use common::oidc::{
+    active, authorize, location, parameter, payload, register, signed_in_browser, start, token_request,
+};
 use common::{eventually, Backend, TestServer, PASSWORD};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
@@ -20,50 +22,9 @@ use serde_json::{json, Value};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-/// A server whose issuer (`AUTH_PUBLIC_URL`) is its own address, as discovery requires.
-async fn start(backend: &Backend) -> (TestServer, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    backend
-        .start_with_admin(|c| {
-            c.listen = format!("127.0.0.1:{port}").parse().unwrap();
-            c.public_url = format!("http://127.0.0.1:{port}");
-            c.refresh_grace_secs = 1;
-        })
-        .await
-}
-
-async fn register(server: &TestServer, admin: &str, body: Value) -> (String, Option<String>) {
-    let created = server.post("/clients", Some(admin), body).await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["clientSecret"].as_str().map(str::to_owned);
-    (created.body["clientId"].as_str().unwrap().to_owned(), secret)
-}
-
-/// `POST /oauth2/token` as `client` (HTTP Basic) with `form`.
-async fn token_request(
-    server: &TestServer,
-    client: &(String, Option<String>),
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(server.url("/oauth2/token"))
-        .basic_auth(&client.0, client.1.as_deref())
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Whether `server` refuses `token` within a second (a revocation reaching it).
 async fn refused_within_a_second(server: &TestServer, token: &str) -> bool {
-    eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(token)).await.status == 401
-    })
-    .await
+    eventually(Duration::from_secs(1), || async { !active(server, token).await }).await
 }
 
 /// Runs `tests/oidc/flow.mjs`; `None` (SKIPPED) when its packages are not installed and
@@ -132,11 +93,6 @@ fn relying_party_env(
     Some(serde_json::from_slice(&output.stdout).expect("one JSON line"))
 }
 
-fn payload(jwt: &str) -> Value {
-    let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
 async fn a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens(backend: Backend) {
     let (server, admin) = start(&backend).await;
     let user_id = server.sign_up("Ada Lovelace", "ada@example.com").await;
@@ -164,7 +120,14 @@ async fn a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tok
     let token_claims = payload(access);
     assert_eq!(token_claims["aud"], client.0.as_str());
     assert_eq!(token_claims["scope"], "openid profile email");
-    assert_eq!(server.get("/user/me", Some(access)).await.status, 200, "a native JWT");
+    assert_eq!(token_claims["client_id"], client.0.as_str());
+    assert_eq!(token_claims["iss"], server.url(""), "RFC 9068: the issuer of discovery");
+    assert!(active(&server, access).await);
+    assert_eq!(
+        server.get("/user/me", Some(access)).await.status,
+        401,
+        "an application's token without authd:api does not reach the native API"
+    );
 
     let http = reqwest::Client::new();
     let again = http
@@ -266,7 +229,15 @@ async fn a_client_acting_for_itself_gets_a_token_that_ends_with_the_client(backe
         json!({"name": "Batch job", "grants": ["client_credentials"], "scopes": ["openid", "organizations"]}),
     )
     .await;
-    let granted = token_request(&server, &client, &[("grant_type", "client_credentials")]).await;
+    let unscoped = token_request(&server, &client, &[("grant_type", "client_credentials")]).await;
+    let unscoped: Value = unscoped.json().await.unwrap();
+    assert_eq!(unscoped["scope"], "", "no scope asked, none granted");
+    let granted = token_request(
+        &server,
+        &client,
+        &[("grant_type", "client_credentials"), ("scope", "openid organizations")],
+    )
+    .await;
     assert_eq!(granted.status(), StatusCode::OK);
     let body: Value = granted.json().await.unwrap();
     assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
@@ -342,11 +313,7 @@ async fn a_client_introspects_and_revokes_only_its_own_tokens(backend: Backend) 
 
     let by_other = call("/oauth2/revoke", &other, refresh).await.unwrap();
     assert_eq!(by_other.status(), StatusCode::OK);
-    assert_eq!(
-        server.get("/user/me", Some(access)).await.status,
-        200,
-        "another client cannot revoke it"
-    );
+    assert!(active(&server, access).await, "another client cannot revoke it");
 
     let revoked = call("/oauth2/revoke", &client, refresh).await.unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
@@ -421,11 +388,7 @@ async fn an_application_signs_the_person_out_with_an_id_token_hint(backend: Back
     .unwrap();
     assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
     assert!(elsewhere.headers().get("location").is_none());
-    assert_eq!(
-        server.get("/user/me", Some(access)).await.status,
-        200,
-        "a refused logout ends nothing"
-    );
+    assert!(active(&server, access).await, "a refused logout ends nothing");
 
     let done = logout(vec![
         ("id_token_hint", hint.into()),
@@ -440,8 +403,7 @@ async fn an_application_signs_the_person_out_with_an_id_token_hint(backend: Back
         format!("{bye}?state=after")
     );
     let ended = eventually(Duration::from_secs(1), || async {
-        server.get("/user/me", Some(access)).await.status == 401
-            && server.get("/user/me", Some(&browser_token)).await.status == 401
+        !active(&server, access).await && server.get("/user/me", Some(&browser_token)).await.status == 401
     })
     .await;
     assert!(ended, "the application's session and the browser's end");
@@ -518,67 +480,6 @@ backend_tests!(
     a_confidential_client_signs_a_user_in_and_a_reused_code_revokes_its_tokens,
     a_public_client_signs_in_with_pkce_and_gets_only_its_scopes,
 );
-
-/// A browser session on `server` (the hosted sign-in over HTTP), as its cookies.
-async fn signed_in_browser(server: &TestServer, email: &str) -> String {
-    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    let login = http.get(server.url("/ui/login")).send().await.unwrap();
-    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-    let keep = |cookies: &mut BTreeMap<String, String>, response: &reqwest::Response| {
-        for value in response.headers().get_all("set-cookie") {
-            let pair = value.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            cookies.insert(name.into(), value.into());
-        }
-    };
-    keep(&mut cookies, &login);
-    let body = login.text().await.unwrap();
-    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = body[at..at + body[at..].find('"').unwrap()].to_owned();
-    let cookie_header = |cookies: &BTreeMap<String, String>| {
-        cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let signed = http
-        .post(server.url("/ui/login"))
-        .header("cookie", cookie_header(&cookies))
-        .header("origin", server.url(""))
-        .form(&[("csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-    keep(&mut cookies, &signed);
-    cookie_header(&cookies)
-}
-
-/// `GET /oauth2/authorize?<query>` from a browser with `cookies`, redirects not followed.
-async fn authorize(server: &TestServer, cookies: &str, query: &[(&str, &str)]) -> reqwest::Response {
-    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    http.get(server.url("/oauth2/authorize"))
-        .query(query)
-        .header("cookie", cookies)
-        .send()
-        .await
-        .unwrap()
-}
-
-fn location(response: &reqwest::Response) -> url::Url {
-    url::Url::parse(response.headers()["location"].to_str().unwrap())
-        .or_else(|_| {
-            url::Url::parse("http://relative.invalid")
-                .unwrap()
-                .join(response.headers()["location"].to_str().unwrap())
-        })
-        .unwrap()
-}
-
-fn parameter(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
 
 #[tokio::test]
 async fn requests_the_basic_op_plan_refuses() {
@@ -891,7 +792,11 @@ async fn a_code_issued_by_one_instance_is_redeemed_at_another() {
         return;
     };
     let (first, admin) = start(&backend).await;
-    let (second, _) = start(&backend).await;
+    // Instances of one deployment share its public URL, the issuer of every token.
+    let public_url = first.url("");
+    let second = backend
+        .start_with(|c| c.public_url = public_url.trim_end_matches('/').to_owned())
+        .await;
     first.sign_up("Ada", "ada@example.com").await;
     let (id, secret) = register(
         &first,
@@ -924,11 +829,7 @@ async fn a_code_issued_by_one_instance_is_redeemed_at_another() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        first.get("/user/me", Some(&access)).await.status,
-        200,
-        "valid on the first instance too"
-    );
+    assert!(active(&first, &access).await, "valid on the first instance too");
     let again = redeem().await.unwrap();
     assert_eq!(
         again.json::<Value>().await.unwrap()["error"],

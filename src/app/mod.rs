@@ -1,7 +1,7 @@
 //! The composition root: the one place that reads configuration, builds the adapters,
 //! wires them into the ports and actors, and serves HTTP. Tests start servers through it.
 
-use std::future::{Future, IntoFuture as _};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use crate::crypto::secrets::Secrets;
 use crate::crypto::OsSecrets;
 #[cfg(feature = "fault-injection")]
 use crate::domain::AuthError;
+use crate::http::server::ConnectionLimits;
 use crate::http::state::AppState;
 use crate::notifications::templates::Templates;
 use crate::notifications::webhook::EventPublisher;
@@ -61,6 +62,8 @@ pub struct App {
     pruning: Vec<JoinHandle<()>>,
     /// The command line's account commands.
     operator: Arc<Operator>,
+    /// How long connections may dawdle, and how many may be open.
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -219,6 +222,11 @@ impl App {
             redis,
             pruning,
             operator,
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(config.http_header_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(config.http_idle_timeout_secs.max(1)),
+                max_connections: config.http_max_connections,
+            },
         })
     }
 
@@ -251,9 +259,7 @@ impl App {
             shutdown.await;
             let _ = signalled.send(true);
         };
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(graceful)
-            .into_future();
+        let server = crate::http::server::serve(listener, router, self.limits, graceful);
         let deadline = async move {
             let _ = on_signal.wait_for(|signalled| *signalled).await;
             tokio::time::sleep(drain_timeout).await;

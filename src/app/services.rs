@@ -81,7 +81,7 @@ pub(super) fn services(
         },
         config.signup,
     ));
-    let clients = Arc::new(OAuthClients::new(ports, sessions.clone()));
+    let clients = Arc::new(OAuthClients::new(ports, sessions.clone(), &config.cors_origins));
     let overview = Arc::new(AccountOverview::new(
         accounts.clone(),
         sessions.clone(),

@@ -317,7 +317,10 @@ mod tests {
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(signer.verify(&token).unwrap().iss, "https://id.example");
         let native = signer.sign(&claims());
-        assert_eq!(jsonwebtoken::decode_header(&native).unwrap().typ.as_deref(), Some("JWT"));
+        assert_eq!(
+            jsonwebtoken::decode_header(&native).unwrap().typ.as_deref(),
+            Some("JWT")
+        );
         assert_eq!(signer.verify(&native).unwrap().iss, "authd-test");
     }
 

@@ -78,7 +78,7 @@ mod tests {
                 iat: 0,
                 exp: 60,
                 iss: "authd".into(),
-            client_id: None,
+                client_id: None,
                 aud: None,
                 scope: None,
                 token_use: None,

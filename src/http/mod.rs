@@ -5,17 +5,19 @@
 //! parse, call one service and shape the answer.
 
 pub mod api;
+mod cors;
 pub mod extract;
 pub mod oidc;
 pub mod pages;
 pub mod problem;
+pub mod server;
 pub mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::HeaderName;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Extension, Router};
@@ -24,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::telemetry::metrics as telemetry_metrics;
+use crate::usecases::oidc::Issuer;
 use state::AppState;
 
 /// Largest accepted request body.
@@ -45,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(middleware::from_fn_with_state(state.clone(), json_headers))
         .layer(middleware::from_fn(within_deadline))
         .layer(middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -87,6 +92,32 @@ fn request_span(request: &Request) -> Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+/// Every JSON answer (tokens, personal data, problems) is never cached and never sniffed as
+/// another type, unless its handler chose a caching policy (discovery, the JWKS); with an
+/// https public URL, every answer also tells browsers to keep to https (HSTS).
+async fn json_headers(State(issuer): State<Issuer>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"));
+    let headers = response.headers_mut();
+    if is_json {
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    }
+    if issuer.as_str().starts_with("https://") {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 /// Answers 503 when the request outlives [`REQUEST_DEADLINE`].

@@ -2,7 +2,10 @@
 //! clients): by an administrator over the API or by the operator on the command line. A
 //! confidential client's secret is shown once, at registration, and kept as a digest.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -43,11 +46,25 @@ pub struct OAuthClients {
     store: Arc<dyn SessionStore>,
     consents: Arc<dyn ConsentStore>,
     sessions: Arc<Sessions>,
+    /// `AUTH_CORS_ORIGINS`, normalised.
+    extra_origins: Vec<String>,
+    /// The registered clients' web origins, read at most once per [`ORIGINS_TTL_SECS`].
+    origins: Mutex<Option<(i64, Arc<HashSet<String>>)>>,
 }
 
+/// How long the registered clients' origins are kept before they are read again.
+const ORIGINS_TTL_SECS: i64 = 5;
+
 impl OAuthClients {
-    pub fn new(ports: &Ports, sessions: Arc<Sessions>) -> Self {
+    pub fn new(ports: &Ports, sessions: Arc<Sessions>, cors_origins: &[String]) -> Self {
+        let extra_origins = cors_origins
+            .iter()
+            .filter_map(|origin| url::Url::parse(origin.trim()).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .collect();
         Self {
+            extra_origins,
+            origins: Mutex::new(None),
             store: ports.sessions.clone(),
             consents: ports.consents.clone(),
             sessions,
@@ -140,6 +157,31 @@ impl OAuthClients {
     /// The API registered as `resource` (RFC 8707), when there is one.
     pub async fn resource(&self, resource: &str) -> Result<Option<Client>, AuthError> {
         Ok(self.clients.client_by_resource(resource).await?)
+    }
+
+    /// Whether a browser application at `origin` may call the OAuth endpoints (CORS): an
+    /// origin of a registered redirect URI, or one of `AUTH_CORS_ORIGINS`.
+    pub async fn allows_origin(&self, origin: &str) -> bool {
+        if self.extra_origins.iter().any(|o| o == origin) {
+            return true;
+        }
+        let now = self.clock.unix_now();
+        let cached = self.origins.lock().clone();
+        let known = match cached {
+            Some((read_at, known)) if now - read_at < ORIGINS_TTL_SECS => known,
+            _ => match self.clients.clients().await {
+                Ok(clients) => {
+                    let known: Arc<HashSet<String>> = Arc::new(clients.iter().flat_map(Client::web_origins).collect());
+                    *self.origins.lock() = Some((now, known.clone()));
+                    known
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "the clients' origins could not be read");
+                    return false;
+                }
+            },
+        };
+        known.contains(origin)
     }
 
     /// The caller's consents to third-party clients, newest first.

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod passkey;
 pub mod proxy;
 pub mod smtp;

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::Json as JsonResponse;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -52,6 +51,9 @@ pub async fn introspect(
 /// The JSON Web Key Set that verifies this server's tokens.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, body = Object, description = "RFC 7517 key set (OKP / Ed25519)")))]
-pub async fn jwks(State(tokens): State<Arc<Tokens>>) -> JsonResponse<Value> {
-    JsonResponse(tokens.jwks())
+pub async fn jwks(State(tokens): State<Arc<Tokens>>) -> impl axum::response::IntoResponse {
+    // Short enough that a rotated key reaches relying parties soon, long enough to spare
+    // a fetch per token.
+    let caching = [(axum::http::header::CACHE_CONTROL, "public, max-age=300")];
+    (caching, JsonResponse(tokens.jwks()))
 }

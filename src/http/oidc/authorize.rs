@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::parameters;
-use crate::http::pages::browser::{urlencode, Browser, Submitted};
+use crate::http::pages::browser::{is_form, urlencode, Browser, Submitted};
 use crate::http::pages::messages::Message;
 use crate::usecases::oidc::authorize::{Authorizations, AuthorizeRequest, Outcome};
 use crate::usecases::oidc::logout::{LogoutOutcome, LogoutRequest, RpLogout};
@@ -36,6 +36,32 @@ pub async fn authorize(
     let request = request_of(&parameters);
     let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
     answer(browser, outcome, &query)
+}
+
+/// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the parameters form-encoded in the body);
+/// decided exactly as the same request by GET.
+pub async fn authorize_posted(
+    browser: Browser,
+    State(authorizations): State<Arc<Authorizations>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let query = match is_form(&headers) {
+        true => String::from_utf8(body.to_vec()).ok(),
+        false => None,
+    };
+    let Some(query) = query.filter(|q| parameters(q.as_bytes()).is_some()) else {
+        let message = Message::general(
+            StatusCode::BAD_REQUEST,
+            "The application's request is malformed (send a form, each parameter once).",
+        );
+        return browser.message(
+            "Sign-in request refused",
+            message,
+            ("/ui/account", "Go to your account"),
+        );
+    };
+    authorize(browser, State(authorizations), RawQuery(Some(query))).await
 }
 
 #[derive(Deserialize)]

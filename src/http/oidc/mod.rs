@@ -19,7 +19,10 @@ use crate::usecases::oidc::Issuer;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oauth2/authorize", get(authorize::authorize))
+        .route(
+            "/oauth2/authorize",
+            get(authorize::authorize).post(authorize::authorize_posted),
+        )
         .route("/oauth2/consent", axum::routing::post(authorize::consent))
         .route("/oauth2/logout", get(authorize::logout))
         .route("/oauth2/token", axum::routing::post(token::token))
@@ -29,8 +32,14 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(super::pages::security_headers))
 }
 
-async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -> Json<serde_json::Value> {
-    Json(issuer.discovery())
+/// The discovery document; it changes only with the deployment, so relying parties may
+/// cache it for an hour.
+async fn discovery(axum::extract::State(issuer): axum::extract::State<Issuer>) -> Response {
+    let mut response = Json(issuer.discovery()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
 }
 
 /// The parameters of a query or form body; `None` when one is repeated (RFC 6749 §3.1,

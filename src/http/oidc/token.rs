@@ -162,22 +162,44 @@ fn refusal(refused: TokenError) -> Response {
     }
 }
 
+/// `GET` or `POST /oauth2/userinfo`. The access token comes in the `Authorization` header
+/// or, on a POST, as `access_token` in a form body (RFC 6750 §2.1, §2.2), never both
+/// (`invalid_request`). Refusals follow RFC 6750 §3: no token at all is a bare
+/// `WWW-Authenticate: Bearer` challenge, a bad one `invalid_token`, a token without
+/// `openid` `insufficient_scope` (403).
 pub async fn userinfo(
     State(tokens): State<Arc<Tokens>>,
     State(grants): State<Arc<TokenGrants>>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let refused = |error: &str, status: StatusCode| {
+    let refused = |error: Option<&str>, status: StatusCode| {
         let mut response = status.into_response();
-        let challenge = format!("Bearer error=\"{error}\"");
+        let challenge = match error {
+            Some(error) => format!("Bearer realm=\"authd\", error=\"{error}\""),
+            None => "Bearer realm=\"authd\"".to_owned(),
+        };
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     };
-    let claims = match bearer_token(&headers).map(|token| token.map(|t| tokens.authenticate(t))) {
-        Some(Ok(Ok(claims))) => claims,
-        _ => return refused("invalid_token", StatusCode::UNAUTHORIZED),
+    let in_body = match body.is_empty() {
+        true => None,
+        false => match parse_form(&headers, &body) {
+            Some(mut form) => form.remove("access_token"),
+            None => return refused(Some("invalid_request"), StatusCode::BAD_REQUEST),
+        },
+    };
+    let token = match (bearer_token(&headers), in_body) {
+        (Some(_), Some(_)) => return refused(Some("invalid_request"), StatusCode::BAD_REQUEST),
+        (Some(Ok(token)), None) => token.to_owned(),
+        (Some(Err(_)), None) => return refused(Some("invalid_request"), StatusCode::BAD_REQUEST),
+        (None, Some(token)) => token,
+        (None, None) => return refused(None, StatusCode::UNAUTHORIZED),
+    };
+    let Ok(claims) = tokens.authenticate(&token) else {
+        return refused(Some("invalid_token"), StatusCode::UNAUTHORIZED);
     };
     match grants.userinfo(&claims).await {
         Ok(info) => {
@@ -185,7 +207,7 @@ pub async fn userinfo(
             no_store(&mut response);
             response
         }
-        Err(error) if error.code == "insufficient_scope" => refused("insufficient_scope", StatusCode::FORBIDDEN),
+        Err(error) if error.code == "insufficient_scope" => refused(Some("insufficient_scope"), StatusCode::FORBIDDEN),
         Err(error) => oauth_error(StatusCode::SERVICE_UNAVAILABLE, &error),
     }
 }

@@ -99,7 +99,11 @@ impl Authorizations {
                 Err(_) => return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into()),
             },
         };
-        let Some(redirect_uri) = request.redirect_uri.as_deref().and_then(|uri| client.redirect_uri_for(uri)) else {
+        let Some(redirect_uri) = request
+            .redirect_uri
+            .as_deref()
+            .and_then(|uri| client.redirect_uri_for(uri))
+        else {
             return Outcome::Refuse("The application asked to return to an address it has not registered.".into());
         };
         let back = |result: Result<String, OAuthError>| match result {
@@ -183,7 +187,10 @@ impl Authorizations {
             _ => return self.authorize(request, browser).await,
         };
         let (Some(redirect_uri), Ok(scope)) = (
-            request.redirect_uri.as_deref().and_then(|uri| client.redirect_uri_for(uri)),
+            request
+                .redirect_uri
+                .as_deref()
+                .and_then(|uri| client.redirect_uri_for(uri)),
             self.check(&client, request),
         ) else {
             return self.authorize(request, browser).await;
@@ -229,9 +236,7 @@ impl Authorizations {
             ));
         }
         if request.response_mode.as_deref().is_some_and(|mode| mode != "query") {
-            return Err(OAuthError::invalid_request(
-                "response_mode: only query is supported",
-            ));
+            return Err(OAuthError::invalid_request("response_mode: only query is supported"));
         }
         if request.response_type.as_deref() != Some("code") {
             return Err(OAuthError::new(

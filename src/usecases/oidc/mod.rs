@@ -65,9 +65,9 @@ impl Issuer {
             "scopes_supported": SCOPES,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "code_challenge_methods_supported": ["S256"],
-            "prompt_values_supported": ["none", "login"],
+            "prompt_values_supported": ["none", "login", "consent"],
             "claims_supported": [
-                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "at_hash", "sid",
+                "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "acr", "at_hash", "sid",
                 "name", "email", "email_verified", "phone_number", "phone_number_verified", "organizations",
             ],
             "claims_parameter_supported": false,

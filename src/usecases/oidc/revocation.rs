@@ -60,9 +60,8 @@ impl ClientTokens {
     /// (meant for someone else, a refresh token, expired, revoked) is `{"active": false}`.
     pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<serde_json::Value, TokenError> {
         let client = authenticated(&self.clients, auth, true).await?;
-        let meant_for_caller = |aud: Option<&str>| {
-            aud.is_some_and(|aud| aud == client.id || client.resource.as_deref() == Some(aud))
-        };
+        let meant_for_caller =
+            |aud: Option<&str>| aud.is_some_and(|aud| aud == client.id || client.resource.as_deref() == Some(aud));
         match self.tokens.authenticate(token) {
             Ok(claims) if meant_for_caller(claims.aud.as_deref()) => Ok(json!({
                 "active": true,
