@@ -265,3 +265,230 @@ backend_tests!(
     a_first_party_client_granted_the_api_scope_calls_the_native_api,
     an_api_introspects_the_tokens_meant_for_it_and_no_others,
 );
+
+/// What relying parties nobody here wrote rely on: the ID token carries the granted
+/// claims, a refresh brings a new one, userinfo takes the token in the header or the body.
+async fn relying_parties_get_claims_in_the_id_token_and_after_a_refresh(backend: Backend) {
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada Lovelace", "ada@example.com").await;
+    let app = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let tokens = granted(
+        &server,
+        &app,
+        "ada@example.com",
+        &[("scope", "openid email profile offline_access"), ("nonce", "n-1")],
+    )
+    .await;
+    let id = payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["email"], "ada@example.com");
+    assert_eq!(id["name"], "Ada Lovelace");
+    assert_eq!(id["nonce"], "n-1");
+    let refreshed = token_request(
+        &server,
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let again = payload(refreshed["id_token"].as_str().expect("a new ID token"));
+    assert_eq!(
+        (&again["sub"], &again["aud"], &again["auth_time"]),
+        (&id["sub"], &id["aud"], &id["auth_time"])
+    );
+    assert!(again.get("nonce").is_none(), "OIDC Core §12.2");
+    let access = refreshed["access_token"].as_str().unwrap();
+
+    let http = reqwest::Client::new();
+    let by_header = http
+        .get(server.url("/oauth2/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.json::<Value>().await.unwrap()["email"], "ada@example.com");
+    let by_body = http
+        .post(server.url("/oauth2/userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_body.status(), StatusCode::OK, "RFC 6750 §2.2");
+    assert_eq!(by_body.json::<Value>().await.unwrap()["email"], "ada@example.com");
+    let both = http
+        .post(server.url("/oauth2/userinfo"))
+        .bearer_auth(access)
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST, "one method only");
+    let none = http.get(server.url("/oauth2/userinfo")).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        "Bearer realm=\"authd\"",
+        "RFC 6750 §3.1: no error code"
+    );
+    let bad = http
+        .get(server.url("/oauth2/userinfo"))
+        .bearer_auth("x.y.z")
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+}
+
+#[tokio::test]
+async fn authorization_requests_by_post_and_what_is_not_supported() {
+    let backend = Backend::sqlite();
+    let (server, admin) = start(&backend).await;
+    server.sign_up("Ada", "ada@example.com").await;
+    let app = register(
+        &server,
+        &admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await;
+    let cookies = signed_in_browser(&server, "ada@example.com").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let posted = http
+        .post(server.url("/oauth2/authorize"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("client_id", app.0.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER, "OIDC Core §3.1.2.1");
+    assert!(parameter(&location(&posted), "code").is_some());
+    for (name, value, error) in [
+        ("request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        ("request_uri", "https://app.example/r", "request_uri_not_supported"),
+        ("response_mode", "form_post", "invalid_request"),
+    ] {
+        let query = [
+            ("client_id", app.0.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            (name, value),
+        ];
+        let refused = authorize(&server, &cookies, &query).await;
+        assert_eq!(
+            parameter(&location(&refused), "error").as_deref(),
+            Some(error),
+            "{name}"
+        );
+    }
+    let discovery = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert!(discovery.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let discovery: Value = discovery.json().await.unwrap();
+    assert!(discovery["prompt_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("consent")));
+    assert_eq!(discovery["response_modes_supported"], json!(["query"]));
+}
+
+#[tokio::test]
+async fn browser_applications_of_registered_origins_pass_cors() {
+    let backend = Backend::sqlite();
+    let (server, admin) = start(&backend).await;
+    let spa = "http://localhost:5173";
+    register(
+        &server,
+        &admin,
+        json!({"name": "SPA", "redirectUris": [format!("{spa}/callback")], "public": true, "firstParty": true}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/oauth2/token",
+        "/oauth2/userinfo",
+        "/oauth2/revoke",
+        "/.well-known/openid-configuration",
+    ] {
+        let preflight = http
+            .request(Method::OPTIONS, server.url(path))
+            .header("origin", spa)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(preflight.headers()["access-control-allow-origin"], spa, "{path}");
+    }
+    let stranger = http
+        .request(Method::OPTIONS, server.url("/oauth2/token"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+    let jwks = http
+        .get(server.url("/.well-known/jwks.json"))
+        .header("origin", spa)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.headers()["access-control-allow-origin"], spa);
+    let native = http
+        .get(server.url("/user/me"))
+        .header("origin", spa)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        native.headers().get("access-control-allow-origin").is_none(),
+        "not the native API"
+    );
+    assert_eq!(native.headers()["cache-control"], "no-store");
+    assert_eq!(native.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn redirect_uris_are_refused_unless_exact_and_plain() {
+    let backend = Backend::sqlite();
+    let (server, admin) = start(&backend).await;
+    for uri in [
+        "https://*.example.com/cb",
+        "https://user:pass@x.example/cb",
+        "http:/127.0.0.1/cb",
+        "https://a.example/cb\r\nX: y",
+    ] {
+        let body = json!({"name": "Bad", "redirectUris": [uri]});
+        server
+            .post("/clients", Some(&admin), body)
+            .await
+            .assert_problem(400, "validation_failed");
+    }
+}
+
+backend_tests!(relying_parties_get_claims_in_the_id_token_and_after_a_refresh);

@@ -276,3 +276,101 @@ async fn sigterm_finishes_requests_in_flight_and_exits_cleanly() {
     assert!(success, "exit status 0; logs:\n{logs}");
     assert!(logs.contains("shutting down") && logs.contains("\"stopped\""), "{logs}");
 }
+
+/// Writes `sent` on a new connection to `addr`, then waits for the server to close it;
+/// whether it closed within `within`.
+async fn closed_by_server(addr: std::net::SocketAddr, sent: &'static [u8], within: Duration) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    let mut buffer = [0u8; 512];
+    let read = tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    });
+    read.await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_never_keep_others_from_being_served() {
+    let backend = Backend::sqlite();
+    let server = backend
+        .start_with(|c| {
+            c.http_header_timeout_secs = 1;
+            c.http_idle_timeout_secs = 2;
+        })
+        .await;
+    let addr: std::net::SocketAddr = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let mut hostile = Vec::new();
+    for n in 0..120 {
+        let sent: &'static [u8] = match n % 3 {
+            0 => b"",
+            1 => b"GET /health HT",
+            _ => b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        };
+        hostile.push(tokio::spawn(closed_by_server(addr, sent, Duration::from_secs(6))));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..5 {
+        assert_eq!(
+            server.get("/health", None).await.status,
+            200,
+            "others are served meanwhile"
+        );
+    }
+    for connection in hostile {
+        assert!(
+            connection.await.unwrap(),
+            "a connection that sends nothing or half a head is closed"
+        );
+    }
+    let half_body =
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    assert!(
+        closed_by_server(addr, half_body, Duration::from_secs(30)).await,
+        "a body that stops coming is cut off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_wait_for_a_free_one() {
+    let backend = Backend::sqlite();
+    let server = backend
+        .start_with(|c| {
+            c.http_header_timeout_secs = 1;
+            c.http_max_connections = 4;
+        })
+        .await;
+    let addr: std::net::SocketAddr = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn({
+        let url = server.url("/health");
+        async move { reqwest::get(url).await.map(|r| r.status().as_u16()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the fifth connection waits while four are open");
+    assert_eq!(
+        waiting.await.unwrap().unwrap(),
+        200,
+        "served once the silent ones are cut off"
+    );
+    drop(silent);
+}
