@@ -523,6 +523,78 @@ async fn factors_are_managed_by_their_owner_or_an_admin(backend: Backend) {
     server.stop().await;
 }
 
+/// ASVS 3.7.1: a bearer token alone, past the re-authentication window, removes no factor
+/// and moves no e-mail; `POST /login/confirm` renews the window, and its wrong passwords
+/// (like those of `DELETE /user/me`) are throttled like `/login`.
+async fn sensitive_changes_need_a_recent_sign_in(backend: Backend) {
+    let Env { server, _smtp, .. } = env_with(&backend, |c| c.reauth_window_secs = 1).await;
+    let (email, token) = user_with(&server, None).await;
+    let enrolled = enrol(&server, &token, json!({ "strategy": "TOTP" })).await;
+    let totp = totp_of(enrolled["secret"].as_str().unwrap());
+    assert_eq!(
+        validate(&server, &token, &enrolled["mfaId"], &totp.generate(now()))
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let id = enrolled["mfaId"].as_str().unwrap();
+    let path = format!("/mfa/{id}");
+    let remove = || server.request(Method::DELETE, &path, Some(&token), None);
+    remove().await.assert_problem(403, "reauthentication_required");
+    server
+        .patch("/user", Some(&token), json!({ "email": "mallory@example.com" }))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    let renamed = server.patch("/user", Some(&token), json!({ "name": "Still Me" })).await;
+    assert_eq!(renamed.status, 200, "other changes need no confirmation");
+    assert_eq!(
+        server.get("/mfa", Some(&token)).await.body["list"][0]["id"],
+        id,
+        "nothing removed"
+    );
+
+    server
+        .post(
+            "/login/confirm",
+            Some(&token),
+            json!({ "password": "not-the-password" }),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let confirmed = server
+        .post("/login/confirm", Some(&token), json!({ "password": PASSWORD }))
+        .await;
+    assert_eq!(confirmed.status, 200);
+    assert_eq!(remove().await.status, 204, "confirmed, so the factor goes");
+    assert_eq!(server.get("/user/me", Some(&token)).await.body["email"], email.as_str());
+
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let guess = server
+            .post("/login/confirm", Some(&token), json!({ "password": "wrong-guess-1" }))
+            .await;
+        statuses.push(guess.status.as_u16());
+    }
+    assert!(statuses.contains(&429), "confirmations are throttled: {statuses:?}");
+    let mut deletions = Vec::new();
+    for _ in 0..3 {
+        let guess = server
+            .request(
+                Method::DELETE,
+                "/user/me",
+                Some(&token),
+                Some(json!({ "password": "wrong-guess-2" })),
+            )
+            .await;
+        deletions.push(guess.status.as_u16());
+    }
+    assert!(
+        deletions.contains(&429),
+        "deletion guesses share the throttle: {deletions:?}"
+    );
+}
+
 async fn a_changed_phone_disables_the_phone_factor(backend: Backend) {
     let Env {
         server, twilio, _smtp, ..
@@ -608,6 +680,7 @@ backend_tests!(
     choose_and_code_refuse_bad_input,
     factors_are_managed_by_their_owner_or_an_admin,
     a_changed_phone_disables_the_phone_factor,
+    sensitive_changes_need_a_recent_sign_in,
     mail_queued_while_smtp_is_down_arrives_when_it_returns_even_after_a_restart,
     transient_twilio_failures_are_retried_and_permanent_ones_are_not,
 );

@@ -18,6 +18,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("POST", "/login/refresh"),
     ("POST", "/login/passkey"),
     ("POST", "/login/passkey/finish"),
+    ("POST", "/login/confirm"),
     ("POST", "/logout"),
     ("POST", "/logout/all"),
     ("POST", "/token/introspect"),

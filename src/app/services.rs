@@ -32,6 +32,7 @@ use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::password_rules::PasswordRules;
 use crate::usecases::passwords::{PasswordHelpers, Passwords};
 use crate::usecases::readiness::Readiness;
+use crate::usecases::reauth::Reauthentication;
 use crate::usecases::sessions::Sessions;
 use crate::usecases::throttle::Throttle;
 use crate::usecases::tokens::Tokens;
@@ -47,6 +48,11 @@ pub(super) fn services(
     throttle_cache: Arc<dyn Cache>,
 ) -> anyhow::Result<AppState> {
     let throttle = Throttle::new(throttle_cache, config.throttle_policy());
+    let reauth = Reauthentication::new(
+        ports.sessions.clone(),
+        ports.clock.clone(),
+        config.reauth_window_secs as i64,
+    );
     let notices = Arc::new(Notices::new(ports, config.security_notices));
     let rules = Arc::new(PasswordRules::new(ports));
     let verification = Arc::new(EmailVerification::new(ports, config.verification()));
@@ -75,6 +81,7 @@ pub(super) fn services(
         ports,
         AccountHelpers {
             throttle: throttle.clone(),
+            reauth: reauth.clone(),
             rules: rules.clone(),
             verification: verification.clone(),
             notices: notices.clone(),
@@ -117,18 +124,25 @@ pub(super) fn services(
             ports,
             throttle.clone(),
             LoginSteps {
+                reauth: reauth.clone(),
                 challenges: challenges.clone(),
                 sessions: sessions.clone(),
                 verification: verification.clone(),
             },
         )),
         tokens: tokens.clone(),
-        enrolment: Arc::new(Enrolment::new(ports, throttle.clone(), notices.clone(), passkeys)),
+        enrolment: Arc::new(Enrolment::new(
+            ports,
+            throttle.clone(),
+            notices.clone(),
+            passkeys,
+            reauth.clone(),
+        )),
         passkey_login,
         passwords: Arc::new(Passwords::new(
             ports,
             PasswordHelpers {
-                throttle,
+                throttle: throttle.clone(),
                 sessions: sessions.clone(),
                 rules,
                 notices,
@@ -139,6 +153,7 @@ pub(super) fn services(
             ports,
             sessions.clone(),
             audit.clone(),
+            throttle.clone(),
             config.session_policy().token_ttl,
         )),
         verification,

@@ -46,6 +46,8 @@ pub struct Session {
     pub method: Option<String>,
     /// For a session an OpenID Connect client holds: the client and its granted scopes.
     pub audience: Option<Audience>,
+    /// When the holder last confirmed their password (Unix seconds).
+    pub confirmed_at: Option<i64>,
 }
 
 /// A session about to start: whose, how they proved it, and for which client (if any).
@@ -136,6 +138,7 @@ impl Session {
             rotated_at: None,
             method: None,
             audience: None,
+            confirmed_at: None,
         }
     }
 
@@ -172,6 +175,13 @@ impl Session {
             current: next,
             ..self.clone()
         }
+    }
+
+    /// Whether the session signed in or confirmed its holder within `window_secs` of `now`
+    /// and is still live: what sensitive changes require.
+    pub fn recently_authenticated(&self, now: i64, window_secs: i64) -> bool {
+        let proved = self.confirmed_at.unwrap_or(self.created_at).max(self.created_at);
+        self.revoked_at.is_none() && now < self.expires_at && now - proved <= window_secs
     }
 
     /// The claims of the session's current token.
@@ -213,6 +223,23 @@ fn grant(jti: Uuid, now: i64, session_expires_at: i64, policy: &SessionPolicy) -
 #[cfg(test)]
 mod device_tests {
     use super::SignInHistory;
+
+    #[test]
+    fn a_session_is_recent_for_the_window_after_sign_in_or_confirmation() {
+        let s = session_at(1_000);
+        assert!(s.recently_authenticated(1_900, 900));
+        assert!(!s.recently_authenticated(1_901, 900));
+        let confirmed = Session {
+            confirmed_at: Some(5_000),
+            ..s.clone()
+        };
+        assert!(confirmed.recently_authenticated(5_900, 900));
+        let revoked = Session {
+            revoked_at: Some(5_001),
+            ..confirmed
+        };
+        assert!(!revoked.recently_authenticated(5_002, 900));
+    }
 
     #[test]
     fn only_a_known_account_on_an_unseen_device_gets_a_notice() {

@@ -61,6 +61,9 @@ pub trait SessionStore: Send + Sync {
     async fn live_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionInfo>>;
     /// The user's earlier sign-ins, as far as the new-device notice needs them.
     async fn sign_in_history(&self, user_id: Uuid, user_agent: Option<&str>, since: i64) -> StoreResult<SignInHistory>;
+    /// Records that the live session `id` confirmed its holder at `now`; false when it is
+    /// gone, revoked or over.
+    async fn confirm_session(&self, id: Uuid, now: i64) -> StoreResult<bool>;
     /// A session with the user it belongs to, in one read: a refresh answers with both.
     async fn session_with_holder(&self, id: Uuid) -> StoreResult<Option<(Session, Holder)>>;
     /// Atomically replaces the current token `from_jti` by `next`; the session row is then

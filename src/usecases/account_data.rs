@@ -9,12 +9,14 @@ use uuid::Uuid;
 
 use super::audit::Audit;
 use super::sessions::Sessions;
+use super::throttle::{Attempter, Throttle};
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::Role;
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::profile::Profile;
 use crate::domain::session::SessionInfo;
+use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
@@ -41,13 +43,22 @@ pub struct AccountData {
     clock: Arc<dyn Clock>,
     sessions: Arc<Sessions>,
     audit: Arc<Audit>,
+    /// Wrong passwords at deletion count like sign-in failures.
+    throttle: Throttle,
     /// How long a token lives: no token of the account outlives a deletion by more.
     token_ttl: Duration,
 }
 
 impl AccountData {
-    pub fn new(ports: &Ports, sessions: Arc<Sessions>, audit: Arc<Audit>, token_ttl: Duration) -> Self {
+    pub fn new(
+        ports: &Ports,
+        sessions: Arc<Sessions>,
+        audit: Arc<Audit>,
+        throttle: Throttle,
+        token_ttl: Duration,
+    ) -> Self {
         Self {
+            throttle,
             users: ports.users.clone(),
             organizations: ports.organizations.clone(),
             sessions_store: ports.sessions.clone(),
@@ -59,13 +70,24 @@ impl AccountData {
         }
     }
 
-    /// Deletes the caller's account once their password is confirmed.
+    /// Deletes the caller's account once their password is confirmed (the confirmation is
+    /// the recent authentication this needs); wrong passwords are throttled like `/login`,
+    /// so a token holder cannot test passwords here.
     pub async fn delete_own(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
         check_presented_password("password", password.expose_secret())?;
         let user = account_of(self.users.as_ref(), caller).await?;
-        if !self.hasher.verify(password, Some(user.password_hash.clone())).await? {
-            return Err(AuthError::InvalidCredentials);
-        }
+        let normalized = user.email.normalized();
+        let who = Attempter {
+            account: Some(&normalized),
+            client: origin.ip,
+        };
+        let check = async {
+            match self.hasher.verify(password, Some(user.password_hash.clone())).await? {
+                true => Ok(()),
+                false => Err(AuthError::InvalidCredentials),
+            }
+        };
+        self.throttle.attempt(Action::Login, who, check).await?;
         self.erase(user.id, "self", Some(origin)).await
     }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::notices::Notices;
 use super::password_rules::PasswordRules;
+use super::reauth::Reauthentication;
 use super::throttle::{Attempter, Throttle};
 use super::verification::EmailVerification;
 use super::{account_of, Ports};
@@ -60,11 +61,13 @@ pub struct Accounts {
     rules: Arc<PasswordRules>,
     verification: Arc<EmailVerification>,
     notices: Arc<Notices>,
+    reauth: Reauthentication,
 }
 
 /// The services account changes involve besides storage.
 pub struct AccountHelpers {
     pub throttle: Throttle,
+    pub reauth: Reauthentication,
     pub rules: Arc<PasswordRules>,
     pub verification: Arc<EmailVerification>,
     pub notices: Arc<Notices>,
@@ -82,6 +85,7 @@ impl Accounts {
             rules: helpers.rules,
             verification: helpers.verification,
             notices: helpers.notices,
+            reauth: helpers.reauth,
         }
     }
 
@@ -192,6 +196,10 @@ impl Accounts {
             email: change.email.as_deref().map(Email::parse).transpose()?,
             phone: change.phone.as_deref().map(Phone::parse).transpose()?,
         };
+        // The e-mail is where password resets go: moving it needs a recent sign-in.
+        if update.changes_email_of(&before) {
+            self.reauth.ensure_recent(caller).await?;
+        }
         let changed: Vec<&str> = [
             update.name.as_ref().map(|_| "name"),
             update.email.as_ref().map(|_| "email"),

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
+use super::account_of;
 use super::mfa::challenge::Challenges;
+use super::reauth::Reauthentication;
 use super::sessions::{Proof, Sessions};
 use super::throttle::{Attempter, Throttle};
 use super::verification::EmailVerification;
@@ -15,6 +17,7 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::throttle::Action;
+use crate::domain::token::Claims;
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
 use crate::ports::{Clock, PasswordHashing, SecurityEvents, UserStore};
@@ -41,10 +44,12 @@ pub struct Login {
     challenges: Arc<Challenges>,
     sessions: Arc<Sessions>,
     verification: Arc<EmailVerification>,
+    reauth: Reauthentication,
 }
 
 /// The services a login hands over to.
 pub struct LoginSteps {
+    pub reauth: Reauthentication,
     pub challenges: Arc<Challenges>,
     pub sessions: Arc<Sessions>,
     pub verification: Arc<EmailVerification>,
@@ -61,7 +66,31 @@ impl Login {
             challenges: steps.challenges,
             sessions: steps.sessions,
             verification: steps.verification,
+            reauth: steps.reauth,
         }
+    }
+
+    /// Renews the caller's recent authentication with their password
+    /// (`POST /login/confirm`): throttled and recorded like a sign-in failure when wrong.
+    pub async fn confirm(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
+        check_presented_password("password", password.expose_secret())?;
+        let user = account_of(self.users.as_ref(), caller).await?;
+        let normalized = user.email.normalized();
+        let who = Attempter {
+            account: Some(&normalized),
+            client: origin.ip,
+        };
+        let check = async {
+            match self.hasher.verify(password, Some(user.password_hash.clone())).await? {
+                true => Ok(()),
+                false => {
+                    self.failed(Some(user.id), origin, "confirmation_failed").await;
+                    Err(AuthError::InvalidCredentials)
+                }
+            }
+        };
+        self.throttle.attempt(Action::Login, who, check).await?;
+        self.reauth.renew(caller.sid).await
     }
 
     /// Checks email and password; opens a session, or starts the MFA steps when the user

@@ -46,6 +46,7 @@ pub mod passkey_login;
 pub mod password_rules;
 pub mod passwords;
 pub mod readiness;
+pub mod reauth;
 pub mod session_keeper;
 pub mod sessions;
 pub mod throttle;

@@ -216,11 +216,14 @@ pub async fn list(
     }))
 }
 
-/// Removes one of the caller's factors.
+/// Removes one of the caller's factors; a validated one needs a recent sign-in or
+/// `POST /login/confirm` (else 403 `reauthentication_required`).
 #[utoipa::path(delete, path = "/mfa/{id}", tag = "mfa", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "removed"),
-        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+        (status = 403, body = ProblemBody, description = "reauthentication_required"),
+        (status = 404, body = ProblemBody),
     ))]
 pub async fn delete(
     State(enrolment): State<Arc<Enrolment>>,

@@ -43,6 +43,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::refresh_in_path))
         .routes(routes!(sessions::passkey_start))
         .routes(routes!(sessions::passkey_finish))
+        .routes(routes!(sessions::confirm))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))
         .routes(routes!(mfa::enrol, mfa::list))

@@ -125,6 +125,32 @@ pub async fn refresh_in_header(
     Ok(JsonResponse(credential.into()))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    #[schema(value_type = String)]
+    password: SecretString,
+}
+
+/// Confirms the caller's password: for the re-authentication window
+/// (`AUTH_REAUTH_WINDOW_SECS`, default 15 minutes) the session may remove factors and
+/// change the e-mail. Wrong passwords are throttled like `/login`.
+#[utoipa::path(post, path = "/login/confirm", tag = "sessions", security(("bearer" = [])), request_body = ConfirmBody,
+    responses(
+        (status = 200, body = ResultBody),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_credentials, invalid_token"),
+        (status = 429, body = ProblemBody),
+    ))]
+pub async fn confirm(
+    State(login): State<Arc<Login>>,
+    Caller(caller): Caller,
+    ClientOrigin(origin): ClientOrigin,
+    Json(body): Json<ConfirmBody>,
+) -> Result<JsonResponse<ResultBody>, Problem> {
+    login.confirm(&caller, body.password, &origin).await?;
+    Ok(JsonResponse(ResultBody { result: true }))
+}
+
 /// Ends the caller's session.
 #[utoipa::path(post, path = "/logout", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = ResultBody), (status = 401, body = ProblemBody)))]

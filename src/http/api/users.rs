@@ -70,7 +70,8 @@ pub struct UpdateBody {
     responses(
         (status = 200, body = ResultBody),
         (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
-        (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 403, body = ProblemBody, description = "forbidden; reauthentication_required to change the e-mail without a recent sign-in (POST /login/confirm)"),
+        (status = 404, body = ProblemBody),
         (status = 409, body = ProblemBody, description = "email_taken"),
     ))]
 pub async fn update(

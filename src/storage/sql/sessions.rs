@@ -40,6 +40,7 @@ pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
             }),
             (None, _) => None,
         },
+        confirmed_at: row.try_get("confirmed_at")?,
     })
 }
 
@@ -88,6 +89,18 @@ where
 
 #[async_trait]
 impl SessionStore for SqlStore {
+    async fn confirm_session(&self, id: Uuid, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET confirmed_at = $1 WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn insert_session(&self, session: &Session, origin: &Origin, event: &SecurityEvent) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query(

@@ -17,6 +17,7 @@ use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Clock, DataKey, MfaStore, OneTimeSecrets, SecurityEvents, UserStore};
 use crate::usecases::notices::Notices;
+use crate::usecases::reauth::Reauthentication;
 use crate::usecases::throttle::{Attempter, Throttle};
 use crate::usecases::{account_of, Ports};
 
@@ -43,13 +44,21 @@ pub struct Enrolment {
     throttle: Throttle,
     notices: Arc<Notices>,
     passkeys: Arc<Passkeys>,
+    reauth: Reauthentication,
     /// Shown in authenticator apps beside the account.
     issuer: String,
 }
 
 impl Enrolment {
-    pub fn new(ports: &Ports, throttle: Throttle, notices: Arc<Notices>, passkeys: Arc<Passkeys>) -> Self {
+    pub fn new(
+        ports: &Ports,
+        throttle: Throttle,
+        notices: Arc<Notices>,
+        passkeys: Arc<Passkeys>,
+        reauth: Reauthentication,
+    ) -> Self {
         Self {
+            reauth,
             users: ports.users.clone(),
             factors: ports.factors.clone(),
             data_key: ports.data_key.clone(),
@@ -267,7 +276,8 @@ impl Enrolment {
         Ok(self.factors.factors_of(caller.sub).await?)
     }
 
-    /// Removes one of the caller's factors.
+    /// Removes one of the caller's factors; a validated one only from a session that
+    /// authenticated recently (a pending enrolment protects nothing yet).
     pub async fn delete_factor(&self, caller: &Claims, factor_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
         let factor = self
             .factors
@@ -276,6 +286,9 @@ impl Enrolment {
             .into_iter()
             .find(|factor| factor.id == factor_id)
             .ok_or(AuthError::NotFound("factor"))?;
+        if factor.enabled {
+            self.reauth.ensure_recent(caller).await?;
+        }
         let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.unix_now())
             .from(origin)
             .with("strategy", factor.strategy.as_str())
