@@ -225,23 +225,6 @@ mod device_tests {
     use super::SignInHistory;
 
     #[test]
-    fn a_session_is_recent_for_the_window_after_sign_in_or_confirmation() {
-        let s = session_at(1_000);
-        assert!(s.recently_authenticated(1_900, 900));
-        assert!(!s.recently_authenticated(1_901, 900));
-        let confirmed = Session {
-            confirmed_at: Some(5_000),
-            ..s.clone()
-        };
-        assert!(confirmed.recently_authenticated(5_900, 900));
-        let revoked = Session {
-            revoked_at: Some(5_001),
-            ..confirmed
-        };
-        assert!(!revoked.recently_authenticated(5_002, 900));
-    }
-
-    #[test]
     fn only_a_known_account_on_an_unseen_device_gets_a_notice() {
         let history = |earlier_sign_ins, device_seen_recently| SignInHistory {
             earlier_sign_ins,
@@ -270,6 +253,23 @@ mod tests {
 
     fn session_at(now: i64) -> Session {
         Session::start(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), now, &POLICY)
+    }
+
+    #[test]
+    fn a_session_is_recent_for_the_window_after_sign_in_or_confirmation() {
+        let s = session_at(1_000);
+        assert!(s.recently_authenticated(1_900, 900));
+        assert!(!s.recently_authenticated(1_901, 900));
+        let confirmed = Session {
+            confirmed_at: Some(5_000),
+            ..s.clone()
+        };
+        assert!(confirmed.recently_authenticated(5_900, 900));
+        let revoked = Session {
+            revoked_at: Some(5_001),
+            ..confirmed
+        };
+        assert!(!revoked.recently_authenticated(5_002, 900));
     }
 
     fn rotated(s: Session, next: TokenGrant, now: i64) -> Session {

@@ -163,8 +163,23 @@ where
         let addressing = ClientAddressing::from_ref(state);
         let from_proxy = addressing.header.as_deref().and_then(|name| {
             let values = parts.headers.get_all(name);
-            let last = values.iter().next_back()?.to_str().ok()?;
-            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+            let last = values.iter().next_back()?;
+            let entry = last
+                .to_str()
+                .ok()
+                .and_then(|text| text.rsplit(',').next())
+                .map(str::trim);
+            let parsed = entry.and_then(client_address);
+            if parsed.is_none() {
+                // The proxy's own address would stand in for every client behind it, so
+                // one client's failures would lock everyone out: say so loudly.
+                metrics::counter!(crate::telemetry::metrics::CLIENT_ADDRESS_UNPARSABLE).increment(1);
+                tracing::warn!(
+                    header = name,
+                    "the client address header could not be read; using the peer address"
+                );
+            }
+            parsed
         });
         let peer = parts
             .extensions
@@ -180,6 +195,25 @@ where
             user_agent,
         }))
     }
+}
+
+/// A client address as proxies write it: `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1`,
+/// `[2001:db8::1]:4711`, `fe80::1%eth0` (the zone dropped), or RFC 7239's quoted
+/// `"[2001:db8::1]:4711"`; `None` for anything else.
+pub fn client_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim().trim_matches('"');
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = entry.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    let unbracketed = entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or(entry);
+    let without_zone = unbracketed.split('%').next()?;
+    without_zone.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
 }
 
 /// The token of `GET /login/refresh/{token}`. An `Authorization` header, when the client
@@ -227,4 +261,27 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, AuthError>> {
         .map(str::trim)
         .filter(|t| !t.is_empty());
     Some(token.ok_or(AuthError::InvalidToken))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+
+    #[test]
+    fn client_addresses_are_read_in_every_form_proxies_write() {
+        for (entry, ip) in [
+            ("203.0.113.7", "203.0.113.7"),
+            (" 203.0.113.7:4711", "203.0.113.7"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("fe80::1%eth0", "fe80::1"),
+            ("\"[2001:db8::1]:4711\"", "2001:db8::1"),
+        ] {
+            assert_eq!(client_address(entry), Some(ip.parse().unwrap()), "{entry}");
+        }
+        for junk in ["", "unknown", "999.1.1.1", "_hidden", "1.2.3.4:port"] {
+            assert_eq!(client_address(junk), None, "{junk}");
+        }
+    }
 }

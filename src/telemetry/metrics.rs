@@ -13,6 +13,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const HTTP_REQUESTS: &str = "authd_http_requests_total";
 pub const HTTP_DURATION: &str = "authd_http_request_duration_seconds";
+/// Client address headers that could not be read (the peer address was used instead).
+pub const CLIENT_ADDRESS_UNPARSABLE: &str = "authd_client_address_unparsable_total";
 pub const ACTOR_MESSAGES: &str = "authd_actor_messages_total";
 pub const ACTOR_HANDLING: &str = "authd_actor_handling_seconds";
 pub const ACTOR_MAILBOX: &str = "authd_actor_mailbox_depth";

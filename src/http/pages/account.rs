@@ -19,10 +19,12 @@ use crate::domain::mfa::{Factor, Strategy};
 use crate::domain::rfc3339;
 use crate::domain::session::SessionInfo;
 use crate::domain::token::Claims;
+use crate::domain::AuthError;
 use crate::http::extract::{Path, Query};
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{Accounts, ProfileChange};
 use crate::usecases::clients::OAuthClients;
+use crate::usecases::login::Login;
 use crate::usecases::overview::{AccountOverview, Overview};
 use crate::usecases::passwords::Passwords;
 use crate::usecases::sessions::Sessions;
@@ -41,6 +43,7 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
         "verification" => "A new verification link is on its way.",
         "factor_added" => "The second factor is on. You will be asked for it when you sign in.",
         "factor_removed" => "The factor is removed.",
+        "confirmed" => "Thank you. For the next few minutes you can remove factors and change your e-mail address.",
         "session_ended" => "That session is signed out.",
         "consent_withdrawn" => "The application's access is withdrawn; its sessions have ended.",
         _ => return None,
@@ -236,6 +239,33 @@ pub async fn save_profile(
     };
     match accounts.update_profile(&claims, change, &browser.origin).await {
         Ok(()) => browser.redirect("/ui/account?done=profile"),
+        Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    confirm_password: SecretString,
+}
+
+/// The inline confirmation a sensitive change asks for (see `POST /login/confirm`).
+pub async fn confirm(
+    browser: Browser,
+    State(login): State<Arc<Login>>,
+    State(overview): State<Arc<AccountOverview>>,
+    Submitted(form): Submitted<ConfirmForm>,
+) -> Response {
+    let claims = signed_in_or_return!(browser);
+    match login.confirm(&claims, form.confirm_password, &browser.origin).await {
+        Ok(()) => browser.redirect("/ui/account?done=confirmed"),
+        Err(AuthError::InvalidCredentials) => {
+            let message = Message {
+                field: Some("confirm_password"),
+                text: "That is not your password.".into(),
+                status: StatusCode::UNAUTHORIZED,
+            };
+            show(browser, &overview, &claims, None, Some(message)).await
+        }
         Err(err) => show(browser, &overview, &claims, None, Some(Message::from(err))).await,
     }
 }

@@ -308,14 +308,15 @@ const FORGED: &str = "This form did not come from this site, or the page was ope
 /// Whether a form comes from this server's pages: its `Origin` is one of ours. The pages'
 /// `Referrer-Policy: no-referrer` makes browsers send `Origin: null` with their forms, so
 /// then (and when there is no `Origin`) the browser's `Sec-Fetch-Site` must say the
-/// request is not cross-site; the form token is checked whatever these say.
+/// request is not cross-site. With neither, nothing vouches for the form: it is refused
+/// (fails closed). The form token is checked whatever these say.
 fn from_own_page(pages: &PageSettings, headers: &HeaderMap) -> bool {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let origin = text("origin").filter(|origin| *origin != "null");
     match (origin, text("sec-fetch-site")) {
         (Some(origin), _) => pages.allows_origin(origin),
         (None, Some(site)) => matches!(site, "same-origin" | "none"),
-        (None, None) => true,
+        (None, None) => false,
     }
 }
 

@@ -55,6 +55,10 @@ impl From<AuthError> for Message {
                 (None, "Your session has ended. Please sign in again.".to_owned())
             }
             AuthError::RateLimited { retry_after } => (None, too_many(retry_after.as_secs())),
+            AuthError::ReauthenticationRequired => (
+                Some("confirm_password"),
+                "For this change, confirm it is you: enter your password here, then try again.".to_owned(),
+            ),
             AuthError::PhoneRequired => (Some("phone"), "Add a phone number to your profile first.".to_owned()),
             other => (None, sentence(&other.to_string())),
         };

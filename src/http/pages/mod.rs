@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/account", get(account::page))
         .route("/ui/account/profile", post(account::save_profile))
         .route("/ui/account/password", post(account::change_password))
+        .route("/ui/account/confirm", post(account::confirm))
         .route("/ui/account/verification", post(account::resend_verification))
         .route("/ui/account/delete", post(account::delete_account))
         .route("/ui/account/sessions/{id}/end", post(account::end_session))

@@ -220,6 +220,7 @@ mod tests {
                 rotated_at: None,
                 method: None,
                 audience: None,
+                confirmed_at: None,
             };
             store
                 .insert_session(
