@@ -11,7 +11,8 @@
 //! | [`audit::Audit`] | `audit.rs` | the audit log: reading, retention |
 //! | [`notices::Notices`] | `notices.rs` | security notices by e-mail |
 //! | [`password_rules::PasswordRules`] | `password_rules.rs` | strength and breach checks of new passwords |
-//! | [`login::Login`] | `login.rs` | email + password, then a session or an MFA challenge |
+//! | [`login::Login`] | `login.rs` | email + password, then a session or an MFA challenge; password confirmations |
+//! | [`reauth::Reauthentication`] | `reauth.rs` | recent authentication for sensitive changes |
 //! | [`sessions::Sessions`] | `sessions.rs` | open (after any proof), refresh, list, logout |
 //! | [`session_keeper::SessionKeeper`] | `session_keeper.rs` | the storage side of sessions, run by the session actor |
 //! | [`tokens::Tokens`] | `tokens.rs` | bearer authentication, introspection, JWKS |
@@ -27,7 +28,7 @@
 //! | [`overview::AccountOverview`] | `overview.rs` | what the account page shows at once |
 //! | [`clients::OAuthClients`] | `clients.rs` | OpenID Connect clients: registration, listing, removal |
 //! | [`oidc::authorize::Authorizations`] | `oidc/authorize.rs` | the OpenID Connect authorization endpoint's decisions, codes |
-//! | [`oidc::token::TokenGrants`] | `oidc/token.rs` | the token endpoint's grants, ID tokens, userinfo |
+//! | [`oidc::token::TokenGrants`] | `oidc/token.rs` | the token endpoint's grants, userinfo (claims and ID tokens in `oidc/claims.rs`) |
 //! | [`forms::FormTokens`] | `forms.rs` | anti-forgery tokens of the hosted pages' forms |
 
 pub mod account_data;
