@@ -36,6 +36,7 @@ fn tokens(c: &mut Criterion) {
         exp: 1_800_003_600,
         iss: "authd".into(),
         aud: None,
+        client_id: None,
         scope: None,
         token_use: None,
     };

@@ -29,6 +29,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         exp: now + 3600,
         iss: "authd".into(),
         aud: None,
+        client_id: None,
         scope: None,
         token_use: None,
     };

@@ -40,7 +40,7 @@ pub struct AuthorizationCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
     /// Unused and unexpired: it is used now.
-    Fresh(AuthorizationCode),
+    Fresh(Box<AuthorizationCode>),
     /// Used before: whatever its first redemption issued must be revoked.
     Reused { issued_session: Option<Uuid> },
     /// Unknown or expired.

@@ -63,7 +63,7 @@ impl CodeStore for SqlStore {
                 expires_at: row.try_get("expires_at").map_err(unavailable)?,
                 resource: row.try_get("resource").map_err(unavailable)?,
             };
-            return Ok(Redemption::Fresh(code));
+            return Ok(Redemption::Fresh(Box::new(code)));
         }
         let used = sqlx::query("SELECT issued_session FROM oauth_codes WHERE code_digest = $1 AND used_at IS NOT NULL")
             .bind(digest)

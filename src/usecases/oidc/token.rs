@@ -156,7 +156,7 @@ impl TokenGrants {
         let digest = self.data_key.digest(CODE, code);
         let now = self.clock.unix_now();
         let record = match self.codes.redeem_code(&digest, now).await.map_err(AuthError::from)? {
-            Redemption::Fresh(record) => record,
+            Redemption::Fresh(record) => *record,
             Redemption::Reused { issued_session } => {
                 if let Some(sid) = issued_session {
                     self.revoke_reused(sid, origin).await;
