@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod organization;
 pub mod password_policy;
 pub mod profile;
+pub mod redirect_uri;
 pub mod reset;
 pub mod revocation;
 pub mod session;

@@ -87,7 +87,7 @@ impl OAuthClients {
         let valid = request.validate()?;
         let secret = (!valid.public).then(|| self.secrets.random_token(32));
         let client = Client {
-            id: self.secrets.random_token(16).expose_secret().to_owned(),
+            id: self.fresh_client_id(),
             name: valid.name,
             secret_digest: secret.as_ref().map(|s| self.data_key.digest(SECRET, s.expose_secret())),
             redirect_uris: valid.redirect_uris,
@@ -102,6 +102,17 @@ impl OAuthClients {
         };
         self.clients.insert_client(&client).await?;
         Ok(Registered { client, secret })
+    }
+
+    /// A random client id that no command line mistakes for an option (base64url may
+    /// begin with `-`).
+    fn fresh_client_id(&self) -> String {
+        loop {
+            let id = self.secrets.random_token(16).expose_secret().to_owned();
+            if !id.starts_with('-') {
+                return id;
+            }
+        }
     }
 
     /// Every client, for an administrator.

@@ -9,8 +9,9 @@ pub mod token;
 
 use serde_json::json;
 
-use crate::domain::oauth::{normalise_uri, SCOPES};
+use crate::domain::oauth::SCOPES;
 use crate::domain::oidc::OAuthError;
+use crate::domain::redirect_uri::normalise_uri;
 use crate::domain::AuthError;
 use crate::ports::ClientStore;
 
