@@ -6,13 +6,13 @@
 mod common;
 
 use common::oidc::{
-    active, authorize, location, parameter, payload, register, signed_in_browser, start, token_request,
+    active, authorize, first_party_app, location, parameter, payload, register, signed_in_browser, start, token_request,
 };
 use common::{Backend, TestServer, ADMIN_EMAIL};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+use common::oidc::REDIRECT;
 
 /// The tokens `client` gets for `email` through the code flow (signed in on the pages).
 async fn granted(server: &TestServer, client: &(String, Option<String>), email: &str, extra: &[(&str, &str)]) -> Value {
@@ -84,12 +84,7 @@ async fn refresh_and_logout_refuse(server: &TestServer, token: &str) {
 async fn an_openid_token_reaches_nothing_of_the_native_api(backend: Backend) {
     let (server, admin) = start(&backend).await;
     server.sign_up("Ada Lovelace", "ada@example.com").await;
-    let app = register(
-        &server,
-        &admin,
-        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
-    )
-    .await;
+    let app = first_party_app(&server, &admin).await;
     let tokens = granted(&server, &app, "ada@example.com", &[("scope", "openid")]).await;
     let access = tokens["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(access).unwrap();
@@ -111,12 +106,7 @@ async fn an_openid_token_reaches_nothing_of_the_native_api(backend: Backend) {
 
 async fn an_administrators_application_token_is_refused_by_the_admin_api(backend: Backend) {
     let (server, admin) = start(&backend).await;
-    let app = register(
-        &server,
-        &admin,
-        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
-    )
-    .await;
+    let app = first_party_app(&server, &admin).await;
     let tokens = granted(&server, &app, ADMIN_EMAIL, &[("scope", "openid email profile")]).await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(server.get("/user", Some(access)).await.status, 401);
@@ -169,12 +159,7 @@ async fn an_api_introspects_the_tokens_meant_for_it_and_no_others(backend: Backe
         .post("/clients", Some(&admin), json!({"name": "Again", "resource": api_uri}))
         .await;
     taken.assert_problem(409, "resource_taken");
-    let app = register(
-        &server,
-        &admin,
-        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
-    )
-    .await;
+    let app = first_party_app(&server, &admin).await;
 
     let tokens = granted(
         &server,
@@ -271,12 +256,7 @@ backend_tests!(
 async fn relying_parties_get_claims_in_the_id_token_and_after_a_refresh(backend: Backend) {
     let (server, admin) = start(&backend).await;
     server.sign_up("Ada Lovelace", "ada@example.com").await;
-    let app = register(
-        &server,
-        &admin,
-        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
-    )
-    .await;
+    let app = first_party_app(&server, &admin).await;
     let tokens = granted(
         &server,
         &app,
@@ -354,12 +334,7 @@ async fn authorization_requests_by_post_and_what_is_not_supported() {
     let backend = Backend::sqlite();
     let (server, admin) = start(&backend).await;
     server.sign_up("Ada", "ada@example.com").await;
-    let app = register(
-        &server,
-        &admin,
-        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
-    )
-    .await;
+    let app = first_party_app(&server, &admin).await;
     let cookies = signed_in_browser(&server, "ada@example.com").await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -20,7 +20,7 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+use common::oidc::REDIRECT;
 
 /// Whether `server` refuses `token` within a second (a revocation reaching it).
 async fn refused_within_a_second(server: &TestServer, token: &str) -> bool {

@@ -277,6 +277,12 @@ async fn sigterm_finishes_requests_in_flight_and_exits_cleanly() {
     assert!(logs.contains("shutting down") && logs.contains("\"stopped\""), "{logs}");
 }
 
+/// The socket address a test server listens on.
+fn address_of(server: &common::TestServer) -> std::net::SocketAddr {
+    let url = server.url("");
+    url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap()
+}
+
 /// Writes `sent` on a new connection to `addr`, then waits for the server to close it;
 /// whether it closed within `within`.
 async fn closed_by_server(addr: std::net::SocketAddr, sent: &'static [u8], within: Duration) -> bool {
@@ -304,12 +310,7 @@ async fn slow_clients_are_cut_off_and_never_keep_others_from_being_served() {
             c.http_idle_timeout_secs = 2;
         })
         .await;
-    let addr: std::net::SocketAddr = server
-        .url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
+    let addr = address_of(&server);
     let mut hostile = Vec::new();
     for n in 0..120 {
         let sent: &'static [u8] = match n % 3 {
@@ -350,12 +351,7 @@ async fn past_the_connection_cap_new_connections_wait_for_a_free_one() {
             c.http_max_connections = 4;
         })
         .await;
-    let addr: std::net::SocketAddr = server
-        .url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
+    let addr = address_of(&server);
     let mut silent = Vec::new();
     for _ in 0..4 {
         silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());

@@ -9,14 +9,13 @@ use uuid::Uuid;
 
 use super::audit::Audit;
 use super::sessions::Sessions;
-use super::throttle::{Attempter, Throttle};
+use super::throttle::{check_own_password, Throttle};
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::organization::Role;
 use crate::domain::password_policy::check_presented_password;
 use crate::domain::profile::Profile;
 use crate::domain::session::SessionInfo;
-use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
@@ -76,18 +75,7 @@ impl AccountData {
     pub async fn delete_own(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
         check_presented_password("password", password.expose_secret())?;
         let user = account_of(self.users.as_ref(), caller).await?;
-        let normalized = user.email.normalized();
-        let who = Attempter {
-            account: Some(&normalized),
-            client: origin.ip,
-        };
-        let check = async {
-            match self.hasher.verify(password, Some(user.password_hash.clone())).await? {
-                true => Ok(()),
-                false => Err(AuthError::InvalidCredentials),
-            }
-        };
-        self.throttle.attempt(Action::Login, who, check).await?;
+        check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await?;
         self.erase(user.id, "self", Some(origin)).await
     }
 

@@ -9,7 +9,7 @@ use super::account_of;
 use super::mfa::challenge::Challenges;
 use super::reauth::Reauthentication;
 use super::sessions::{Proof, Sessions};
-use super::throttle::{Attempter, Throttle};
+use super::throttle::{check_own_password, Attempter, Throttle};
 use super::verification::EmailVerification;
 use super::Ports;
 use crate::domain::credential::Credential;
@@ -75,21 +75,11 @@ impl Login {
     pub async fn confirm(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
         check_presented_password("password", password.expose_secret())?;
         let user = account_of(self.users.as_ref(), caller).await?;
-        let normalized = user.email.normalized();
-        let who = Attempter {
-            account: Some(&normalized),
-            client: origin.ip,
-        };
-        let check = async {
-            match self.hasher.verify(password, Some(user.password_hash.clone())).await? {
-                true => Ok(()),
-                false => {
-                    self.failed(Some(user.id), origin, "confirmation_failed").await;
-                    Err(AuthError::InvalidCredentials)
-                }
-            }
-        };
-        self.throttle.attempt(Action::Login, who, check).await?;
+        let checked = check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await;
+        if let Err(AuthError::InvalidCredentials) = checked {
+            self.failed(Some(user.id), origin, "confirmation_failed").await;
+        }
+        checked?;
         self.reauth.renew(caller.sid).await
     }
 

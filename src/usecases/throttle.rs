@@ -53,6 +53,30 @@ enum Outcome {
     Undecided,
 }
 
+/// Checks that `password` is `user`'s, as one sign-in attempt of the throttle (per account
+/// and client): a wrong one is 401 `invalid_credentials` and counts as a failure, past the
+/// limits the password is not checked (429). For confirmations of a signed-in user.
+pub(super) async fn check_own_password(
+    throttle: &Throttle,
+    hasher: &dyn crate::ports::PasswordHashing,
+    user: &crate::domain::user::User,
+    password: secrecy::SecretString,
+    client: IpAddr,
+) -> Result<(), AuthError> {
+    let normalized = user.email.normalized();
+    let who = Attempter {
+        account: Some(&normalized),
+        client,
+    };
+    let check = async {
+        match hasher.verify(password, Some(user.password_hash.clone())).await? {
+            true => Ok(()),
+            false => Err(AuthError::InvalidCredentials),
+        }
+    };
+    throttle.attempt(Action::Login, who, check).await
+}
+
 impl Throttle {
     pub fn new(cache: Arc<dyn Cache>, policy: ThrottlePolicy) -> Self {
         Self { cache, policy }

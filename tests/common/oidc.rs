@@ -11,6 +11,20 @@ use serde_json::{json, Value};
 
 use super::{Backend, TestServer, PASSWORD};
 
+/// The redirect URI the tests' clients register (nothing listens there: the tests read the
+/// redirect instead of following it).
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A first-party application with the default scopes (no `authd:api`).
+pub async fn first_party_app(server: &TestServer, admin: &str) -> (String, Option<String>) {
+    register(
+        server,
+        admin,
+        json!({"name": "App", "redirectUris": [REDIRECT], "firstParty": true}),
+    )
+    .await
+}
+
 /// A server whose issuer (`AUTH_PUBLIC_URL`) is its own address, as discovery requires.
 pub async fn start(backend: &Backend) -> (TestServer, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
