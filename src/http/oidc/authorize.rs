@@ -23,15 +23,7 @@ pub async fn authorize(
 ) -> Response {
     let query = query.unwrap_or_default();
     let Some(parameters) = parameters(query.as_bytes()) else {
-        let message = Message::general(
-            StatusCode::BAD_REQUEST,
-            "The application's request is malformed (a parameter is repeated or unreadable).",
-        );
-        return browser.message(
-            "Sign-in request refused",
-            message,
-            ("/ui/account", "Go to your account"),
-        );
+        return malformed(browser, "a parameter is repeated or unreadable");
     };
     let request = request_of(&parameters);
     let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
@@ -51,17 +43,21 @@ pub async fn authorize_posted(
         false => None,
     };
     let Some(query) = query.filter(|q| parameters(q.as_bytes()).is_some()) else {
-        let message = Message::general(
-            StatusCode::BAD_REQUEST,
-            "The application's request is malformed (send a form, each parameter once).",
-        );
-        return browser.message(
-            "Sign-in request refused",
-            message,
-            ("/ui/account", "Go to your account"),
-        );
+        return malformed(browser, "send a form, each parameter once");
     };
     authorize(browser, State(authorizations), RawQuery(Some(query))).await
+}
+
+/// The page for an authorization request that cannot be read: nothing goes back to the
+/// application, since its redirect URI is not known to be its own.
+fn malformed(browser: Browser, why: &str) -> Response {
+    let text = format!("The application's request is malformed ({why}).");
+    let message = Message::general(StatusCode::BAD_REQUEST, text);
+    browser.message(
+        "Sign-in request refused",
+        message,
+        ("/ui/account", "Go to your account"),
+    )
 }
 
 #[derive(Deserialize)]
