@@ -22,7 +22,10 @@ function refreshTokenFor(email) {
   jar.clear(BASE);
   const page = http.get(`${BASE}/ui/login`, { tags: { name: 'setup' } });
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)[1];
-  http.post(`${BASE}/ui/login`, { csrf, email, password: PASSWORD }, { redirects: 0, tags: { name: 'setup' } });
+  // What a browser says of a same-origin form; the pages refuse a form that nothing vouches for.
+  http.post(`${BASE}/ui/login`, { csrf, email, password: PASSWORD }, {
+    redirects: 0, headers: { 'Sec-Fetch-Site': 'same-origin' }, tags: { name: 'setup' },
+  });
   const query = `client_id=${__ENV.OIDC_APP_ID}&redirect_uri=${encodeURIComponent(REDIRECT)}` +
     '&response_type=code&scope=openid%20offline_access&state=k6';
   const authorized = http.get(`${BASE}/oauth2/authorize?${query}`, { redirects: 0, tags: { name: 'setup' } });

@@ -113,6 +113,7 @@ for scenario in $scenarios; do
     echo "   thresholds FAILED"
     grep -E "✗|ERRO" "$work/$scenario.out" | head -5 || true
   fi
+  cp "$work/$scenario.out" "$results/$scenario.k6.out"
 done
 
 if [ -n "${sampler:-}" ]; then
