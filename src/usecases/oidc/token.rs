@@ -19,6 +19,16 @@ use crate::usecases::clients::{ClientAuth, OAuthClients};
 use crate::usecases::sessions::Sessions;
 use crate::usecases::Ports;
 
+/// Scopes about a person (or acting for one), which a client acting for itself never gets.
+const USER_SCOPES: &[&str] = &[
+    "openid",
+    "offline_access",
+    "profile",
+    "email",
+    "phone",
+    crate::domain::token::API_SCOPE,
+];
+
 /// A token request's parameters, as sent.
 #[derive(Debug, Clone, Default)]
 pub struct TokenRequest {
@@ -321,8 +331,7 @@ impl TokenGrants {
         let scopes: Vec<&str> = client
             .grantable_scopes(requested)
             .into_iter()
-            .filter(|s| !matches!(*s, "openid" | "offline_access" | "profile" | "email" | "phone"))
-            .filter(|s| *s != crate::domain::token::API_SCOPE)
+            .filter(|s| !USER_SCOPES.contains(s))
             .collect();
         let scope = scopes.join(" ");
         let resource = target(self.clients.as_ref(), request.resource.as_deref()).await?;
