@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The OpenID Connect tests' relying party: openid-client from npm (tests/oidc, versions
-# pinned by its package-lock.json), installed into tests/oidc/node_modules when missing.
+# The OpenID Connect tests' relying parties from npm (tests/oidc, versions pinned by its
+# package-lock.json): openid-client (tests/oidc_provider.rs) and oidc-client-ts (the
+# browser suite's single-page app), installed into tests/oidc/node_modules when missing.
 # A no-op once installed; without Node.js it says so and the tests report SKIPPED (make ci
 # fails instead).
 set -euo pipefail
 cd "$(dirname "$0")/../tests/oidc"
-if [ -d node_modules/openid-client ]; then
+if [ -d node_modules/openid-client ] && [ -d node_modules/oidc-client-ts ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then

@@ -302,6 +302,21 @@ async fn relying_parties_get_claims_in_the_id_token_and_after_a_refresh(backend:
         .unwrap();
     assert_eq!(by_body.status(), StatusCode::OK, "RFC 6750 §2.2");
     assert_eq!(by_body.json::<Value>().await.unwrap()["email"], "ada@example.com");
+    let untyped = http
+        .post(server.url("/oauth2/userinfo"))
+        .body(format!("access_token={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untyped.status(), StatusCode::OK, "Authlib's body placement sends no Content-Type");
+    let json_typed = http
+        .post(server.url("/oauth2/userinfo"))
+        .header("content-type", "application/json")
+        .body(format!("access_token={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_typed.status(), StatusCode::BAD_REQUEST, "a declared type other than a form");
     let both = http
         .post(server.url("/oauth2/userinfo"))
         .bearer_auth(access)

@@ -127,15 +127,32 @@ class TwilioHandler(BaseHTTPRequestHandler):
 class Authd:
     """A running authd: its base URL (on `localhost`, where WebAuthn works) and its mail."""
 
-    def __init__(self, base, inbox, twilio, process, folder):
+    def __init__(self, base, inbox, twilio, process, folder, binary, env):
         self.base = base
         self.inbox = inbox
         self.twilio = twilio
         self.process = process
         self.folder = folder
+        self.binary = binary
+        self.env = env
 
     def url(self, path):
         return self.base + path
+
+    def cli(self, *args):
+        """Runs `authd <args>` on this server's data, as its operator would; its output."""
+        done = subprocess.run(
+            [self.binary, *args], cwd=self.folder, env=self.env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def register_client(self, *args):
+        """`authd client create <args>`: the new client's id and secret (None when public)."""
+        printed = dict(
+            line.split(" = ", 1) for line in self.cli("client", "create", *args).splitlines() if " = " in line
+        )
+        return printed["client_id"], printed.get("client_secret")
 
 
 @pytest.fixture
@@ -174,7 +191,7 @@ def authd(request):
     process = subprocess.Popen([binary, "serve"], cwd=folder.name, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(f"http://127.0.0.1:{port}/health/ready", process)
-        yield Authd(base, inbox, twilio, process, folder.name)
+        yield Authd(base, inbox, twilio, process, folder.name, binary, env)
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -184,9 +184,13 @@ pub async fn userinfo(
         }
         response
     };
+    // RFC 6750 §2.2 asks for a form body; Authlib's `token_placement="body"` sends one with
+    // no Content-Type at all, so a body without one is read as a form too (any other
+    // declared type is refused).
+    let untyped = !headers.contains_key(header::CONTENT_TYPE);
     let in_body = match body.is_empty() {
         true => None,
-        false => match parse_form(&headers, &body) {
+        false => match parse_form(&headers, &body).or_else(|| untyped.then(|| parameters(&body)).flatten()) {
             Some(mut form) => form.remove("access_token"),
             None => return refused(Some("invalid_request"), StatusCode::BAD_REQUEST),
         },
