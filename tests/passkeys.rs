@@ -172,6 +172,55 @@ async fn an_account_holds_several_passkeys_and_removes_one(backend: Backend) {
     refused.assert_problem(401, "invalid_code");
 }
 
+/// A registration waiting for the authenticator is listed as a PASSKEY factor not yet
+/// enabled, as other strategies' pending factors are; removing it withdraws it.
+async fn a_pending_passkey_is_listed_until_answered_and_can_be_withdrawn(backend: Backend) {
+    let server = start(&backend).await;
+    let (_, _, token) = server.new_session().await;
+    let listed = |body: Value| -> Vec<(String, String, bool)> {
+        body["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let id = f["id"].as_str().unwrap().to_owned();
+                (id, f["strategy"].as_str().unwrap().to_owned(), f["enabled"] == true)
+            })
+            .collect()
+    };
+    let started = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY", "name": "Laptop" }))
+        .await;
+    let id = started.body["mfaId"].as_str().unwrap().to_owned();
+    let factors = listed(server.get("/mfa", Some(&token)).await.body);
+    assert_eq!(factors, [(id.clone(), "PASSKEY".to_owned(), false)]);
+
+    let (_, response) = SoftPasskey::create(&started.body["publicKey"], ORIGIN, &Twist::default());
+    let answered = server
+        .post("/mfa/validate", Some(&token), json!({ "id": id, "credential": response }))
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let factors = listed(server.get("/mfa", Some(&token)).await.body);
+    assert_eq!(factors, [(id.clone(), "PASSKEY".to_owned(), true)]);
+
+    let second = server
+        .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY", "name": "Phone" }))
+        .await;
+    let second_id = second.body["mfaId"].as_str().unwrap().to_owned();
+    assert_eq!(listed(server.get("/mfa", Some(&token)).await.body).len(), 2);
+    let withdrawn = server
+        .request(Method::DELETE, &format!("/mfa/{second_id}"), Some(&token), None)
+        .await;
+    assert_eq!(withdrawn.status, 204);
+    let (_, late) = SoftPasskey::create(&second.body["publicKey"], ORIGIN, &Twist::default());
+    server
+        .post("/mfa/validate", Some(&token), json!({ "id": second_id, "credential": late }))
+        .await
+        .assert_problem(401, "invalid_passkey");
+    let factors = listed(server.get("/mfa", Some(&token)).await.body);
+    assert_eq!(factors, [(id, "PASSKEY".to_owned(), true)]);
+}
+
 async fn a_passkey_alone_signs_in_without_a_password(backend: Backend) {
     let server = start(&backend).await;
     let (id, _, token) = server.new_session().await;
@@ -430,6 +479,7 @@ backend_tests!(
     failed_passkey_sign_ins_are_throttled_like_logins,
     a_passkey_is_enrolled_and_answers_the_second_factor,
     an_account_holds_several_passkeys_and_removes_one,
+    a_pending_passkey_is_listed_until_answered_and_can_be_withdrawn,
     a_passkey_alone_signs_in_without_a_password,
     wrong_origins_rp_ids_keys_and_replays_are_refused,
     a_sign_counter_going_backwards_disables_the_passkey,

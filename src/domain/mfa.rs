@@ -193,6 +193,17 @@ pub struct StoredPasskey {
     pub created_at: i64,
 }
 
+/// A passkey registration waiting for the authenticator's answer: listed among the
+/// account's factors (not enabled) until it is answered, withdrawn or `expires_at` passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRegistration {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// Longest passkey name, in characters.
 pub const MAX_PASSKEY_NAME: usize = 64;
 

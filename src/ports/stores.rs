@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::StoreResult;
 use crate::domain::credential::Holder;
 use crate::domain::events::{EventQuery, Origin, SecurityEvent};
-use crate::domain::mfa::{Factor, StoredPasskey, Strategy};
+use crate::domain::mfa::{Factor, PasskeyRegistration, StoredPasskey, Strategy};
 use crate::domain::notification::DeliveryChannel;
 use crate::domain::organization::{Membership, Organization, Role};
 use crate::domain::profile::{Profile, ProfileUpdate};
@@ -195,8 +195,15 @@ pub trait MfaStore: Send + Sync {
 /// PASSKEY) and removed by [`MfaStore::delete_factor`] like any factor.
 #[async_trait]
 pub trait PasskeyStore: Send + Sync {
-    /// Fails with `Conflict(PasskeyCredential)` when the credential is registered already.
-    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<()>;
+    /// Records a registration that waits for its answer, dropping the user's expired ones.
+    async fn insert_registration(&self, registration: &PasskeyRegistration) -> StoreResult<()>;
+    /// Ends a registration whose answer was refused (its challenge is used up).
+    async fn end_registration(&self, id: Uuid) -> StoreResult<()>;
+    /// Stores the passkey that answers the registration of the same id, ending that
+    /// registration, with `event`; `false` (nothing stored) when the registration was
+    /// withdrawn. Fails with `Conflict(PasskeyCredential)` when the credential is
+    /// registered already.
+    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<bool>;
     async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<StoredPasskey>>;
     /// Records a successful use: the verifier's updated record.
     async fn passkey_used(&self, id: Uuid, passkey: &str, now: i64) -> StoreResult<()>;

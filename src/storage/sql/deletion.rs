@@ -24,9 +24,10 @@ const SOLELY_OWNED_WITH_OTHERS: &str = "\
       AND EXISTS (SELECT 1 FROM memberships x WHERE x.organization_id = m.organization_id AND x.user_id <> $1)";
 
 /// Tables whose rows name the user in `user_id`, children before parents.
-const OWNED_ROWS: [&str; 8] = [
+const OWNED_ROWS: [&str; 9] = [
     "DELETE FROM memberships WHERE user_id = $1",
     "DELETE FROM passkeys WHERE user_id = $1",
+    "DELETE FROM passkey_registrations WHERE user_id = $1",
     "DELETE FROM recovery_codes WHERE user_id = $1",
     "DELETE FROM mfa_factors WHERE user_id = $1",
     "DELETE FROM password_resets WHERE user_id = $1",

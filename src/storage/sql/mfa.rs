@@ -114,7 +114,7 @@ impl MfaStore for SqlStore {
         let _forget = self.changing_profile_of(user_id);
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         let mut deleted = 0;
-        for table in ["mfa_factors", "passkeys"] {
+        for table in ["mfa_factors", "passkeys", "passkey_registrations"] {
             let result = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2"))
                 .bind(id.to_string())
                 .bind(user_id.to_string())

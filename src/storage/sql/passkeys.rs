@@ -7,15 +7,21 @@ use uuid::Uuid;
 
 use super::{on_constraint, unavailable, uuid_column, SqlStore};
 use crate::domain::events::SecurityEvent;
-use crate::domain::mfa::StoredPasskey;
+use crate::domain::mfa::{PasskeyRegistration, StoredPasskey};
 use crate::ports::{Constraint, PasskeyStore, StoreResult};
 
-/// The passkeys of `$1` in the columns of `mfa_factors`, so one query lists every factor.
+/// The passkeys of `$1` in the columns of `mfa_factors`, so one query lists every factor;
+/// a registration still waiting for its answer is one that is not enabled, its expiry in
+/// `code_expires_at`.
 pub(super) const AS_FACTORS: &str = "\
     SELECT id, user_id, 'PASSKEY' AS strategy, CAST(NULL AS TEXT) AS channel, enabled, \
       CAST(NULL AS TEXT) AS secret_ciphertext, CAST(NULL AS BIGINT) AS last_used_step, \
       CAST(NULL AS TEXT) AS code_digest, CAST(NULL AS BIGINT) AS code_expires_at, created_at, name \
-    FROM passkeys WHERE user_id = $1";
+    FROM passkeys WHERE user_id = $1 \
+    UNION ALL \
+    SELECT id, user_id, 'PASSKEY', CAST(NULL AS TEXT), CAST(0 AS BIGINT), CAST(NULL AS TEXT), \
+      CAST(NULL AS BIGINT), CAST(NULL AS TEXT), expires_at, created_at, name \
+    FROM passkey_registrations WHERE user_id = $1";
 
 fn passkey_from_row(row: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
     Ok(StoredPasskey {
@@ -31,9 +37,49 @@ fn passkey_from_row(row: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
 
 #[async_trait]
 impl PasskeyStore for SqlStore {
-    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<()> {
+    async fn insert_registration(&self, registration: &PasskeyRegistration) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM passkey_registrations WHERE user_id = $1 AND expires_at <= $2")
+            .bind(registration.user_id.to_string())
+            .bind(registration.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO passkey_registrations (id, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(registration.id.to_string())
+        .bind(registration.user_id.to_string())
+        .bind(&registration.name)
+        .bind(registration.created_at)
+        .bind(registration.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn end_registration(&self, id: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM passkey_registrations WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(passkey.user_id);
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let pending = sqlx::query("DELETE FROM passkey_registrations WHERE id = $1 AND user_id = $2")
+            .bind(passkey.id.to_string())
+            .bind(passkey.user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if pending.rows_affected() == 0 {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO passkeys (id, user_id, name, credential_id, passkey, enabled, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6)",
@@ -47,7 +93,8 @@ impl PasskeyStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::PasskeyCredential))?;
-        self.commit_with(tx, event).await
+        self.commit_with(tx, event).await?;
+        Ok(true)
     }
 
     async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<StoredPasskey>> {

@@ -271,9 +271,13 @@ impl Enrolment {
         }
     }
 
-    /// The caller's factors.
+    /// The caller's factors, those not validated yet included (a passkey registration only
+    /// while it can still be answered).
     pub async fn factors(&self, caller: &Claims) -> Result<Vec<Factor>, AuthError> {
-        Ok(self.factors.factors_of(caller.sub).await?)
+        let now = self.clock.unix_now();
+        let mut factors = self.factors.factors_of(caller.sub).await?;
+        factors.retain(|f| f.strategy != Strategy::Passkey || f.code_expires_at.is_none_or(|at| now < at));
+        Ok(factors)
     }
 
     /// Removes one of the caller's factors; a validated one only from a session that

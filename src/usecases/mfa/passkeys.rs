@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
-use crate::domain::mfa::{passkey_name, StoredPasskey};
+use crate::domain::mfa::{passkey_name, PasskeyRegistration, StoredPasskey};
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
@@ -84,6 +84,15 @@ impl Passkeys {
             .ceremonies
             .start_registration(user.id, user.email.as_str(), &user.name, &held)?;
         let id = Uuid::now_v7();
+        let now = self.clock.unix_now();
+        let listed = PasskeyRegistration {
+            id,
+            user_id: user.id,
+            name: name.clone(),
+            created_at: now,
+            expires_at: now + CEREMONY_TTL.as_secs() as i64,
+        };
+        self.store.insert_registration(&listed).await?;
         let pending = PendingRegistration {
             user_id: user.id,
             name,
@@ -104,7 +113,8 @@ impl Passkeys {
 
     /// Finishes the registration `id` with the authenticator's response; the passkey and its
     /// `mfa.factor_added` event are stored together. A credential the account holds already
-    /// is `factor_exists` (one another account holds fails the store's uniqueness rule).
+    /// is `factor_exists` (one another account holds fails the store's uniqueness rule); a
+    /// registration removed meanwhile (`DELETE /mfa/{id}`) is `invalid_passkey`.
     pub(crate) async fn finish_registration(
         &self,
         id: Uuid,
@@ -117,6 +127,21 @@ impl Passkeys {
             .await?
             .and_then(|text| serde_json::from_str::<PendingRegistration>(&text).ok())
             .ok_or(AuthError::InvalidPasskey)?;
+        let finished = self.store_answer(id, pending, response, origin).await;
+        if finished.is_err() {
+            // The challenge is used up: the registration is over either way.
+            self.store.end_registration(id).await?;
+        }
+        finished
+    }
+
+    async fn store_answer(
+        &self,
+        id: Uuid,
+        pending: PendingRegistration,
+        response: &serde_json::Value,
+        origin: &Origin,
+    ) -> Result<(), AuthError> {
         let claimed = response
             .get("rawId")
             .and_then(|raw| raw.as_str())
@@ -140,8 +165,10 @@ impl Passkeys {
             .from(origin)
             .with("strategy", "PASSKEY")
             .with("factorId", id.to_string());
-        self.store.insert_passkey(&passkey, &event).await?;
-        Ok(())
+        match self.store.insert_passkey(&passkey, &event).await? {
+            true => Ok(()),
+            false => Err(AuthError::InvalidPasskey),
+        }
     }
 
     /// Request options for the account's enabled passkeys, and the state to check with.
