@@ -554,20 +554,33 @@ async fn sensitive_changes_need_a_recent_sign_in(backend: Backend) {
         "nothing removed"
     );
 
-    server
-        .post(
-            "/login/confirm",
-            Some(&token),
-            json!({ "password": "not-the-password" }),
-        )
+    let confirm = |body: Value| server.post("/login/confirm", Some(&token), body);
+    confirm(json!({ "password": PASSWORD, "code": "123456" }))
+        .await
+        .assert_problem(400, "validation_failed");
+    confirm(json!({ "code": totp.generate(now() + 3_600) }))
+        .await
+        .assert_problem(401, "invalid_code");
+    let by_app = confirm(json!({ "code": totp.generate(now() + 30) })).await;
+    assert_eq!(by_app.status, 200, "{}", by_app.body);
+    assert_eq!(remove().await.status, 204, "confirmed by the app, so the factor goes");
+    confirm(json!({ "code": totp.generate(now()) }))
+        .await
+        .assert_problem(400, "strategy_not_listed");
+
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let change = || server.patch("/user", Some(&token), json!({ "email": "new-me@example.com" }));
+    change().await.assert_problem(403, "reauthentication_required");
+    confirm(json!({ "password": "not-the-password" }))
         .await
         .assert_problem(401, "invalid_credentials");
-    let confirmed = server
-        .post("/login/confirm", Some(&token), json!({ "password": PASSWORD }))
-        .await;
-    assert_eq!(confirmed.status, 200);
-    assert_eq!(remove().await.status, 204, "confirmed, so the factor goes");
-    assert_eq!(server.get("/user/me", Some(&token)).await.body["email"], email.as_str());
+    assert_eq!(confirm(json!({ "password": PASSWORD })).await.status, 200);
+    assert_eq!(
+        change().await.status,
+        200,
+        "confirmed by password, so the e-mail changes"
+    );
+    assert_ne!(server.get("/user/me", Some(&token)).await.body["email"], email.as_str());
 
     let mut statuses = Vec::new();
     for _ in 0..8 {

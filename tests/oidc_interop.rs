@@ -308,7 +308,11 @@ async fn relying_parties_get_claims_in_the_id_token_and_after_a_refresh(backend:
         .send()
         .await
         .unwrap();
-    assert_eq!(untyped.status(), StatusCode::OK, "Authlib's body placement sends no Content-Type");
+    assert_eq!(
+        untyped.status(),
+        StatusCode::OK,
+        "Authlib's body placement sends no Content-Type"
+    );
     let json_typed = http
         .post(server.url("/oauth2/userinfo"))
         .header("content-type", "application/json")
@@ -316,7 +320,11 @@ async fn relying_parties_get_claims_in_the_id_token_and_after_a_refresh(backend:
         .send()
         .await
         .unwrap();
-    assert_eq!(json_typed.status(), StatusCode::BAD_REQUEST, "a declared type other than a form");
+    assert_eq!(
+        json_typed.status(),
+        StatusCode::BAD_REQUEST,
+        "a declared type other than a form"
+    );
     let both = http
         .post(server.url("/oauth2/userinfo"))
         .bearer_auth(access)

@@ -197,7 +197,11 @@ async fn a_pending_passkey_is_listed_until_answered_and_can_be_withdrawn(backend
 
     let (_, response) = SoftPasskey::create(&started.body["publicKey"], ORIGIN, &Twist::default());
     let answered = server
-        .post("/mfa/validate", Some(&token), json!({ "id": id, "credential": response }))
+        .post(
+            "/mfa/validate",
+            Some(&token),
+            json!({ "id": id, "credential": response }),
+        )
         .await;
     assert_eq!(answered.status, 200, "{}", answered.body);
     let factors = listed(server.get("/mfa", Some(&token)).await.body);
@@ -214,7 +218,11 @@ async fn a_pending_passkey_is_listed_until_answered_and_can_be_withdrawn(backend
     assert_eq!(withdrawn.status, 204);
     let (_, late) = SoftPasskey::create(&second.body["publicKey"], ORIGIN, &Twist::default());
     server
-        .post("/mfa/validate", Some(&token), json!({ "id": second_id, "credential": late }))
+        .post(
+            "/mfa/validate",
+            Some(&token),
+            json!({ "id": second_id, "credential": late }),
+        )
         .await
         .assert_problem(401, "invalid_passkey");
     let factors = listed(server.get("/mfa", Some(&token)).await.body);

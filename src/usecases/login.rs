@@ -34,6 +34,14 @@ pub enum LoginOutcome {
     },
 }
 
+/// What a signed-in person presents to confirm it is still them (`POST /login/confirm`).
+pub enum Confirmation {
+    /// The account's password.
+    Password(SecretString),
+    /// A current code of the account's authenticator app (each code confirms once).
+    AppCode(SecretString),
+}
+
 /// Email and password login.
 pub struct Login {
     users: Arc<dyn UserStore>,
@@ -70,13 +78,32 @@ impl Login {
         }
     }
 
-    /// Renews the caller's recent authentication with their password
-    /// (`POST /login/confirm`): throttled and recorded like a sign-in failure when wrong.
-    pub async fn confirm(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
-        check_presented_password("password", password.expose_secret())?;
+    /// Renews the caller's recent authentication with their password or a code of their
+    /// authenticator app (`POST /login/confirm`): throttled and recorded like a sign-in
+    /// failure when wrong.
+    pub async fn confirm(&self, caller: &Claims, presented: Confirmation, origin: &Origin) -> Result<(), AuthError> {
         let user = account_of(self.users.as_ref(), caller).await?;
-        let checked = check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await;
-        if let Err(AuthError::InvalidCredentials) = checked {
+        let checked = match presented {
+            Confirmation::Password(password) => {
+                check_presented_password("password", password.expose_secret())?;
+                check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await
+            }
+            Confirmation::AppCode(code) => {
+                let normalized = user.email.normalized();
+                let who = Attempter {
+                    account: Some(&normalized),
+                    client: origin.ip,
+                };
+                let check = async {
+                    match self.challenges.app_code_confirms(user.id, &code).await? {
+                        true => Ok(()),
+                        false => Err(AuthError::InvalidCode),
+                    }
+                };
+                self.throttle.attempt(Action::Login, who, check).await
+            }
+        };
+        if let Err(AuthError::InvalidCredentials | AuthError::InvalidCode) = checked {
             self.failed(Some(user.id), origin, "confirmation_failed").await;
         }
         checked?;

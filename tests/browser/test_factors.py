@@ -1,10 +1,13 @@
-"""Codes by text message from the account page, recovery codes shown once, and deleting
-the account."""
+"""Codes by text message from the account page, recovery codes shown once, deleting the
+account, and the password asked again before a factor goes."""
 
+import time
+
+import pytest
 from playwright.sync_api import expect
 
 from conftest import screenshot
-from pages import PASSWORD, expect_account_page, sign_in, sign_out
+from pages import PASSWORD, add_authenticator_app, expect_account_page, sign_in, sign_out, sign_up
 
 PHONE = "+447700900123"
 
@@ -73,3 +76,27 @@ def test_an_account_deleted_from_its_page_is_gone(authd, browser):
 
     sign_in(page, authd, "sophie@example.com")
     expect(page.get_by_text("The e-mail address or the password is wrong.")).to_be_visible()
+
+
+@pytest.mark.authd_env(AUTH_REAUTH_WINDOW_SECS="1")
+def test_removing_a_factor_a_while_after_signing_in_asks_for_the_password_first(authd, browser):
+    page = browser().new_page()
+    sign_up(page, authd, "emmy@example.com", name="Emmy Noether")
+    sign_in(page, authd, "emmy@example.com")
+    expect_account_page(page)
+    add_authenticator_app(page)
+    time.sleep(2.1)  # the sign-in is no longer recent (a window of one second here)
+
+    page.get_by_role("button", name="Remove Authenticator app").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    screenshot(page, "confirm-it-is-you")
+    page.get_by_label("Your password", exact=True).fill("not my password at all")
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_text("That is not your password.")).to_be_visible()
+    expect(page.get_by_text("Authenticator app", exact=True)).to_be_visible()
+
+    page.get_by_label("Your password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_text("For the next few minutes you can remove factors")).to_be_visible()
+    page.get_by_role("button", name="Remove Authenticator app").click()
+    expect(page.get_by_text("None yet.")).to_be_visible()

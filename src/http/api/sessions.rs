@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use super::openapi::{ProblemBody, ResultBody};
 use crate::domain::credential::Credential;
+use crate::domain::AuthError;
 use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, Path, RefreshToken};
 use crate::http::problem::Problem;
-use crate::usecases::login::{Login, LoginOutcome};
+use crate::usecases::login::{Confirmation, Login, LoginOutcome};
 use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::sessions::Sessions;
 
@@ -125,20 +126,38 @@ pub async fn refresh_in_header(
     Ok(JsonResponse(credential.into()))
 }
 
+/// The password, or a code of the authenticator app: one of the two.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
-    #[schema(value_type = String)]
-    password: SecretString,
+    #[schema(value_type = Option<String>)]
+    password: Option<SecretString>,
+    /// A current code of the caller's authenticator app (GOOGLE_AUTHENTICATOR).
+    #[schema(value_type = Option<String>)]
+    code: Option<SecretString>,
 }
 
-/// Confirms the caller's password: for the re-authentication window
-/// (`AUTH_REAUTH_WINDOW_SECS`, default 15 minutes) the session may remove factors and
-/// change the e-mail. Wrong passwords are throttled like `/login`.
+impl ConfirmBody {
+    fn confirmation(self) -> Result<Confirmation, AuthError> {
+        match (self.password, self.code) {
+            (Some(password), None) => Ok(Confirmation::Password(password)),
+            (None, Some(code)) => Ok(Confirmation::AppCode(code)),
+            _ => Err(AuthError::invalid(
+                "password",
+                "give the password or an authenticator code, one of the two",
+            )),
+        }
+    }
+}
+
+/// Confirms it is still the caller, by password or authenticator code: for the
+/// re-authentication window (`AUTH_REAUTH_WINDOW_SECS`, default 15 minutes) the session
+/// may remove factors and change the e-mail. Wrong answers are throttled like `/login`.
 #[utoipa::path(post, path = "/login/confirm", tag = "sessions", security(("bearer" = [])), request_body = ConfirmBody,
     responses(
         (status = 200, body = ResultBody),
-        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody, description = "invalid_credentials, invalid_token"),
+        (status = 400, body = ProblemBody, description = "validation_failed; strategy_not_listed for a code without an authenticator app"),
+        (status = 401, body = ProblemBody, description = "invalid_credentials, invalid_code, invalid_token"),
         (status = 429, body = ProblemBody),
     ))]
 pub async fn confirm(
@@ -147,7 +166,7 @@ pub async fn confirm(
     ClientOrigin(origin): ClientOrigin,
     Json(body): Json<ConfirmBody>,
 ) -> Result<JsonResponse<ResultBody>, Problem> {
-    login.confirm(&caller, body.password, &origin).await?;
+    login.confirm(&caller, body.confirmation()?, &origin).await?;
     Ok(JsonResponse(ResultBody { result: true }))
 }
 

@@ -24,7 +24,7 @@ use crate::http::extract::{Path, Query};
 use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{Accounts, ProfileChange};
 use crate::usecases::clients::OAuthClients;
-use crate::usecases::login::Login;
+use crate::usecases::login::{Confirmation, Login};
 use crate::usecases::overview::{AccountOverview, Overview};
 use crate::usecases::passwords::Passwords;
 use crate::usecases::sessions::Sessions;
@@ -256,7 +256,10 @@ pub async fn confirm(
     Submitted(form): Submitted<ConfirmForm>,
 ) -> Response {
     let claims = signed_in_or_return!(browser);
-    match login.confirm(&claims, form.confirm_password, &browser.origin).await {
+    match login
+        .confirm(&claims, Confirmation::Password(form.confirm_password), &browser.origin)
+        .await
+    {
         Ok(()) => browser.redirect("/ui/account?done=confirmed"),
         Err(AuthError::InvalidCredentials) => {
             let message = Message {

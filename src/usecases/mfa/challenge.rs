@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use super::codes::Codes;
@@ -100,6 +100,20 @@ impl Challenges {
         };
         let hash = self.store_challenge(LOGIN_STAGE, &challenge).await?;
         Ok(Some((hash, strategies)))
+    }
+
+    /// Whether `code` is a current, unused code of `user_id`'s enabled authenticator app
+    /// (a confirmation by a signed-in user; its step is used up). An account without one
+    /// is `strategy_not_listed`.
+    pub(crate) async fn app_code_confirms(&self, user_id: Uuid, code: &SecretString) -> Result<bool, AuthError> {
+        let app = self
+            .factors
+            .factors_of(user_id)
+            .await?
+            .into_iter()
+            .find(|f| f.strategy == Strategy::Totp && f.enabled)
+            .ok_or(AuthError::StrategyNotListed)?;
+        self.codes.totp_accepts(&app, code).await
     }
 
     /// Picks the strategy for this login; sends a code for EMAIL and PHONE, gives request
