@@ -10,9 +10,6 @@ export AUTH_TEST_DATABASE_URL AUTH_TEST_REDIS_URL
 DEV_DATABASE_URL ?= postgres://authd:authd@127.0.0.1:5432/authd
 DEV_REDIS_URL ?= redis://127.0.0.1:6379
 
-# cargo-nextest when installed (faster, per-test processes), else cargo test.
-TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
-
 .PHONY: deps run test ci lint browser browser/deps screenshots helm schemathesis fuzz load load/smoke dev migrate infra/up infra/down clean clean/docker
 
 ## deps: the system packages the build needs beyond Rust (OpenSSL headers, pkg-config),
@@ -25,10 +22,10 @@ deps:
 run: deps
 	$(CARGO) run --release
 
-## test: every test; the PostgreSQL/Redis suites and the browser suite say SKIPPED when
-## those services or Chromium are missing
+## test: every test; the PostgreSQL/Redis cases and the browser suite are skipped (and
+## say so) when those services or Chromium are missing
 test: deps
-	$(CARGO) $(TEST_RUNNER) --features fault-injection
+	scripts/run-tests.sh
 	scripts/browser-tests.sh
 
 ## lint: formatting and clippy, warnings as errors
@@ -38,7 +35,7 @@ lint:
 
 ## ci: deps lint, every test (the browser suite required) with PostgreSQL and Redis required, schemathesis, and the k6 smoke run
 ci: deps browser/deps lint
-	AUTH_TEST_REQUIRE_SERVICES=1 $(CARGO) $(TEST_RUNNER) --features fault-injection
+	AUTH_TEST_REQUIRE_SERVICES=1 scripts/run-tests.sh
 	AUTH_TEST_REQUIRE_BROWSER=1 scripts/browser-tests.sh
 	scripts/helm-check.sh
 	scripts/schemathesis.sh

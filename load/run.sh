@@ -36,7 +36,7 @@ mkdir -p "$results"
 port=${LOAD_PORT:-18480}
 export BASE_URL=http://127.0.0.1:$port
 # k6 is one client address doing the work of thousands of users: lift the per-client and
-# per-account throttle budgets (they are exercised by tests/throttling.rs), not their cost.
+# per-account throttle budgets (they are exercised by tests/it/throttling.rs), not their cost.
 server_env=(AUTH_LISTEN=127.0.0.1:$port AUTH_LOG_FORMAT=json RUST_LOG=warn
   AUTH_THROTTLE_FREE_FAILURES=1000000 AUTH_THROTTLE_IP_FAILURES=1000000 AUTH_THROTTLE_ACCOUNT_FAILURES=1000000
   AUTH_THROTTLE_IP_REQUESTS=1000000 AUTH_THROTTLE_ACCOUNT_REQUESTS=1000000)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The OpenID Connect tests' relying parties from npm (tests/oidc, versions pinned by its
-# package-lock.json): openid-client (tests/oidc_provider.rs) and oidc-client-ts (the
+# package-lock.json): openid-client (tests/it/oidc_provider.rs) and oidc-client-ts (the
 # browser suite's single-page app), installed into tests/oidc/node_modules when missing.
 # A no-op once installed; without Node.js it says so and the tests report SKIPPED (make ci
 # fails instead).

@@ -7,7 +7,7 @@
 # build on the embedded default in a scratch folder, with an administrator whose token
 # authenticates the generated requests. Routes that would end that token's session
 # (logout, logout/all, refresh by header) are left out so later operations stay
-# authenticated; tests/sessions.rs covers them.
+# authenticated; tests/it/sessions.rs covers them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${SCHEMATHESIS_EXAMPLES:-50}

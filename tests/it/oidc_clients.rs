@@ -2,11 +2,9 @@
 //! the operator on the command line; secrets shown once and kept as digests; redirect URIs
 //! checked at registration.
 
-mod common;
-
 use std::process::Output;
 
-use common::Backend;
+use crate::common::Backend;
 use reqwest::Method;
 use serde_json::json;
 
@@ -125,7 +123,7 @@ async fn registrations_that_break_the_rules_are_refused(backend: Backend) {
 
 /// Runs `authd` with the configuration of `backend`'s servers.
 fn authd(backend: &Backend, args: &[&str]) -> Output {
-    let mut command = common::authd_command(backend);
+    let mut command = crate::common::authd_command(backend);
     command.args(args);
     command.output().expect("authd runs")
 }

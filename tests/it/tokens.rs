@@ -1,10 +1,8 @@
 //! Token introspection and the JWKS other services verify with.
 
-mod common;
-
+use crate::common::Backend;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::Backend;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 

@@ -3,16 +3,14 @@
 //! `authd:api`, never refreshes or logs out a native session, and a token for an API is
 //! accepted by that API's introspection alone. Each attack the issue describes is a test.
 
-mod common;
-
-use common::oidc::{
+use crate::common::oidc::{
     active, authorize, first_party_app, location, parameter, payload, register, signed_in_browser, start, token_request,
 };
-use common::{Backend, TestServer, ADMIN_EMAIL};
+use crate::common::{Backend, TestServer, ADMIN_EMAIL};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use common::oidc::REDIRECT;
+use crate::common::oidc::REDIRECT;
 
 /// The tokens `client` gets for `email` through the code flow (signed in on the pages).
 async fn granted(server: &TestServer, client: &(String, Option<String>), email: &str, extra: &[(&str, &str)]) -> Value {

@@ -1,12 +1,10 @@
 //! Security notices: the e-mails a user gets when their account's security changes, read
 //! from a real SMTP server on loopback.
 
-mod common;
-
 use std::time::Duration;
 
-use common::smtp::{Mailbox, SmtpServer};
-use common::{Backend, TestServer};
+use crate::common::smtp::{Mailbox, SmtpServer};
+use crate::common::{Backend, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -1,10 +1,8 @@
 //! Account deletion (by the owner with their password, by an administrator) and export.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Backend, PASSWORD};
+use crate::common::{Backend, PASSWORD};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::Row as _;
@@ -51,8 +49,8 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     let passkey = server
         .post("/mfa", Some(&token), json!({ "strategy": "PASSKEY" }))
         .await;
-    let twist = common::passkey::Twist::default();
-    let (_, response) = common::passkey::SoftPasskey::create(&passkey.body["publicKey"], origin, &twist);
+    let twist = crate::common::passkey::Twist::default();
+    let (_, response) = crate::common::passkey::SoftPasskey::create(&passkey.body["publicKey"], origin, &twist);
     let body = json!({ "id": passkey.body["mfaId"], "credential": response });
     assert_eq!(server.post("/mfa/validate", Some(&token), body).await.status, 200);
     let organization = server

@@ -1,10 +1,8 @@
 //! `GET /openapi.json` describes exactly the routes the server serves.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::Backend;
+use crate::common::Backend;
 use reqwest::Method;
 
 /// Every route of the contract (shared/API.md) and of the issues that extend it.

@@ -3,12 +3,10 @@
 //! pages (never problem JSON), throttling, and the browser session's renewal and end.
 //! What needs a real browser (scripts, WebAuthn, layout) is in `tests/browser/`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Backend, TestServer, PASSWORD};
+use crate::common::{Backend, TestServer, PASSWORD};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;

@@ -1,13 +1,11 @@
 //! Operations: metrics, logs that never carry a secret, graceful shutdown on SIGTERM.
 
-mod common;
-
 use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::smtp::free_port;
-use common::{Backend, PASSWORD};
+use crate::common::smtp::free_port;
+use crate::common::{Backend, PASSWORD};
 use serde_json::{json, Value};
 
 async fn metrics_cover_http_actors_and_the_domain_without_raw_paths(backend: Backend) {
@@ -45,7 +43,7 @@ async fn metrics_cover_http_actors_and_the_domain_without_raw_paths(backend: Bac
 }
 
 /// How many security events of `kind` `/metrics` counts so far.
-async fn events_counted(server: &common::TestServer, kind: &str) -> f64 {
+async fn events_counted(server: &crate::common::TestServer, kind: &str) -> f64 {
     server
         .metric(&format!("authd_security_events_total{{type=\"{kind}\"}}"))
         .await
@@ -108,7 +106,7 @@ impl Binary {
         let binary = Self { child, port, dir };
         let http = reqwest::Client::new();
         let url = binary.url("/health");
-        let up = common::eventually(Duration::from_secs(20), || {
+        let up = crate::common::eventually(Duration::from_secs(20), || {
             let (http, url) = (http.clone(), url.clone());
             async move { http.get(&url).send().await.is_ok() }
         })
@@ -195,7 +193,7 @@ async fn no_secret_ever_reaches_the_logs() {
 
     // The messages went to the outbox folder; read the code and the reset hash from there.
     let outbox = binary.dir.join("data/outbox");
-    let found = common::eventually(Duration::from_secs(5), || {
+    let found = crate::common::eventually(Duration::from_secs(5), || {
         let outbox = outbox.clone();
         async move { std::fs::read_dir(&outbox).map(|d| d.count() >= 3).unwrap_or(false) }
     })
@@ -278,7 +276,7 @@ async fn sigterm_finishes_requests_in_flight_and_exits_cleanly() {
 }
 
 /// The socket address a test server listens on.
-fn address_of(server: &common::TestServer) -> std::net::SocketAddr {
+fn address_of(server: &crate::common::TestServer) -> std::net::SocketAddr {
     let url = server.url("");
     url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap()
 }

@@ -1,12 +1,10 @@
 //! Password reset by e-mailed link (read from a real SMTP server on loopback) and password
 //! change for a signed-in user.
 
-mod common;
-
 use std::time::Duration;
 
-use common::smtp::{Mailbox, ReceivedMail, SmtpServer};
-use common::{eventually, Backend, TestServer, PASSWORD};
+use crate::common::smtp::{Mailbox, ReceivedMail, SmtpServer};
+use crate::common::{eventually, Backend, TestServer, PASSWORD};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -41,7 +39,7 @@ async fn forget(server: &TestServer, email: &str) {
     assert_eq!(answer.body, json!({ "result": true }));
 }
 
-async fn recover(server: &TestServer, hash: &str, password: &str) -> common::Answer {
+async fn recover(server: &TestServer, hash: &str, password: &str) -> crate::common::Answer {
     server
         .post("/password/recover", None, json!({ "hash": hash, "password": password }))
         .await
@@ -229,10 +227,9 @@ backend_tests!(
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis: `make test` runs it when they answer"]
 async fn a_reset_on_one_instance_rejects_old_tokens_on_another() {
-    let Some(backend) = Backend::postgres_redis().await else {
-        return;
-    };
+    let backend = Backend::postgres_redis().await;
     let mailbox = Mailbox::default();
     let smtp = SmtpServer::start(0, mailbox.clone()).await;
     let a = start(&backend, &smtp, |_| {}).await;

@@ -1,23 +1,21 @@
 //! Bad input gets a clear 4xx problem+json and changes nothing; never a 5xx.
 
-mod common;
-
-use common::{Backend, PASSWORD};
+use crate::common::{Backend, PASSWORD};
 use reqwest::Method;
 use serde_json::json;
 
 async fn raw(
-    server: &common::TestServer,
+    server: &crate::common::TestServer,
     method: Method,
     path: &str,
     content_type: Option<&str>,
     body: Vec<u8>,
-) -> common::Answer {
+) -> crate::common::Answer {
     let mut request = server.http.request(method, server.url(path)).body(body);
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    common::answer(request.send().await.unwrap()).await
+    crate::common::answer(request.send().await.unwrap()).await
 }
 
 async fn malformed_oversized_and_mistyped_bodies_are_4xx_problems(backend: Backend) {
@@ -135,7 +133,7 @@ async fn unknown_routes_methods_and_bad_tokens_are_problems(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let bad_header = common::answer(bad_header).await;
+    let bad_header = crate::common::answer(bad_header).await;
     bad_header.assert_problem(401, "invalid_token");
     assert_eq!(bad_header.headers["www-authenticate"], "Bearer");
     server

@@ -1,10 +1,8 @@
 //! Sessions: login, refresh rotation (concurrency, grace, reuse), logout.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Backend, PASSWORD};
+use crate::common::{Backend, PASSWORD};
 use serde_json::json;
 
 async fn login_returns_a_credential_and_hides_which_part_was_wrong(backend: Backend) {
@@ -135,7 +133,7 @@ async fn concurrent_refreshes_of_one_token_share_one_successor(backend: Backend)
     let requests = (0..8).map(|_| {
         let http = server.http.clone();
         let url = url.clone();
-        async move { common::answer(http.get(url).send().await.unwrap()).await }
+        async move { crate::common::answer(http.get(url).send().await.unwrap()).await }
     });
     let answers = futures::future::join_all(requests).await;
     let successors: Vec<String> = answers

@@ -2,12 +2,10 @@
 //! run as a separate process against the database of a running server, whose answers show
 //! their effect.
 
-mod common;
-
 use std::process::Output;
 use std::time::Duration;
 
-use common::{eventually, Backend, PASSWORD};
+use crate::common::{eventually, Backend, PASSWORD};
 use serde_json::json;
 
 /// Runs `authd` with the configuration of `backend`'s servers.
@@ -17,7 +15,7 @@ fn authd(backend: &Backend, args: &[&str]) -> Output {
 
 /// Runs `authd` with the configuration of `backend`'s servers and `extra` variables.
 fn authd_with(backend: &Backend, args: &[&str], extra: &[(&str, &std::path::Path)]) -> Output {
-    let mut command = common::authd_command(backend);
+    let mut command = crate::common::authd_command(backend);
     command.args(args);
     command.envs(extra.iter().map(|(k, v)| (*k, *v)));
     command.output().expect("authd runs")
@@ -135,7 +133,7 @@ async fn key_rotate_keeps_old_tokens_valid_where_the_old_key_is_named(backend: B
 async fn the_id_token_key_rotates_and_its_old_public_key_stays_published(backend: Backend) {
     let key = backend.dir.join("oidc-rsa.pem");
     std::fs::create_dir_all(&backend.dir).unwrap();
-    std::fs::copy(common::fixture_rsa_key(), &key).unwrap();
+    std::fs::copy(crate::common::fixture_rsa_key(), &key).unwrap();
     let rotated = ok(&authd_with(
         &backend,
         &["key", "rotate", "--id-token-key"],
@@ -148,7 +146,7 @@ async fn the_id_token_key_rotates_and_its_old_public_key_stays_published(backend
         .to_owned();
     assert!(rotated.contains("AUTH_OIDC_PREVIOUS_RSA_KEY_FILES="), "{rotated}");
     let old = std::fs::read_to_string(&previous).unwrap();
-    assert_eq!(old, std::fs::read_to_string(common::fixture_rsa_key()).unwrap());
+    assert_eq!(old, std::fs::read_to_string(crate::common::fixture_rsa_key()).unwrap());
     assert_ne!(old, std::fs::read_to_string(&key).unwrap(), "a new key took its place");
 
     let server = backend

@@ -1,15 +1,13 @@
 //! Breached passwords: the offline list in the binary, and the Pwned Passwords range API
 //! (a fake on loopback) with its outage.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::common::Backend;
 use authd::config::BreachCheck;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use common::Backend;
 use serde_json::json;
 use sha1::{Digest as _, Sha1};
 

@@ -2,12 +2,10 @@
 //! and every check (origin, RP ID, challenge, signature, sign counter), driven by a software
 //! authenticator that answers in the JSON a browser sends.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::passkey::{SoftPasskey, Twist};
-use common::{Backend, TestServer, PASSWORD};
+use crate::common::passkey::{SoftPasskey, Twist};
+use crate::common::{Backend, TestServer, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -61,7 +59,7 @@ async fn choose_passkey(server: &TestServer, email: &str) -> (String, Value) {
 }
 
 /// A passwordless sign-in on `server` with the assertion `sign` makes from the options.
-async fn sign_in(server: &TestServer, sign: impl FnOnce(&Value) -> Value) -> common::Answer {
+async fn sign_in(server: &TestServer, sign: impl FnOnce(&Value) -> Value) -> crate::common::Answer {
     let started = server.post("/login/passkey", None, json!({})).await;
     assert_eq!(started.status, 200, "{}", started.body);
     let assertion = sign(&started.body["publicKey"]);
@@ -496,10 +494,9 @@ backend_tests!(
 
 /// Each ceremony may start on one instance and finish on another (shared cache).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis: `make test` runs it when they answer"]
 async fn ceremonies_started_on_one_instance_finish_on_another() {
-    let Some(backend) = Backend::postgres_redis().await else {
-        return;
-    };
+    let backend = Backend::postgres_redis().await;
     let (first, second) = (start(&backend).await, start(&backend).await);
     let (_, email, token) = first.new_session().await;
     let (mut passkey, _) = enrol(&first, &second, &token, "Laptop").await;
@@ -522,9 +519,9 @@ async fn ceremonies_started_on_one_instance_finish_on_another() {
 }
 
 /// Times passwordless sign-ins (both requests); run on purpose, it asserts nothing of
-/// speed: `cargo test --release --features fault-injection --test passkeys -- --ignored --nocapture`.
+/// speed: `cargo test --release --features fault-injection --test it -- --ignored --exact passkeys::time_passwordless_sign_ins --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
+#[ignore = "a timing run, not a test: see docs/PERFORMANCE.md"]
 async fn time_passwordless_sign_ins() {
     let backend = Backend::sqlite();
     let server = start(&backend).await;

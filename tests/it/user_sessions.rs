@@ -1,10 +1,8 @@
 //! The sessions a user can see and end: `GET /user/sessions` and `DELETE /user/sessions/{id}`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{eventually, Backend, TestServer};
+use crate::common::{eventually, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 

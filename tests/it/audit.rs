@@ -2,14 +2,12 @@
 //! read by their owner and by administrators, pruned past retention, counted in /metrics,
 //! and posted to a webhook that is down at first.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::common::webhook::WebhookReceiver;
+use crate::common::{eventually, Backend, PASSWORD};
 use authd::domain::events::EventKind;
-use common::webhook::WebhookReceiver;
-use common::{eventually, Backend, PASSWORD};
 use serde_json::{json, Value};
 
 fn types(list: &Value) -> Vec<String> {
@@ -229,7 +227,7 @@ async fn webhook_deliveries_wait_through_a_restart(backend: Backend) {
 }
 
 /// The hash of the link that follows `marker` in `mail`.
-fn hash_after(mail: &common::smtp::ReceivedMail, marker: &str) -> String {
+fn hash_after(mail: &crate::common::smtp::ReceivedMail, marker: &str) -> String {
     let text = mail.decoded();
     let start = text.find(marker).expect("a link") + marker.len();
     text[start..]
@@ -239,8 +237,8 @@ fn hash_after(mail: &common::smtp::ReceivedMail, marker: &str) -> String {
 }
 
 async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
+    use crate::common::smtp::{Mailbox, SmtpServer};
     use authd::domain::verification::VerificationMode;
-    use common::smtp::{Mailbox, SmtpServer};
     let wait = Duration::from_secs(5);
     let mailbox = Mailbox::default();
     let smtp = SmtpServer::start(0, mailbox.clone()).await;

@@ -2,12 +2,10 @@
 //! is restarted by the supervisor and the restart shows in `/metrics`; a stalled actor
 //! costs callers a 503 after the call timeout, never an endless wait.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{eventually, Backend, TestServer, PASSWORD};
 use authd::actors::fault::Fault;
-use common::{eventually, Backend, TestServer, PASSWORD};
 use serde_json::json;
 
 const ACTORS: [&str; 4] = ["sessions", "revocations", "notifications", "mfa"];
@@ -66,7 +64,7 @@ async fn a_stalled_actor_answers_503_instead_of_hanging(backend: Backend) {
         .send()
         .await
         .expect("answered before the client gave up");
-    let answer = common::answer(login).await;
+    let answer = crate::common::answer(login).await;
     answer.assert_problem(503, "unavailable");
     assert!(answer.headers.contains_key("retry-after"));
 

@@ -1,18 +1,16 @@
 //! The `authd` binary's commands: `migrate`, `admin create` and `health`.
 
-mod common;
-
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use common::{Backend, PASSWORD};
+use crate::common::{Backend, PASSWORD};
 
 fn authd(backend: &Backend, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
         .args(args)
         .env("AUTH_DATABASE_URL", &backend.database_url)
         .env("AUTH_JWT_KEY_FILE", backend.dir.join("jwt.pem"))
-        .env("AUTH_OIDC_RSA_KEY_FILE", common::fixture_rsa_key())
+        .env("AUTH_OIDC_RSA_KEY_FILE", crate::common::fixture_rsa_key())
         .env("AUTH_LOG_FORMAT", "json")
         .env_remove("AUTH_REDIS_URL")
         .env_remove("AUTH_ADMIN_EMAIL")
@@ -124,11 +122,10 @@ backend_tests!(
 
 /// A server whose Redis is down answers 503 at readiness, and the health check fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis: `make test` runs it when they answer"]
 async fn the_health_check_fails_while_a_dependency_is_down() {
-    let Some(mut backend) = Backend::postgres_redis().await else {
-        return;
-    };
-    let Some(mut redis) = common::OwnedRedis::start().await else {
+    let mut backend = Backend::postgres_redis().await;
+    let Some(mut redis) = crate::common::OwnedRedis::start().await else {
         return;
     };
     backend.redis_url = Some(redis.url.clone());
@@ -136,7 +133,7 @@ async fn the_health_check_fails_while_a_dependency_is_down() {
     let url = server.url("/health/ready");
     assert!(authd(&backend, &["health", "--url", &url], "").status.success());
     redis.stop();
-    let failed = common::eventually(std::time::Duration::from_secs(10), || {
+    let failed = crate::common::eventually(std::time::Duration::from_secs(10), || {
         let (backend, url) = (&backend, &url);
         async move { !authd(backend, &["health", "--url", url], "").status.success() }
     })

@@ -1,13 +1,11 @@
 //! E-mail verification: the link sent at sign-up and after an address change (read from a
 //! real SMTP server on loopback), `emailVerified`, resending, and `required` mode.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::smtp::{Mailbox, ReceivedMail, SmtpServer};
+use crate::common::{Backend, TestServer, PASSWORD};
 use authd::domain::verification::VerificationMode;
-use common::smtp::{Mailbox, ReceivedMail, SmtpServer};
-use common::{Backend, TestServer, PASSWORD};
 use serde_json::json;
 use uuid::Uuid;
 

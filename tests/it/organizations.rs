@@ -1,8 +1,6 @@
 //! Organizations: create, members and roles, rename and move without cycles.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -19,7 +17,7 @@ async fn create(server: &TestServer, token: &str, name: &str, parent: Option<&st
     answer.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn add(server: &TestServer, token: &str, org: &str, user: &str, role: Option<&str>) -> common::Answer {
+async fn add(server: &TestServer, token: &str, org: &str, user: &str, role: Option<&str>) -> crate::common::Answer {
     let mut body = json!({ "organizationId": org, "userId": user });
     if let Some(role) = role {
         body["role"] = json!(role);
@@ -27,7 +25,7 @@ async fn add(server: &TestServer, token: &str, org: &str, user: &str, role: Opti
     server.post("/organization/add", Some(token), body).await
 }
 
-async fn move_under(server: &TestServer, token: &str, org: &str, parent: Value) -> common::Answer {
+async fn move_under(server: &TestServer, token: &str, org: &str, parent: Value) -> crate::common::Answer {
     server
         .patch(
             "/organization",
