@@ -121,7 +121,7 @@ impl App {
             .password_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let hasher = PasswordHasher::new(config.hash_cost(), workers, config.password_queue)?;
-        let (email, phone) = message_senders(config)?;
+        let (email, phone) = message_senders(config, clock.clone())?;
         let webhook = webhook_sender(config, clock.clone())?;
 
         let revoked = RevocationView::default();

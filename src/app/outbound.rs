@@ -14,8 +14,11 @@ use crate::ports::{BreachedPasswords, Clock, MessageSender, PasskeyCeremonies};
 
 /// The e-mail and the SMS/WhatsApp senders: SMTP and Twilio when configured, else the
 /// outbox folder.
-pub(super) fn message_senders(config: &Config) -> anyhow::Result<(Arc<dyn MessageSender>, Arc<dyn MessageSender>)> {
-    let outbox = || Arc::new(OutboxDirSender::new(config.outbox_dir.clone())) as Arc<dyn MessageSender>;
+pub(super) fn message_senders(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<dyn MessageSender>, Arc<dyn MessageSender>)> {
+    let outbox = || Arc::new(OutboxDirSender::new(config.outbox_dir.clone(), clock.clone())) as Arc<dyn MessageSender>;
     let email = match &config.smtp_url {
         Some(url) => Arc::new(SmtpSender::new(url, &config.mail_from)?) as Arc<dyn MessageSender>,
         None => outbox(),
@@ -70,8 +73,9 @@ pub(super) fn passkey_ceremonies(config: &Config) -> anyhow::Result<Arc<dyn Pass
 /// scheme, the message senders, the webhook, the breach check and the WebAuthn relying party.
 pub fn check(config: &Config) -> anyhow::Result<()> {
     crate::storage::sql::SqlBackend::from_url(&config.database_url)?;
-    message_senders(config)?;
-    webhook_sender(config, Arc::new(crate::ports::SystemClock))?;
+    let clock: Arc<dyn Clock> = Arc::new(crate::ports::SystemClock);
+    message_senders(config, clock.clone())?;
+    webhook_sender(config, clock)?;
     breach_check(config)?;
     passkey_ceremonies(config)?;
     super::services::page_settings(config)?;

@@ -30,7 +30,7 @@ pub(crate) fn rotate_file(
 ) -> anyhow::Result<std::path::PathBuf> {
     let current = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("no key at {}: {e}", path.display()))?;
     check(&current)?;
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let stamp = crate::ports::Clock::unix_now(&crate::ports::SystemClock);
     let mut previous = path.as_os_str().to_owned();
     previous.push(format!(".{stamp}.previous"));
     let previous = std::path::PathBuf::from(previous);

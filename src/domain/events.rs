@@ -100,13 +100,14 @@ pub struct SecurityEvent {
 }
 
 impl SecurityEvent {
-    /// An event of `kind` about `user_id` at `at`, with no origin or details yet.
-    pub fn new(kind: EventKind, user_id: Option<Uuid>, at: i64) -> Self {
+    /// An event of `kind` about `user_id`, named and timed by `stamp`, with no origin or
+    /// details yet.
+    pub fn new(kind: EventKind, user_id: Option<Uuid>, stamp: super::Stamp) -> Self {
         Self {
-            id: Uuid::now_v7(),
+            id: stamp.id,
             kind,
             user_id,
-            at,
+            at: stamp.at,
             origin: None,
             data: serde_json::Map::new(),
         }
@@ -158,6 +159,7 @@ pub struct EventQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Stamp;
 
     #[test]
     fn every_kind_has_a_distinct_dotted_name() {
@@ -180,8 +182,8 @@ mod tests {
             ip: "10.0.0.1".parse().unwrap(),
             user_agent: Some("curl".into()),
         };
-        let user = Uuid::now_v7();
-        let doc = SecurityEvent::new(EventKind::PasswordChanged, Some(user), 0)
+        let user = Uuid::from_u128(7);
+        let doc = SecurityEvent::new(EventKind::PasswordChanged, Some(user), Stamp { id: Uuid::nil(), at: 0 })
             .from(&origin)
             .with("by", "self")
             .to_document();
@@ -199,9 +201,16 @@ mod tests {
             ip: "127.0.0.1".parse().unwrap(),
             user_agent: Some("test".into()),
         };
-        let event = SecurityEvent::new(EventKind::LoginFailed, None, 10)
-            .from(&origin)
-            .with("reason", "invalid_credentials");
+        let event = SecurityEvent::new(
+            EventKind::LoginFailed,
+            None,
+            Stamp {
+                id: Uuid::nil(),
+                at: 10,
+            },
+        )
+        .from(&origin)
+        .with("reason", "invalid_credentials");
         assert_eq!(event.origin, Some(origin));
         assert_eq!(event.data["reason"], "invalid_credentials");
     }

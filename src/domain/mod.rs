@@ -22,6 +22,15 @@ pub mod verification;
 
 pub use error::AuthError;
 
+/// A new record's identity and time, both from the clock port: rules take them as values,
+/// so the domain never reads the clock or mints an id itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub id: uuid::Uuid,
+    /// Unix seconds.
+    pub at: i64,
+}
+
 /// A Unix time as the API writes times (RFC 3339, UTC); `None` when out of range.
 pub fn rfc3339(unix: i64) -> Option<String> {
     time::OffsetDateTime::from_unix_timestamp(unix)

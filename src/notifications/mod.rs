@@ -14,7 +14,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::ExposeSecret as _;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::actors::notifications::NotificationMsg;
 use crate::actors::ActorSlot;
@@ -90,7 +89,7 @@ impl Messages for Notifier {
             })?;
         let payload = serde_json::to_vec(&message).expect("a message always serializes");
         let queued = QueuedMessage {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             channel,
             recipient: recipient.to_owned(),
             payload_ciphertext: self.data_key.seal(&payload),

@@ -3,19 +3,22 @@
 //! message (codes stay out of logs).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::domain::notification::{DeliveryError, OutgoingMessage};
-use crate::ports::MessageSender;
+use crate::ports::{Clock, MessageSender};
 
 pub struct OutboxDirSender {
     dir: PathBuf,
+    /// Names the files, in the order they were written.
+    clock: Arc<dyn Clock>,
 }
 
 impl OutboxDirSender {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
+        Self { dir, clock }
     }
 }
 
@@ -25,7 +28,7 @@ impl MessageSender for OutboxDirSender {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| DeliveryError::transient(format!("cannot create the outbox folder: {e}")))?;
-        let name = format!("{}-{}.txt", uuid::Uuid::now_v7(), message.channel.as_str());
+        let name = format!("{}-{}.txt", self.clock.new_id(), message.channel.as_str());
         let path = self.dir.join(name);
         let mut contents = format!("To: {}\nChannel: {}\n", message.recipient, message.channel.as_str());
         if let Some(subject) = &message.subject {

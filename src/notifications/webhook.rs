@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
-use uuid::Uuid;
 
 use crate::actors::notifications::NotificationMsg;
 use crate::actors::ActorSlot;
@@ -54,7 +53,8 @@ impl EventFanOut for EventPublisher {
         };
         let payload = serde_json::to_vec(&message).expect("a message always serializes");
         Some(QueuedMessage {
-            id: Uuid::now_v7(),
+            // One delivery per event: the event's id names it.
+            id: event.id,
             channel: DeliveryChannel::Webhook,
             recipient: url.clone(),
             payload_ciphertext: self.data_key.seal(&payload),

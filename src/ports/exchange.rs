@@ -1,10 +1,9 @@
 //! Ports for what the instances of one deployment share while they run (the cache, the
-//! revocation bus), for delivering a rendered message, and for the time.
+//! revocation bus), and for delivering a rendered message. The time is in [`super::clock`].
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::StoreResult;
@@ -49,23 +48,4 @@ pub trait Cache: Send + Sync {
     /// Removes and returns the value at `key`: of concurrent callers, only one gets it.
     async fn take(&self, key: &str) -> StoreResult<Option<String>>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
-}
-
-/// The current time, as a port so rules can be tested at any instant.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-
-    fn unix_now(&self) -> i64 {
-        self.now().unix_timestamp()
-    }
-}
-
-/// The wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
 }

@@ -4,22 +4,25 @@
 //!
 //! - [`stores`]: durable state (users, sessions, organizations, factors, resets, e-mail
 //!   verification, the audit log, the outbox).
-//! - [`exchange`]: what instances share at run time (cache, revocation bus) and the clock.
+//! - [`exchange`]: what instances share at run time (cache, revocation bus).
+//! - [`clock`]: the time and time-ordered ids (`SystemClock`, and `ManualClock` for tests).
 //! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
 //! - [`outbound`]: messages to users and security events.
 //! - [`oauth`]: the OpenID Connect provider's clients.
 
+pub mod clock;
 pub mod crypto;
 pub mod exchange;
 pub mod oauth;
 pub mod outbound;
 pub mod stores;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::{
     BreachedPasswords, DataKey, IdTokenSigning, NewPasskey, OneTimeSecrets, PasskeyCeremonies, PasskeyRefusal,
     PasswordHashing, TokenSigning,
 };
-pub use exchange::{Cache, Clock, MessageSender, RevocationBus, SystemClock};
+pub use exchange::{Cache, MessageSender, RevocationBus};
 pub use oauth::{ClientStore, CodeStore, Consent, ConsentStore};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{

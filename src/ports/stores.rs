@@ -20,6 +20,7 @@ use crate::domain::revocation::Revocation;
 use crate::domain::session::{Session, SessionInfo, SignInHistory, TokenGrant};
 use crate::domain::user::{Email, User};
 use crate::domain::AuthError;
+use crate::domain::Stamp;
 
 /// Durable accounts.
 #[async_trait]
@@ -178,11 +179,11 @@ pub trait MfaStore: Send + Sync {
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()>;
     /// Records TOTP `step` as used if it is later than any before; false means a replay.
     async fn claim_totp_step(&self, factor_id: Uuid, step: i64) -> StoreResult<bool>;
-    /// Replaces the user's recovery codes by these digests.
+    /// Replaces the user's recovery codes by these (id, digest) pairs.
     async fn replace_recovery_codes(
         &self,
         user_id: Uuid,
-        digests: &[String],
+        codes: &[(Uuid, String)],
         now: i64,
         event: &SecurityEvent,
     ) -> StoreResult<()>;
@@ -214,8 +215,9 @@ pub trait PasskeyStore: Send + Sync {
 /// Durable password reset requests, by keyed digest of their hash.
 #[async_trait]
 pub trait PasswordResetStore: Send + Sync {
-    /// Records a reset for the user, voiding their older pending ones.
-    async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, now: i64) -> StoreResult<()>;
+    /// Records a reset for the user (its row named and timed by `stamp`), voiding their
+    /// older pending ones.
+    async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, stamp: Stamp) -> StoreResult<()>;
     /// The user of a pending (unused, unexpired) reset.
     async fn pending_reset_user(&self, hash_digest: &str, now: i64) -> StoreResult<Option<Uuid>>;
     /// Uses the pending reset and sets the user's password, in one transaction; returns the
@@ -232,14 +234,15 @@ pub trait PasswordResetStore: Send + Sync {
 /// Durable e-mail verification links, by keyed digest of their hash.
 #[async_trait]
 pub trait VerificationStore: Send + Sync {
-    /// Records a link for the user's current `email`, voiding their older ones.
+    /// Records a link for the user's current `email` (its row named and timed by `stamp`),
+    /// voiding their older ones.
     async fn insert_verification(
         &self,
         user_id: Uuid,
         email: &Email,
         hash_digest: &str,
         expires_at: i64,
-        now: i64,
+        stamp: Stamp,
     ) -> StoreResult<()>;
     /// Uses the pending link and marks the address verified, in one transaction, if the
     /// account's address is still the one the link was sent to; returns the user, or

@@ -103,7 +103,8 @@ impl AccountData {
             return Err(AuthError::SoleOwner);
         }
         let now = self.clock.unix_now();
-        let mut event = SecurityEvent::new(EventKind::UserDeleted, Some(user_id), now).with("by", by);
+        let mut event =
+            SecurityEvent::new(EventKind::UserDeleted, Some(user_id), self.clock.stamp_at(now)).with("by", by);
         if let Some(origin) = origin {
             event = event.from(origin);
         }

@@ -105,7 +105,7 @@ impl Accounts {
         };
         let by = caller.map_or("self".to_owned(), |c| c.sub.to_string());
         let event = |id| {
-            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.stamp())
                 .from(origin)
                 .with("by", by.clone())
         };
@@ -126,7 +126,7 @@ impl Accounts {
             phone: None,
         };
         let event = |id| {
-            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.unix_now())
+            SecurityEvent::new(EventKind::UserCreated, Some(id), self.clock.stamp())
                 .with("by", "operator")
                 .with("admin", true)
         };
@@ -155,7 +155,7 @@ impl Accounts {
             return Err(AuthError::EmailTaken);
         }
         let user = User {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             name: name.as_str().to_owned(),
             email,
             email_verified: is_admin,
@@ -208,7 +208,7 @@ impl Accounts {
         .into_iter()
         .flatten()
         .collect();
-        let event = SecurityEvent::new(EventKind::UserUpdated, Some(target), self.clock.unix_now())
+        let event = SecurityEvent::new(EventKind::UserUpdated, Some(target), self.clock.stamp())
             .from(origin)
             .with("fields", changed)
             .with("by", caller.sub.to_string());

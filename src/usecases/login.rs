@@ -168,7 +168,7 @@ impl Login {
     }
 
     async fn failed(&self, user_id: Option<uuid::Uuid>, origin: &Origin, reason: &'static str) {
-        let event = SecurityEvent::new(EventKind::LoginFailed, user_id, self.clock.unix_now())
+        let event = SecurityEvent::new(EventKind::LoginFailed, user_id, self.clock.stamp())
             .from(origin)
             .with("reason", reason);
         self.events.record(event).await;

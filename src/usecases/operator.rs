@@ -60,7 +60,7 @@ impl Operator {
     /// Disables the account and ends its sessions everywhere, or enables it again.
     pub async fn set_disabled(&self, who: &str, disabled: bool) -> Result<User, AuthError> {
         let user = self.find(who).await?;
-        let event = SecurityEvent::new(EventKind::UserUpdated, Some(user.id), self.clock.unix_now())
+        let event = SecurityEvent::new(EventKind::UserUpdated, Some(user.id), self.clock.stamp())
             .with("disabled", disabled)
             .with("by", "operator");
         if !self
@@ -80,8 +80,8 @@ impl Operator {
     pub async fn revoke_sessions(&self, who: &str) -> Result<User, AuthError> {
         let user = self.find(who).await?;
         self.sessions.end_all(user.id, None).await?;
-        let event = SecurityEvent::new(EventKind::SessionRevoked, Some(user.id), self.clock.unix_now())
-            .with("reason", "operator");
+        let event =
+            SecurityEvent::new(EventKind::SessionRevoked, Some(user.id), self.clock.stamp()).with("reason", "operator");
         self.events.record(event).await;
         Ok(user)
     }

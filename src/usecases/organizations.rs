@@ -71,13 +71,13 @@ impl Organizations {
         }
         let now = self.clock.unix_now();
         let organization = Organization {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             name,
             parent_id,
             created_at: now,
         };
         let owner = Membership {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             organization_id: organization.id,
             user_id: caller.sub,
             role: Role::Owner,
@@ -102,7 +102,7 @@ impl Organizations {
             return Err(AuthError::NotFound("user"));
         }
         let membership = Membership {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             organization_id,
             user_id,
             role,
@@ -209,7 +209,7 @@ impl Organizations {
         user_id: Uuid,
         origin: &Origin,
     ) -> SecurityEvent {
-        SecurityEvent::new(kind, Some(user_id), self.clock.unix_now())
+        SecurityEvent::new(kind, Some(user_id), self.clock.stamp())
             .from(origin)
             .with("organizationId", organization_id.to_string())
             .with("by", caller.sub.to_string())

@@ -112,7 +112,9 @@ impl Passwords {
         let now = self.clock.unix_now();
         let expires_at = now + self.policy.ttl.as_secs() as i64;
         let digest = self.data_key.digest(RESET, hash.expose_secret());
-        self.resets.insert_reset(user.id, &digest, expires_at, now).await?;
+        self.resets
+            .insert_reset(user.id, &digest, expires_at, self.clock.stamp_at(now))
+            .await?;
         let link = SecretString::from(self.policy.link(hash.expose_secret()));
         self.messages
             .send(
@@ -136,7 +138,7 @@ impl Passwords {
         let user = self.users.user_by_id(user_id).await?.ok_or(AuthError::InvalidHash)?;
         self.rules.check(&password, &[&user.name, user.email.as_str()]).await?;
         let password_hash = self.hasher.hash(password).await?;
-        let event = SecurityEvent::new(EventKind::PasswordReset, None, self.clock.unix_now()).from(origin);
+        let event = SecurityEvent::new(EventKind::PasswordReset, None, self.clock.stamp()).from(origin);
         let user_id = self
             .resets
             .complete_reset(&digest, &password_hash, self.clock.unix_now(), &event)
@@ -170,7 +172,7 @@ impl Passwords {
             .attempt(Action::PasswordChange, who, current_matches)
             .await?;
         let password_hash = self.hasher.hash(new).await?;
-        let event = SecurityEvent::new(EventKind::PasswordChanged, Some(user.id), self.clock.unix_now()).from(origin);
+        let event = SecurityEvent::new(EventKind::PasswordChanged, Some(user.id), self.clock.stamp()).from(origin);
         self.users.set_password_hash(user.id, &password_hash, &event).await?;
         self.sessions.end_all(user.id, Some(caller.sid)).await?;
         self.notices.tell(&user.email, SecurityNotice::PasswordChanged).await;

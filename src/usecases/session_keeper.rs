@@ -102,7 +102,13 @@ impl SessionLifecycle for SessionKeeper {
         let session = Session {
             method: Some(opening.method),
             audience: opening.audience,
-            ..Session::start(Uuid::now_v7(), opening.user_id, Uuid::now_v7(), now, &self.policy)
+            ..Session::start(
+                self.clock.new_id(),
+                opening.user_id,
+                self.clock.new_id(),
+                now,
+                &self.policy,
+            )
         };
         let event = event.with("sessionId", session.id.to_string());
         self.store.insert_session(&session, &origin, &event).await?;
@@ -117,7 +123,7 @@ impl SessionLifecycle for SessionKeeper {
         let now = self.clock.unix_now();
         let next = self
             .policy
-            .successor_grant(successor_jti(presented.jti, Uuid::now_v7()), now);
+            .successor_grant(successor_jti(presented.jti, self.clock.new_id()), now);
         if let Some((session, holder)) = self
             .store
             .rotate_if_current(presented.sid, presented.jti, &next, now)
@@ -132,7 +138,7 @@ impl SessionLifecycle for SessionKeeper {
                 .session_with_holder(presented.sid)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
-            let successor = successor_jti(presented.jti, Uuid::now_v7());
+            let successor = successor_jti(presented.jti, self.clock.new_id());
             match session.decide_refresh(&presented, successor, now, &self.policy) {
                 RefreshDecision::Rotate(next) => {
                     if self.store.rotate_session(session.id, presented.jti, &next, now).await? {
@@ -148,9 +154,13 @@ impl SessionLifecycle for SessionKeeper {
                 RefreshDecision::ReuseDetected => {
                     tracing::warn!(sid = %session.id, "rotated-away token reused; revoking the session");
                     metrics::counter!(telemetry::TOKEN_REUSE).increment(1);
-                    let event = SecurityEvent::new(EventKind::SessionReuseDetected, Some(session.user_id), now)
-                        .from(&origin)
-                        .with("sessionId", session.id.to_string());
+                    let event = SecurityEvent::new(
+                        EventKind::SessionReuseDetected,
+                        Some(session.user_id),
+                        self.clock.stamp_at(now),
+                    )
+                    .from(&origin)
+                    .with("sessionId", session.id.to_string());
                     self.close(session.id, Some(event)).await?;
                     return Err(AuthError::TokenReused);
                 }

@@ -102,7 +102,7 @@ impl Sessions {
                 .warrants_notice(),
             false => false,
         };
-        let mut event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), now)
+        let mut event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), self.clock.stamp_at(now))
             .from(origin)
             .with("method", method);
         if let Some(audience) = &audience {
@@ -289,7 +289,7 @@ impl Sessions {
         let claims = Claims {
             sub: sid,
             sid,
-            jti: Uuid::new_v4(),
+            jti: self.clock.new_id(),
             iat: now,
             exp: now + ttl_secs,
             iss: self.signer.issuers().oauth.clone(),
@@ -360,7 +360,7 @@ impl Sessions {
     }
 
     fn revoked(&self, user_id: Uuid, origin: &Origin, reason: &'static str) -> SecurityEvent {
-        SecurityEvent::new(EventKind::SessionRevoked, Some(user_id), self.clock.unix_now())
+        SecurityEvent::new(EventKind::SessionRevoked, Some(user_id), self.clock.stamp())
             .from(origin)
             .with("reason", reason)
     }

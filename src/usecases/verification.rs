@@ -100,7 +100,7 @@ impl EmailVerification {
         let digest = self.data_key.digest(VERIFY, hash.expose_secret());
         let expires_at = now + self.policy.ttl.as_secs() as i64;
         self.links
-            .insert_verification(user.id, &user.email, &digest, expires_at, now)
+            .insert_verification(user.id, &user.email, &digest, expires_at, self.clock.stamp_at(now))
             .await?;
         let link = SecretString::from(self.policy.link(hash.expose_secret()));
         self.messages
@@ -117,7 +117,7 @@ impl EmailVerification {
     pub async fn verify(&self, hash: &SecretString, origin: &Origin) -> Result<(), AuthError> {
         let digest = self.data_key.digest(VERIFY, hash.expose_secret());
         let now = self.clock.unix_now();
-        let event = SecurityEvent::new(EventKind::EmailVerified, None, now).from(origin);
+        let event = SecurityEvent::new(EventKind::EmailVerified, None, self.clock.stamp_at(now)).from(origin);
         self.links
             .complete_verification(&digest, now, &event)
             .await?

@@ -36,10 +36,25 @@ async fn postgres_down_answers_503_and_heals_when_it_returns() {
     let mut backend = Backend::postgres_redis().await;
     let proxy = FaultProxy::start(&database_host(&backend.database_url)).await;
     backend.database_url = through(&proxy, &backend.database_url);
-    let server = backend.start().await;
+    let (server, admin) = crate::common::oidc::start(&backend).await;
     let (_, email, token) = server.new_session().await;
+    let app = crate::common::oidc::first_party_app(&server, &admin).await;
+    let cookies = crate::common::oidc::signed_in_browser(&server, &email).await;
 
     proxy.cut().await;
+    let query = [
+        ("client_id", app.0.as_str()),
+        ("redirect_uri", crate::common::oidc::REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ];
+    let authorize = crate::common::oidc::authorize(&server, &cookies, &query).await;
+    assert_eq!(
+        authorize.status().as_u16(),
+        503,
+        "a database failure is not \"signed out\": {:?}",
+        authorize.headers().get("location")
+    );
     server
         .get("/user/me", Some(&token))
         .await

@@ -131,6 +131,11 @@ fn answer(browser: Browser, outcome: Outcome, query: &str) -> Response {
                 ("/ui/account", "Go to your account"),
             )
         }
+        Outcome::Unavailable => {
+            let text = "The sign-in service is unavailable. Try again shortly.";
+            let message = Message::general(StatusCode::SERVICE_UNAVAILABLE, text);
+            browser.message("Try again shortly", message, ("/ui/account", "Go to your account"))
+        }
         Outcome::Consent { client_name, scopes } => {
             let asks: Vec<&str> = scopes.iter().map(|s| scope_words(s)).collect();
             let title = format!("Allow {client_name}?");
@@ -175,6 +180,11 @@ pub async fn logout(
         LogoutOutcome::Refuse(text) => {
             let message = Message::general(StatusCode::BAD_REQUEST, text);
             browser.message("Sign-out request refused", message, ("/ui/logout", "Sign out here"))
+        }
+        LogoutOutcome::Unavailable => {
+            let text = "The sign-in service is unavailable. Try again shortly.";
+            let message = Message::general(StatusCode::SERVICE_UNAVAILABLE, text);
+            browser.message("Try again shortly", message, ("/ui/logout", "Sign out here"))
         }
         LogoutOutcome::Redirect(to) => {
             browser.end_session();

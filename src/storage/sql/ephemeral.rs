@@ -8,18 +8,18 @@
 //! put-if-absent is an upsert that replaces only a lapsed row. Rows carry their end in Unix
 //! milliseconds; a lapsed row counts as absent at once and is deleted by [`SqlStore::prune_ephemeral`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{unavailable, SqlStore};
-use crate::ports::{Cache, StoreResult};
+use crate::ports::{Cache, Clock, StoreResult, SystemClock};
 
+/// Entries lapse by the wall clock, as Redis keys do (a cache's expiry is not a rule a test
+/// moves through time).
 fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+    (SystemClock.now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -153,7 +153,7 @@ impl MfaStore for SqlStore {
     async fn replace_recovery_codes(
         &self,
         user_id: Uuid,
-        digests: &[String],
+        codes: &[(Uuid, String)],
         now: i64,
         event: &SecurityEvent,
     ) -> StoreResult<()> {
@@ -163,9 +163,9 @@ impl MfaStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        for digest in digests {
+        for (id, digest) in codes {
             sqlx::query("INSERT INTO recovery_codes (id, user_id, code_digest, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(Uuid::now_v7().to_string())
+                .bind(id.to_string())
                 .bind(user_id.to_string())
                 .bind(digest)
                 .bind(now)

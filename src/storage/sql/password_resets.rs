@@ -5,11 +5,13 @@ use uuid::Uuid;
 
 use super::{unavailable, SqlStore};
 use crate::domain::events::SecurityEvent;
+use crate::domain::Stamp;
 use crate::ports::{PasswordResetStore, StoreResult};
 
 #[async_trait]
 impl PasswordResetStore for SqlStore {
-    async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, now: i64) -> StoreResult<()> {
+    async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, stamp: Stamp) -> StoreResult<()> {
+        let now = stamp.at;
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
@@ -20,7 +22,7 @@ impl PasswordResetStore for SqlStore {
         sqlx::query(
             "INSERT INTO password_resets (id, user_id, hash_digest, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(Uuid::now_v7().to_string())
+        .bind(stamp.id.to_string())
         .bind(user_id.to_string())
         .bind(hash_digest)
         .bind(expires_at)

@@ -198,7 +198,13 @@ mod tests {
             is_admin: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
-        let event = |kind| crate::domain::events::SecurityEvent::new(kind, Some(user.id), NOW);
+        let event = |kind| {
+            let stamp = crate::domain::Stamp {
+                id: Uuid::new_v4(),
+                at: NOW,
+            };
+            crate::domain::events::SecurityEvent::new(kind, Some(user.id), stamp)
+        };
         store
             .insert_user(&user, &event(crate::domain::events::EventKind::UserCreated))
             .await
@@ -298,7 +304,7 @@ mod tests {
             let store = store.clone();
             let id = session.id;
             let next = TokenGrant {
-                jti: Uuid::now_v7(),
+                jti: crate::ports::Clock::new_id(&crate::ports::SystemClock),
                 issued_at: NOW + 1,
                 expires_at,
             };
@@ -334,7 +340,7 @@ mod tests {
 
         let after_the_end = NOW + 86_400;
         let next = TokenGrant {
-            jti: Uuid::now_v7(),
+            jti: crate::ports::Clock::new_id(&crate::ports::SystemClock),
             issued_at: after_the_end,
             expires_at: after_the_end + 60,
         };

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{unavailable, uuid_column, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::user::Email;
+use crate::domain::Stamp;
 use crate::ports::{StoreResult, VerificationStore};
 
 #[async_trait]
@@ -17,8 +18,9 @@ impl VerificationStore for SqlStore {
         email: &Email,
         hash_digest: &str,
         expires_at: i64,
-        now: i64,
+        stamp: Stamp,
     ) -> StoreResult<()> {
+        let now = stamp.at;
         let mut tx = self.writer.begin().await.map_err(unavailable)?;
         sqlx::query("UPDATE email_verifications SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
@@ -30,7 +32,7 @@ impl VerificationStore for SqlStore {
             "INSERT INTO email_verifications (id, user_id, email, hash_digest, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(Uuid::now_v7().to_string())
+        .bind(stamp.id.to_string())
         .bind(user_id.to_string())
         .bind(email.normalized())
         .bind(hash_digest)

@@ -168,7 +168,7 @@ impl Challenges {
         let result = self.throttle.attempt(action, who, run).await;
         if let Err(err) = &result {
             if err.is_failed_guess() || matches!(err, AuthError::RateLimited { .. }) {
-                let event = SecurityEvent::new(EventKind::MfaFailed, owner, self.clock.unix_now())
+                let event = SecurityEvent::new(EventKind::MfaFailed, owner, self.clock.stamp())
                     .from(origin)
                     .with("stage", stage)
                     .with("reason", error_reason(err));

@@ -120,7 +120,7 @@ impl Enrolment {
         let now = self.clock.unix_now();
         let code = strategy.sends_code().then(|| self.codes.fresh());
         let factor = Factor {
-            id: Uuid::now_v7(),
+            id: self.clock.new_id(),
             user_id: user.id,
             strategy,
             channel,
@@ -169,7 +169,7 @@ impl Enrolment {
             client: origin.ip,
         };
         let event = |kind| {
-            SecurityEvent::new(kind, Some(owner), self.clock.unix_now())
+            SecurityEvent::new(kind, Some(owner), self.clock.stamp())
                 .from(origin)
                 .with("strategy", strategy.as_str())
                 .with("factorId", factor_id.to_string())
@@ -223,7 +223,7 @@ impl Enrolment {
                 self.notices.tell(&owner_account.email, notice).await;
             }
             Err(err) if err.is_failed_guess() => {
-                let event = SecurityEvent::new(EventKind::MfaFailed, Some(owner), self.clock.unix_now())
+                let event = SecurityEvent::new(EventKind::MfaFailed, Some(owner), self.clock.stamp())
                     .from(origin)
                     .with("strategy", "PASSKEY")
                     .with("stage", "enrolment")
@@ -293,7 +293,7 @@ impl Enrolment {
         if factor.enabled {
             self.reauth.ensure_recent(caller).await?;
         }
-        let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.unix_now())
+        let event = SecurityEvent::new(EventKind::MfaFactorRemoved, Some(caller.sub), self.clock.stamp())
             .from(origin)
             .with("strategy", factor.strategy.as_str())
             .with("factorId", factor_id.to_string());

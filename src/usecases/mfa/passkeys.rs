@@ -83,7 +83,7 @@ impl Passkeys {
         let (options, state) = self
             .ceremonies
             .start_registration(user.id, user.email.as_str(), &user.name, &held)?;
-        let id = Uuid::now_v7();
+        let id = self.clock.new_id();
         let now = self.clock.unix_now();
         let listed = PasskeyRegistration {
             id,
@@ -161,10 +161,14 @@ impl Passkeys {
             enabled: true,
             created_at: now,
         };
-        let event = SecurityEvent::new(EventKind::MfaFactorAdded, Some(pending.user_id), now)
-            .from(origin)
-            .with("strategy", "PASSKEY")
-            .with("factorId", id.to_string());
+        let event = SecurityEvent::new(
+            EventKind::MfaFactorAdded,
+            Some(pending.user_id),
+            self.clock.stamp_at(now),
+        )
+        .from(origin)
+        .with("strategy", "PASSKEY")
+        .with("factorId", id.to_string());
         match self.store.insert_passkey(&passkey, &event).await? {
             true => Ok(()),
             false => Err(AuthError::InvalidPasskey),
@@ -222,7 +226,7 @@ impl Passkeys {
             Err(PasskeyRefusal::Invalid) => Ok(false),
             Err(PasskeyRefusal::CounterRegressed) => {
                 tracing::warn!(passkey = %passkey.id, "passkey sign counter went backwards; disabling it");
-                let mut event = SecurityEvent::new(EventKind::MfaFailed, Some(user_id), self.clock.unix_now())
+                let mut event = SecurityEvent::new(EventKind::MfaFailed, Some(user_id), self.clock.stamp())
                     .with("strategy", "PASSKEY")
                     .with("factorId", passkey.id.to_string())
                     .with("reason", "counter_regressed")
@@ -273,7 +277,7 @@ impl Passkeys {
         {
             Ok(user_id)
         } else {
-            let event = SecurityEvent::new(EventKind::LoginFailed, Some(user_id), self.clock.unix_now())
+            let event = SecurityEvent::new(EventKind::LoginFailed, Some(user_id), self.clock.stamp())
                 .from(origin)
                 .with("method", "passkey")
                 .with("reason", "invalid_credentials");

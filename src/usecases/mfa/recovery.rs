@@ -48,12 +48,17 @@ impl RecoveryCodes {
         let codes: Vec<SecretString> = (0..RECOVERY_CODES_PER_SET)
             .map(|_| self.secrets.recovery_code())
             .collect();
-        let digests: Vec<String> = codes
+        let digests: Vec<(Uuid, String)> = codes
             .iter()
-            .map(|c| self.data_key.digest(RECOVERY, c.expose_secret()))
+            .map(|c| (self.clock.new_id(), self.data_key.digest(RECOVERY, c.expose_secret())))
             .collect();
         let now = self.clock.unix_now();
-        let event = SecurityEvent::new(EventKind::RecoveryCodesCreated, Some(caller.sub), now).from(origin);
+        let event = SecurityEvent::new(
+            EventKind::RecoveryCodesCreated,
+            Some(caller.sub),
+            self.clock.stamp_at(now),
+        )
+        .from(origin);
         self.factors
             .replace_recovery_codes(caller.sub, &digests, now, &event)
             .await?;

@@ -13,7 +13,7 @@ use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS, MAX_PARAMETER_LEN};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
-use crate::ports::{ClientStore, Clock, CodeStore, ConsentStore, DataKey, OneTimeSecrets};
+use crate::ports::{ClientStore, Clock, CodeStore, ConsentStore, DataKey, OneTimeSecrets, StoreError};
 use crate::usecases::sessions::Sessions;
 use crate::usecases::Ports;
 
@@ -53,6 +53,9 @@ pub enum Outcome {
     Refuse(String),
     /// A third-party client asks for scopes the user has not allowed it yet.
     Consent { client_name: String, scopes: Vec<String> },
+    /// A store did not answer: nothing can be decided (never taken as "not signed in" or
+    /// "no consent"); the page asks to try again (503).
+    Unavailable,
 }
 
 /// What a code grants: the scopes, the API, and the sign-in it reports.
@@ -96,7 +99,10 @@ impl Authorizations {
             Some(id) => match self.clients.client(id).await {
                 Ok(Some(client)) => client,
                 Ok(None) => return Outcome::Refuse("This application is not registered here.".into()),
-                Err(_) => return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into()),
+                Err(err) => {
+                    tracing::warn!(%err, "authorize: clients unavailable");
+                    return Outcome::Unavailable;
+                }
             },
         };
         let Some(redirect_uri) = request
@@ -124,13 +130,13 @@ impl Authorizations {
         };
         let prompts: Vec<&str> = request.prompt.as_deref().unwrap_or_default().split(' ').collect();
         let sign_in = match browser {
-            Some(claims) => self
-                .sessions
-                .sign_in_of(claims.sid)
-                .await
-                .ok()
-                .flatten()
-                .map(|s| (claims, s)),
+            Some(claims) => match self.sessions.sign_in_of(claims.sid).await {
+                Ok(sign_in) => sign_in.map(|s| (claims, s)),
+                Err(err) => {
+                    tracing::warn!(%err, "authorize: sessions unavailable");
+                    return Outcome::Unavailable;
+                }
+            },
             None => None,
         };
         let Some((claims, (method, auth_time))) = sign_in else {
@@ -147,7 +153,17 @@ impl Authorizations {
                 false => Outcome::SignIn { force: true },
             };
         }
-        if !client.first_party && (prompts.contains(&"consent") || !self.consented(claims, &client, &scope).await) {
+        let consented = match client.first_party || prompts.contains(&"consent") {
+            true => false,
+            false => match self.consented(claims, &client, &scope).await {
+                Ok(consented) => consented,
+                Err(err) => {
+                    tracing::warn!(%err, "authorize: consents unavailable");
+                    return Outcome::Unavailable;
+                }
+            },
+        };
+        if !client.first_party && !consented {
             return match prompts.contains(&"none") {
                 true => back(Err(OAuthError::new("consent_required", "the user has not consented"))),
                 false => Outcome::Consent {
@@ -166,14 +182,14 @@ impl Authorizations {
     }
 
     /// Whether the user allowed `client` every scope of `scope` before.
-    async fn consented(&self, claims: &Claims, client: &Client, scope: &str) -> bool {
-        match self.consents.consented_scope(claims.sub, &client.id).await {
-            Ok(Some(allowed)) => {
+    async fn consented(&self, claims: &Claims, client: &Client, scope: &str) -> Result<bool, StoreError> {
+        Ok(match self.consents.consented_scope(claims.sub, &client.id).await? {
+            Some(allowed) => {
                 let allowed: Vec<&str> = allowed.split(' ').collect();
                 scope.split(' ').all(|s| allowed.contains(&s))
             }
-            _ => false,
-        }
+            None => false,
+        })
     }
 
     /// The user's answer on the consent page for `request`: allowed, the consent is kept
@@ -184,7 +200,11 @@ impl Authorizations {
         };
         let client = match self.clients.client(client_id).await {
             Ok(Some(client)) => client,
-            _ => return self.authorize(request, browser).await,
+            Ok(None) => return self.authorize(request, browser).await,
+            Err(err) => {
+                tracing::warn!(%err, "consent: clients unavailable");
+                return Outcome::Unavailable;
+            }
         };
         let (Some(redirect_uri), Ok(scope)) = (
             request
@@ -205,7 +225,7 @@ impl Authorizations {
         let now = self.clock.unix_now();
         if let Err(err) = self.consents.grant_consent(claims.sub, &client.id, &scope, now).await {
             tracing::warn!(%err, "consent not recorded");
-            return Outcome::Refuse("The sign-in service is unavailable. Try again shortly.".into());
+            return Outcome::Unavailable;
         }
         let without_prompt = AuthorizeRequest {
             prompt: request.prompt.as_ref().map(|p| p.replace("consent", "")),

@@ -36,6 +36,8 @@ pub enum LogoutOutcome {
     Confirm,
     /// The redirect URI is not registered for the client: nothing is sent there.
     Refuse(String),
+    /// The clients could not be read: nothing is decided (503).
+    Unavailable,
 }
 
 /// Ends sessions at an application's request.
@@ -74,7 +76,13 @@ impl RpLogout {
             None => None,
             Some(uri) => {
                 let client = match client_id.as_deref() {
-                    Some(id) => self.clients.client(id).await.ok().flatten(),
+                    Some(id) => match self.clients.client(id).await {
+                        Ok(client) => client,
+                        Err(err) => {
+                            tracing::warn!(%err, "logout: clients unavailable");
+                            return LogoutOutcome::Unavailable;
+                        }
+                    },
                     None => None,
                 };
                 match client.filter(|c| c.returns_after_logout_to(uri)) {
