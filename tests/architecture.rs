@@ -2,7 +2,8 @@
 //! between the top-level modules of `src/` point one way (no cycle), the actors never
 //! reach into the use cases, the domain imports nothing of the crate, and no file grows
 //! past 400 lines. Test code (`#[cfg(test)] mod tests`) is left out: a unit test may reach
-//! for an adapter.
+//! for an adapter. And the map itself stays true: every path and type docs/ARCHITECTURE.md
+//! names exists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -181,4 +182,114 @@ fn the_checks_see_a_cycle_when_there_is_one() {
     assert_eq!(find_cycle(&graph).unwrap(), ["a", "b", "c", "a"]);
     let code = production_code("use crate::x::Y;\n// crate::z\n#[cfg(test)]\nmod tests {\n use crate::w;\n}\n");
     assert_eq!(imports(&code), ["x".to_owned()].into());
+}
+
+/// Every source file under the repository (`src/`, `tests/`, `migrations/`, ...), as
+/// paths relative to its root.
+fn repository_files() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') || ["target", "node_modules", "data"].contains(&name.as_str()) {
+                continue;
+            }
+            let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                files.push(format!("{relative}/"));
+                folders.push(path);
+            } else {
+                files.push(relative);
+            }
+        }
+    }
+    files
+}
+
+/// Names the map may use that other crates declare.
+const FOREIGN_NAMES: [&str; 5] = ["Any", "Authorization", "Debug", "FromRef", "SecretString"];
+
+/// Whether the source declares `name` (a type, trait, function, field, enum variant, macro
+/// or constant).
+fn declared(code: &str, name: &str) -> bool {
+    if FOREIGN_NAMES.contains(&name) || code.contains(&format!("pub {name}:")) {
+        return true;
+    }
+    let ident = |at: usize| {
+        let end = at + name.len();
+        code[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_')
+    };
+    [
+        "struct ",
+        "enum ",
+        "trait ",
+        "type ",
+        "fn ",
+        "const ",
+        "static ",
+        "mod ",
+        "macro_rules! ",
+    ]
+    .iter()
+    .any(|keyword| {
+        code.match_indices(&format!("{keyword}{name}"))
+            .any(|(at, _)| ident(at + keyword.len()))
+    }) || code.match_indices(&format!("    {name}")).any(|(at, _)| {
+        // an enum variant: indented, then `,`, `(` or ` {`
+        let rest = &code[at + 4 + name.len()..];
+        rest.starts_with(',') || rest.starts_with('(') || rest.starts_with(" {")
+    })
+}
+
+/// docs/ARCHITECTURE.md is the map: every file path it names in backticks exists, and every
+/// type or `Type::item` it names is declared in `src/`.
+#[test]
+fn the_architecture_map_names_only_what_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+    let files = repository_files();
+    let code: String = rust_files(&src())
+        .iter()
+        .map(|file| fs::read_to_string(file).unwrap())
+        .collect();
+    let spans: BTreeSet<&str> = map.split('`').skip(1).step_by(2).collect();
+    let mut missing = Vec::new();
+    for span in spans {
+        let looks_like_path = !span.contains(' ')
+            && !span.contains("://")
+            && (span.contains('/') || span.ends_with(".rs"))
+            && span.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+            && !span.starts_with('/');
+        if looks_like_path {
+            let span = span.trim_end_matches('/');
+            let found = files
+                .iter()
+                .map(|file| file.trim_end_matches('/'))
+                .any(|file| file == span || file.ends_with(&format!("/{span}")) || file == format!("src/{span}"));
+            if !found {
+                missing.push(format!("file {span}"));
+            }
+            continue;
+        }
+        let is_code_name = span.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && span.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '_')
+            && span.chars().any(|c| c.is_ascii_lowercase());
+        if is_code_name {
+            for name in span.split("::").filter(|part| !part.is_empty()) {
+                if !declared(&code, name) {
+                    missing.push(format!("name {name} (in `{span}`)"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md names what is not there: {missing:#?}"
+    );
 }

@@ -2,9 +2,10 @@
 //!
 //! Steps naming the same challenge hash run one after the other on this instance, in
 //! arrival order; steps of different challenges run side by side. Each step runs in a
-//! spawned task against the cache (Redis when configured), whose atomic operations keep the
-//! attempt count and single use exact across instances; challenges expire with their cache
-//! entries (10 minutes).
+//! spawned task against the cache port (the database's `ephemeral_entries` on PostgreSQL,
+//! process memory on SQLite), whose one-statement operations keep the attempt count and
+//! single use exact across instances; challenges expire with their cache entries (10
+//! minutes).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -37,8 +37,8 @@ pub struct ClientAddressing {
     pub header: Option<Arc<str>>,
 }
 
-/// The router's state.
-#[derive(Clone)]
+/// The router's state; `FromRef` hands each field to the handlers that extract it.
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub login: Arc<Login>,
@@ -65,43 +65,3 @@ pub struct AppState {
     pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
 }
-
-/// `FromRef<AppState>` for each field, so handlers extract just what they use.
-macro_rules! hand_out {
-    ($($field:ident: $type:ty),* $(,)?) => {
-        $(
-            impl FromRef<AppState> for $type {
-                fn from_ref(state: &AppState) -> Self {
-                    state.$field.clone()
-                }
-            }
-        )*
-    };
-}
-
-hand_out!(
-    accounts: Arc<Accounts>,
-    login: Arc<Login>,
-    sessions: Arc<Sessions>,
-    tokens: Arc<Tokens>,
-    enrolment: Arc<Enrolment>,
-    recovery: Arc<RecoveryCodes>,
-    challenges: Arc<Challenges>,
-    passwords: Arc<Passwords>,
-    passkey_login: Arc<PasskeyLogin>,
-    organizations: Arc<Organizations>,
-    readiness: Arc<Readiness>,
-    verification: Arc<EmailVerification>,
-    account_data: Arc<AccountData>,
-    audit: Arc<Audit>,
-    overview: Arc<AccountOverview>,
-    clients: Arc<OAuthClients>,
-    authorizations: Arc<Authorizations>,
-    token_grants: Arc<TokenGrants>,
-    client_tokens: Arc<ClientTokens>,
-    rp_logout: Arc<RpLogout>,
-    issuer: Issuer,
-    forms: Arc<FormTokens>,
-    pages: Arc<PageSettings>,
-    addressing: ClientAddressing,
-);

@@ -27,8 +27,10 @@ pub trait RevocationBus: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Short-lived shared state: attempt counters, MFA challenges. Backed by Redis when
-/// configured, so every instance sees the same values; in-process otherwise.
+/// Short-lived shared state: MFA challenges, passkey ceremonies, counters. On PostgreSQL
+/// the database's `ephemeral_entries` (exact across instances, whatever Redis does); the
+/// rate limiter's counters go to Redis; in-process on SQLite. See docs/ARCHITECTURE.md,
+/// "Which cache holds what".
 #[async_trait]
 pub trait Cache: Send + Sync {
     /// Adds one to the counter at `key`, returning the new value; a new counter lives `window`.

@@ -36,8 +36,9 @@ impl RedisCache {
                 .with_connection_config(|c| c.connection_timeout = Duration::from_secs(2))
                 .with_performance_config(|p| {
                     p.default_command_timeout = Duration::from_secs(2);
-                    // Every refresh publishes a revocation; fred's default of 32 buffered
-                    // messages overflows within milliseconds at a few thousand per second.
+                    // Revocations come in bursts (a logout everywhere, a reuse detected, a
+                    // password changed); fred's default of 32 buffered messages overflows
+                    // within milliseconds at a few thousand per second.
                     p.broadcast_channel_capacity = SUBSCRIBER_BUFFER;
                 });
             builder

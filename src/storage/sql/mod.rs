@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::domain::credential::Holder;
 use crate::domain::session::Session;
-use crate::ports::{Constraint, EventFanOut, StoreError, StoreResult};
+use crate::ports::{Constraint, EventFanOut, StoreError};
 
 mod batch;
 mod clients;
@@ -233,18 +233,6 @@ impl SqlStore {
             SqlBackend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.writer).await?;
-        Ok(())
-    }
-
-    /// Grants or withdraws administrator rights; used by `authd admin create`.
-    pub async fn set_admin(&self, id: Uuid, is_admin: bool) -> StoreResult<()> {
-        let _forget = self.changing_profile_of(id);
-        sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
-            .bind(i64::from(is_admin))
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
         Ok(())
     }
 
