@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{on_constraint, unavailable, SqlStore};
+use super::{on_constraint, SqlStore};
 use crate::domain::oauth::{Client, Grant, IdTokenAlg};
 use crate::ports::{ClientStore, Constraint, StoreError, StoreResult};
 
@@ -41,8 +41,7 @@ impl ClientStore for SqlStore {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"))
             .bind(client_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(client_of).transpose()
     }
 
@@ -50,8 +49,7 @@ impl ClientStore for SqlStore {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM oauth_clients WHERE resource = $1"))
             .bind(resource)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(client_of).transpose()
     }
 
@@ -60,8 +58,7 @@ impl ClientStore for SqlStore {
             "SELECT {COLUMNS} FROM oauth_clients ORDER BY created_at, name, id"
         ))
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter().map(client_of).collect()
     }
 
@@ -69,8 +66,7 @@ impl ClientStore for SqlStore {
         let done = sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
             .bind(client_id)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -81,7 +77,7 @@ fn client_of(row: &AnyRow) -> StoreResult<Client> {
         reason: format!("oauth_clients.{what} is not a JSON list of strings"),
     };
     let list = |column: &'static str| -> StoreResult<Vec<String>> {
-        let text: String = row.try_get(column).map_err(unavailable)?;
+        let text: String = row.try_get(column)?;
         serde_json::from_str(&text).map_err(|_| broken(column))
     };
     let grants = list("grants")?
@@ -89,18 +85,18 @@ fn client_of(row: &AnyRow) -> StoreResult<Client> {
         .map(|g| Grant::parse(g).map_err(|_| broken("grants")))
         .collect::<StoreResult<_>>()?;
     Ok(Client {
-        id: row.try_get("id").map_err(unavailable)?,
-        name: row.try_get("name").map_err(unavailable)?,
-        secret_digest: row.try_get("secret_digest").map_err(unavailable)?,
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        secret_digest: row.try_get("secret_digest")?,
         redirect_uris: list("redirect_uris")?,
         post_logout_redirect_uris: list("post_logout_redirect_uris")?,
-        public: row.try_get::<i64, _>("public").map_err(unavailable)? != 0,
-        first_party: row.try_get::<i64, _>("first_party").map_err(unavailable)? != 0,
+        public: row.try_get::<i64, _>("public")? != 0,
+        first_party: row.try_get::<i64, _>("first_party")? != 0,
         scopes: list("scopes")?,
         grants,
-        id_token_alg: IdTokenAlg::parse(&row.try_get::<String, _>("id_token_alg").map_err(unavailable)?)
+        id_token_alg: IdTokenAlg::parse(&row.try_get::<String, _>("id_token_alg")?)
             .map_err(|_| broken("id_token_alg"))?,
-        created_at: row.try_get("created_at").map_err(unavailable)?,
-        resource: row.try_get("resource").map_err(unavailable)?,
+        created_at: row.try_get("created_at")?,
+        resource: row.try_get("resource")?,
     })
 }

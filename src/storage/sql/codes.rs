@@ -11,13 +11,12 @@ use crate::ports::{CodeStore, StoreResult};
 #[async_trait]
 impl CodeStore for SqlStore {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         // Codes are short-lived: each insert clears the long-expired ones.
         sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1")
             .bind(code.expires_at - 86_400)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query(
             "INSERT INTO oauth_codes (code_digest, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
              auth_time, method, expires_at, resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -34,8 +33,7 @@ impl CodeStore for SqlStore {
         .bind(code.expires_at)
         .bind(code.resource.as_deref())
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -47,32 +45,30 @@ impl CodeStore for SqlStore {
         .bind(now)
         .bind(digest)
         .fetch_optional(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         if let Some(row) = fresh {
             let code = AuthorizationCode {
                 digest: digest.to_owned(),
-                client_id: row.try_get("client_id").map_err(unavailable)?,
-                user_id: uuid_column(&row, "user_id").map_err(unavailable)?,
-                redirect_uri: row.try_get("redirect_uri").map_err(unavailable)?,
-                scope: row.try_get("scope").map_err(unavailable)?,
-                nonce: row.try_get("nonce").map_err(unavailable)?,
-                code_challenge: row.try_get("code_challenge").map_err(unavailable)?,
-                auth_time: row.try_get("auth_time").map_err(unavailable)?,
-                method: row.try_get("method").map_err(unavailable)?,
-                expires_at: row.try_get("expires_at").map_err(unavailable)?,
-                resource: row.try_get("resource").map_err(unavailable)?,
+                client_id: row.try_get("client_id")?,
+                user_id: uuid_column(&row, "user_id")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                scope: row.try_get("scope")?,
+                nonce: row.try_get("nonce")?,
+                code_challenge: row.try_get("code_challenge")?,
+                auth_time: row.try_get("auth_time")?,
+                method: row.try_get("method")?,
+                expires_at: row.try_get("expires_at")?,
+                resource: row.try_get("resource")?,
             };
             return Ok(Redemption::Fresh(Box::new(code)));
         }
         let used = sqlx::query("SELECT issued_session FROM oauth_codes WHERE code_digest = $1 AND used_at IS NOT NULL")
             .bind(digest)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         match used {
             Some(row) => Ok(Redemption::Reused {
-                issued_session: optional_uuid_column(&row, "issued_session").map_err(unavailable)?,
+                issued_session: optional_uuid_column(&row, "issued_session")?,
             }),
             None => Ok(Redemption::Unknown),
         }
@@ -83,8 +79,7 @@ impl CodeStore for SqlStore {
             .bind(session_id.to_string())
             .bind(digest)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(())
     }
 }

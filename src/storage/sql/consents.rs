@@ -14,27 +14,24 @@ impl ConsentStore for SqlStore {
             .bind(user_id.to_string())
             .bind(client_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.map(|r| r.try_get("scope").map_err(unavailable)).transpose()
     }
 
     async fn grant_consent(&self, user_id: Uuid, client_id: &str, scope: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id.to_string())
             .bind(client_id)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query("INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)")
             .bind(user_id.to_string())
             .bind(client_id)
             .bind(scope)
             .bind(now)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -43,8 +40,7 @@ impl ConsentStore for SqlStore {
             .bind(user_id.to_string())
             .bind(client_id)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -55,15 +51,14 @@ impl ConsentStore for SqlStore {
         )
         .bind(user_id.to_string())
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(Consent {
-                    client_id: row.try_get("client_id").map_err(unavailable)?,
-                    client_name: row.try_get("name").map_err(unavailable)?,
-                    scope: row.try_get("scope").map_err(unavailable)?,
-                    granted_at: row.try_get("granted_at").map_err(unavailable)?,
+                    client_id: row.try_get("client_id")?,
+                    client_name: row.try_get("name")?,
+                    scope: row.try_get("scope")?,
+                    granted_at: row.try_get("granted_at")?,
                 })
             })
             .collect()

@@ -11,7 +11,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::sessions::log_revocation;
-use super::{unavailable, uuid_column, SqlStore};
+use super::{uuid_column, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::AuthError;
@@ -46,54 +46,43 @@ impl SqlStore {
         event: &SecurityEvent,
     ) -> StoreResult<Result<Vec<Revocation>, AuthError>> {
         let user = id.to_string();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         // Locks the user's row first, so two deletions of one account run one at a time.
         let found = sqlx::query("UPDATE users SET name = name WHERE id = $1 RETURNING email_normalized, phone")
             .bind(&user)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let Some(found) = found else {
             return Ok(Err(AuthError::NotFound("user")));
         };
         let solely_owned: i64 = sqlx::query_scalar(SOLELY_OWNED_WITH_OTHERS)
             .bind(&user)
             .fetch_one(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         if solely_owned > 0 {
             return Ok(Err(AuthError::SoleOwner));
         }
-        let revocations = revoke_live_sessions(&mut tx, &user, until, now)
-            .await
-            .map_err(unavailable)?;
-        remove_lonely_organizations(&mut tx, &user).await.map_err(unavailable)?;
+        let revocations = revoke_live_sessions(&mut tx, &user, until, now).await?;
+        remove_lonely_organizations(&mut tx, &user).await?;
         let mut addresses: Vec<String> = sqlx::query_scalar("SELECT email FROM email_verifications WHERE user_id = $1")
             .bind(&user)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        addresses.push(found.try_get("email_normalized").map_err(unavailable)?);
-        addresses.extend(found.try_get::<Option<String>, _>("phone").map_err(unavailable)?);
+            .await?;
+        addresses.push(found.try_get("email_normalized")?);
+        addresses.extend(found.try_get::<Option<String>, _>("phone")?);
         for address in &addresses {
             sqlx::query("DELETE FROM notifications WHERE LOWER(recipient) = $1")
                 .bind(address.to_lowercase())
                 .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         }
         for statement in OWNED_ROWS {
-            sqlx::query(statement)
-                .bind(&user)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+            sqlx::query(statement).bind(&user).execute(&mut *tx).await?;
         }
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(&user)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         self.commit_with(tx, event).await?;
         Ok(Ok(revocations))
     }

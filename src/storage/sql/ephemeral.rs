@@ -36,8 +36,7 @@ impl SqlStore {
         let pruned = sqlx::query("DELETE FROM ephemeral_entries WHERE expires_at <= $1")
             .bind(now_millis())
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(pruned.rows_affected())
     }
 
@@ -68,9 +67,8 @@ impl Cache for SqlStore {
         .bind(now + millis(window))
         .bind(now)
         .fetch_one(&self.writer)
-        .await
-        .map_err(unavailable)?;
-        let count: i64 = row.try_get("counter").map_err(unavailable)?;
+        .await?;
+        let count: i64 = row.try_get("counter")?;
         Ok(count.max(0) as u64)
     }
 
@@ -78,8 +76,8 @@ impl Cache for SqlStore {
         let now = now_millis();
         Ok(match self.live_row(key).await? {
             Some(row) => {
-                let count: i64 = row.try_get("counter").map_err(unavailable)?;
-                let ends: i64 = row.try_get("expires_at").map_err(unavailable)?;
+                let count: i64 = row.try_get("counter")?;
+                let ends: i64 = row.try_get("expires_at")?;
                 (count.max(0) as u64, left(ends, now))
             }
             None => (0, Duration::ZERO),
@@ -93,8 +91,7 @@ impl Cache for SqlStore {
         .bind(key)
         .bind(now_millis())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(())
     }
 
@@ -110,8 +107,7 @@ impl Cache for SqlStore {
         .bind(now + millis(ttl))
         .bind(now)
         .fetch_optional(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         if set.is_some() {
             return Ok(None);
         }
@@ -136,8 +132,7 @@ impl Cache for SqlStore {
         .bind(value)
         .bind(now_millis() + millis(ttl))
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(())
     }
 
@@ -152,10 +147,9 @@ impl Cache for SqlStore {
         let row = sqlx::query("DELETE FROM ephemeral_entries WHERE key = $1 RETURNING value, expires_at")
             .bind(key)
             .fetch_optional(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let Some(row) = row else { return Ok(None) };
-        let ends: i64 = row.try_get("expires_at").map_err(unavailable)?;
+        let ends: i64 = row.try_get("expires_at")?;
         if ends <= now_millis() {
             return Ok(None);
         }
@@ -166,8 +160,7 @@ impl Cache for SqlStore {
         sqlx::query("DELETE FROM ephemeral_entries WHERE key = $1")
             .bind(key)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(())
     }
 }

@@ -37,10 +37,8 @@ impl SqlStore {
     /// Writes `event` into `tx`, commits, and tells the fan-out: the one way a change and
     /// its event are made durable together.
     pub(super) async fn commit_with(&self, mut tx: Transaction<'_, Any>, event: &SecurityEvent) -> StoreResult<()> {
-        write(&mut tx, self.fan_out.as_ref(), event)
-            .await
-            .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        write(&mut tx, self.fan_out.as_ref(), event).await?;
+        tx.commit().await?;
         self.fan_out.committed(event);
         Ok(())
     }
@@ -87,7 +85,7 @@ fn event_from_row(row: &AnyRow) -> Result<SecurityEvent, sqlx::Error> {
 impl SecurityEvents for SqlStore {
     async fn record(&self, event: SecurityEvent) {
         let written = async {
-            let tx = self.writer.begin().await.map_err(unavailable)?;
+            let tx = self.writer.begin().await?;
             self.commit_with(tx, &event).await
         };
         if let Err(err) = written.await {
@@ -113,8 +111,7 @@ impl EventLog for SqlStore {
         .bind(query.before.map(|id| id.to_string()))
         .bind(i64::from(query.limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(event_from_row)
             .collect::<Result<_, _>>()
@@ -125,8 +122,7 @@ impl EventLog for SqlStore {
         let result = sqlx::query("DELETE FROM security_events WHERE at < $1")
             .bind(before)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(result.rows_affected())
     }
 }

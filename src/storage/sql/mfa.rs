@@ -36,13 +36,12 @@ pub(super) fn factor_from_row(row: &AnyRow) -> Result<Factor, sqlx::Error> {
 impl MfaStore for SqlStore {
     async fn insert_pending_factor(&self, factor: &Factor) -> StoreResult<()> {
         let _forget = self.changing_profile_of(factor.user_id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND strategy = $2 AND enabled = 0")
             .bind(factor.user_id.to_string())
             .bind(factor.strategy.as_str())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query(
             "INSERT INTO mfa_factors (id, user_id, strategy, channel, enabled, secret_ciphertext, code_digest, \
              code_expires_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)",
@@ -70,8 +69,7 @@ impl MfaStore for SqlStore {
         ))
         .bind(user_id.to_string())
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(factor_from_row)
             .collect::<Result<_, _>>()
@@ -82,8 +80,7 @@ impl MfaStore for SqlStore {
         let row = sqlx::query("SELECT * FROM mfa_factors WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(factor_from_row).transpose().map_err(unavailable)
     }
 
@@ -92,35 +89,32 @@ impl MfaStore for SqlStore {
             sqlx::query_scalar("UPDATE mfa_factors SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
                 .bind(id.to_string())
                 .fetch_optional(&self.writer)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         Ok(attempts.unwrap_or(i64::MAX) as u64)
     }
 
     async fn enable_factor(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let result = sqlx::query(
             "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
         )
         .bind(id.to_string())
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         self.commit_one_with(tx, result.rows_affected(), event).await
     }
 
     async fn delete_factor(&self, user_id: Uuid, id: Uuid, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(user_id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let mut deleted = 0;
         for table in ["mfa_factors", "passkeys", "passkey_registrations"] {
             let result = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2"))
                 .bind(id.to_string())
                 .bind(user_id.to_string())
                 .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
             deleted += result.rows_affected();
         }
         self.commit_one_with(tx, deleted, event).await
@@ -132,8 +126,7 @@ impl MfaStore for SqlStore {
             .bind(user_id.to_string())
             .bind(strategy.as_str())
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(())
     }
 
@@ -145,8 +138,7 @@ impl MfaStore for SqlStore {
         .bind(step)
         .bind(factor_id.to_string())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -157,12 +149,11 @@ impl MfaStore for SqlStore {
         now: i64,
         event: &SecurityEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         for (id, digest) in codes {
             sqlx::query("INSERT INTO recovery_codes (id, user_id, code_digest, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id.to_string())
@@ -170,8 +161,7 @@ impl MfaStore for SqlStore {
                 .bind(digest)
                 .bind(now)
                 .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         }
         self.commit_with(tx, event).await
     }
@@ -180,8 +170,7 @@ impl MfaStore for SqlStore {
         let row = sqlx::query("SELECT id FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL LIMIT 1")
             .bind(user_id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(row.is_some())
     }
 
@@ -193,8 +182,7 @@ impl MfaStore for SqlStore {
         .bind(user_id.to_string())
         .bind(digest)
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         match result.rows_affected() {
             0 => Ok(false),
             1 => Ok(true),

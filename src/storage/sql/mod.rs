@@ -264,11 +264,19 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
-fn unavailable(err: sqlx::Error) -> StoreError {
-    StoreError::Unavailable {
-        component: "database",
-        reason: err.to_string(),
+/// Any database failure is the store being unavailable; `?` on a query does the mapping
+/// (a uniqueness rule the caller expects to break goes through [`on_constraint`] instead).
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::Unavailable {
+            component: "database",
+            reason: err.to_string(),
+        }
     }
+}
+
+fn unavailable(err: sqlx::Error) -> StoreError {
+    err.into()
 }
 
 /// A uniqueness violation as the `constraint` the calling query can break, anything else

@@ -58,16 +58,15 @@ fn insert_membership(membership: &Membership) -> sqlx::query::Query<'_, sqlx::An
 impl OrganizationStore for SqlStore {
     async fn insert_organization(&self, organization: &Organization, owner: &Membership) -> StoreResult<()> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO organizations (id, name, parent_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(organization.id.to_string())
             .bind(&organization.name)
             .bind(organization.parent_id.map(|id| id.to_string()))
             .bind(organization.created_at)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        insert_membership(owner).execute(&mut *tx).await.map_err(unavailable)?;
+            .await?;
+        insert_membership(owner).execute(&mut *tx).await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -75,8 +74,7 @@ impl OrganizationStore for SqlStore {
         let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(organization_from_row).transpose().map_err(unavailable)
     }
 
@@ -84,8 +82,7 @@ impl OrganizationStore for SqlStore {
         let rows = sqlx::query("SELECT * FROM memberships WHERE organization_id = $1 ORDER BY created_at, id")
             .bind(organization_id.to_string())
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         rows.iter()
             .map(membership_from_row)
             .collect::<Result<_, _>>()
@@ -97,14 +94,13 @@ impl OrganizationStore for SqlStore {
             .bind(organization_id.to_string())
             .bind(user_id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(role_from_row).transpose().map_err(unavailable)
     }
 
     async fn add_member(&self, membership: &Membership, event: &SecurityEvent) -> StoreResult<()> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         insert_membership(membership)
             .execute(&mut *tx)
             .await
@@ -119,18 +115,16 @@ impl OrganizationStore for SqlStore {
         parent: Option<Option<Uuid>>,
     ) -> StoreResult<OrganizationUpdate> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         // Taken first, so concurrent hierarchy changes run one after the other and each
         // checks the hierarchy the previous one committed.
         sqlx::query("UPDATE organization_hierarchy_lock SET version = version + 1 WHERE id = 1")
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let exists = sqlx::query("SELECT id FROM organizations WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         if exists.is_none() {
             return Ok(OrganizationUpdate::UnknownOrganization);
         }
@@ -139,16 +133,14 @@ impl OrganizationStore for SqlStore {
                 let rows = sqlx::query(ANCESTRY)
                     .bind(new_parent.to_string())
                     .fetch_all(&mut *tx)
-                    .await
-                    .map_err(unavailable)?;
+                    .await?;
                 if rows.is_empty() {
                     return Ok(OrganizationUpdate::UnknownParent);
                 }
                 let ancestry = rows
                     .iter()
                     .map(|row| uuid_column(row, "id"))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(unavailable)?;
+                    .collect::<Result<Vec<_>, _>>()?;
                 if would_create_cycle(id, &ancestry) {
                     return Ok(OrganizationUpdate::WouldCycle);
                 }
@@ -157,18 +149,16 @@ impl OrganizationStore for SqlStore {
                 .bind(new_parent.map(|p| p.to_string()))
                 .bind(id.to_string())
                 .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         }
         if let Some(name) = name {
             sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
                 .bind(name)
                 .bind(id.to_string())
                 .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         }
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await?;
         Ok(OrganizationUpdate::Updated)
     }
 
@@ -180,13 +170,12 @@ impl OrganizationStore for SqlStore {
         event: &SecurityEvent,
     ) -> StoreResult<Result<(), AuthError>> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         // Locks the organization's row, so concurrent removals count owners one at a time.
         let locked = sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
             .bind(organization_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         if locked.rows_affected() == 0 {
             return Ok(Err(AuthError::NotFound("organization")));
         }
@@ -194,18 +183,16 @@ impl OrganizationStore for SqlStore {
             .bind(organization_id.to_string())
             .bind(user_id.to_string())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let Some(target) = target else {
             return Ok(Err(AuthError::NotFound("member")));
         };
-        let target_role = role_from_row(&target).map_err(unavailable)?;
+        let target_role = role_from_row(&target)?;
         let owners: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'owner'")
                 .bind(organization_id.to_string())
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+                .await?;
         if let Err(refusal) =
             check_member_removal(requester.role, requester.is_system_admin, target_role, owners as usize)
         {
@@ -215,8 +202,7 @@ impl OrganizationStore for SqlStore {
             .bind(organization_id.to_string())
             .bind(user_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         self.commit_with(tx, event).await?;
         Ok(Ok(()))
     }
@@ -228,8 +214,7 @@ impl OrganizationStore for SqlStore {
         )
         .bind(user_id.to_string())
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(|row| Ok((organization_from_row(row)?, role_from_row(row)?)))
             .collect::<Result<_, sqlx::Error>>()

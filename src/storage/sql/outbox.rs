@@ -47,8 +47,7 @@ impl Outbox for SqlStore {
         .bind(now_ms)
         .bind(i64::from(limit))
         .fetch_all(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(|row| {
                 let channel: String = row.try_get("channel")?;
@@ -75,8 +74,7 @@ impl Outbox for SqlStore {
         .bind(now_ms)
         .bind(id.to_string())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(())
     }
 
@@ -89,8 +87,7 @@ impl Outbox for SqlStore {
         .bind(error)
         .bind(id.to_string())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(())
     }
 
@@ -103,8 +100,7 @@ impl Outbox for SqlStore {
         .bind(now_ms)
         .bind(id.to_string())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(())
     }
 
@@ -112,8 +108,7 @@ impl Outbox for SqlStore {
         let row = sqlx::query("SELECT status, attempts FROM notifications WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.map(|row| Ok((row.try_get("status")?, row.try_get::<i64, _>("attempts")? as u32)))
             .transpose()
             .map_err(unavailable)

@@ -38,13 +38,12 @@ fn passkey_from_row(row: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
 #[async_trait]
 impl PasskeyStore for SqlStore {
     async fn insert_registration(&self, registration: &PasskeyRegistration) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM passkey_registrations WHERE user_id = $1 AND expires_at <= $2")
             .bind(registration.user_id.to_string())
             .bind(registration.created_at)
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query(
             "INSERT INTO passkey_registrations (id, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -54,8 +53,7 @@ impl PasskeyStore for SqlStore {
         .bind(registration.created_at)
         .bind(registration.expires_at)
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -63,20 +61,18 @@ impl PasskeyStore for SqlStore {
         sqlx::query("DELETE FROM passkey_registrations WHERE id = $1")
             .bind(id.to_string())
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(())
     }
 
     async fn insert_passkey(&self, passkey: &StoredPasskey, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(passkey.user_id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let pending = sqlx::query("DELETE FROM passkey_registrations WHERE id = $1 AND user_id = $2")
             .bind(passkey.id.to_string())
             .bind(passkey.user_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         if pending.rows_affected() == 0 {
             return Ok(false);
         }
@@ -101,8 +97,7 @@ impl PasskeyStore for SqlStore {
         let rows = sqlx::query("SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
             .bind(user_id.to_string())
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         rows.iter()
             .map(passkey_from_row)
             .collect::<Result<_, _>>()
@@ -115,19 +110,17 @@ impl PasskeyStore for SqlStore {
             .bind(now)
             .bind(id.to_string())
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(())
     }
 
     async fn disable_passkey(&self, id: Uuid, event: &SecurityEvent) -> StoreResult<()> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE passkeys SET enabled = 0 WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         self.commit_with(tx, event).await
     }
 }

@@ -12,13 +12,12 @@ use crate::ports::{PasswordResetStore, StoreResult};
 impl PasswordResetStore for SqlStore {
     async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, stamp: Stamp) -> StoreResult<()> {
         let now = stamp.at;
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
             .bind(user_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query(
             "INSERT INTO password_resets (id, user_id, hash_digest, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -28,8 +27,7 @@ impl PasswordResetStore for SqlStore {
         .bind(expires_at)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -40,8 +38,7 @@ impl PasswordResetStore for SqlStore {
         .bind(hash_digest)
         .bind(now)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(user.and_then(|u| Uuid::parse_str(&u).ok()))
     }
 
@@ -53,7 +50,7 @@ impl PasswordResetStore for SqlStore {
         event: &SecurityEvent,
     ) -> StoreResult<Option<Uuid>> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let user: Option<String> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = $1 \
              WHERE hash_digest = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -61,8 +58,7 @@ impl PasswordResetStore for SqlStore {
         .bind(now)
         .bind(hash_digest)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let Some(user) = user.and_then(|u| Uuid::parse_str(&u).ok()) else {
             return Ok(None);
         };
@@ -70,8 +66,7 @@ impl PasswordResetStore for SqlStore {
             .bind(password_hash)
             .bind(user.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let event = SecurityEvent {
             user_id: Some(user),
             ..event.clone()

@@ -96,13 +96,12 @@ impl SessionStore for SqlStore {
         .bind(now)
         .bind(id.to_string())
         .execute(&self.writer)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn insert_session(&self, session: &Session, origin: &Origin, event: &SecurityEvent) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at, \
              user_agent, ip, method, client_id, scope, resource) \
@@ -122,8 +121,7 @@ impl SessionStore for SqlStore {
         .bind(session.audience.as_ref().map(|a| a.scope.as_str()))
         .bind(session.audience.as_ref().and_then(|a| a.resource.as_deref()))
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         self.commit_with(tx, event).await
     }
 
@@ -135,8 +133,7 @@ impl SessionStore for SqlStore {
         .bind(user_id.to_string())
         .bind(now)
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(SessionInfo {
@@ -162,16 +159,15 @@ impl SessionStore for SqlStore {
         .bind(since)
         .bind(user_agent)
         .fetch_one(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let flag = |column: &str| -> Result<bool, sqlx::Error> {
             // SQLite answers an integer, PostgreSQL a boolean.
             row.try_get::<bool, _>(column)
                 .or_else(|_| row.try_get::<i64, _>(column).map(|n| n != 0))
         };
         Ok(SignInHistory {
-            earlier_sign_ins: flag("earlier").map_err(unavailable)?,
-            device_seen_recently: flag("seen").map_err(unavailable)?,
+            earlier_sign_ins: flag("earlier")?,
+            device_seen_recently: flag("seen")?,
         })
     }
 
@@ -223,18 +219,17 @@ impl SessionStore for SqlStore {
         now: i64,
         event: Option<&SecurityEvent>,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+            .await?;
+        log_revocation(&mut *tx, &revocation, now).await?;
         let first = updated.rows_affected() == 1;
         match event.filter(|_| first) {
             Some(event) => self.commit_with(tx, event).await?,
-            None => tx.commit().await.map_err(unavailable)?,
+            None => tx.commit().await?,
         }
         Ok(first)
     }
@@ -251,8 +246,7 @@ impl SessionStore for SqlStore {
                     .fetch_all(&self.pool)
                     .await
             }
-        }
-        .map_err(unavailable)?;
+        }?;
         rows.iter()
             .map(|row| uuid_column(row, "id").map_err(unavailable))
             .collect()
@@ -266,7 +260,7 @@ impl SessionStore for SqlStore {
         now: i64,
         event: Option<&SecurityEvent>,
     ) -> StoreResult<Vec<Revocation>> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let rows = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND id <> COALESCE($3, '') RETURNING id",
@@ -275,20 +269,19 @@ impl SessionStore for SqlStore {
         .bind(user_id.to_string())
         .bind(except.map(|id| id.to_string()))
         .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let mut revocations = Vec::with_capacity(rows.len());
         for row in &rows {
             let revocation = Revocation {
-                subject: RevokedSubject::Session(uuid_column(row, "id").map_err(unavailable)?),
+                subject: RevokedSubject::Session(uuid_column(row, "id")?),
                 until,
             };
-            log_revocation(&mut *tx, &revocation, now).await.map_err(unavailable)?;
+            log_revocation(&mut *tx, &revocation, now).await?;
             revocations.push(revocation);
         }
         match event {
             Some(event) => self.commit_with(tx, event).await?,
-            None => tx.commit().await.map_err(unavailable)?,
+            None => tx.commit().await?,
         }
         Ok(revocations)
     }
@@ -301,8 +294,7 @@ impl SessionStore for SqlStore {
             .bind(since)
             .bind(now)
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let rotated = sqlx::query(
             "SELECT id, current_jti, current_expires_at FROM sessions \
              WHERE rotated_at >= $1 AND current_expires_at > $2 AND revoked_at IS NULL",
@@ -310,8 +302,7 @@ impl SessionStore for SqlStore {
         .bind(since)
         .bind(now)
         .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let superseded = rotated.iter().map(|row| {
             Ok(Revocation {
                 subject: RevokedSubject::Superseded {
@@ -333,13 +324,12 @@ impl SessionStore for SqlStore {
         let pruned = sqlx::query("DELETE FROM revocations WHERE until <= $1")
             .bind(now)
             .execute(&self.writer)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(pruned.rows_affected())
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 }

@@ -85,7 +85,7 @@ pub(super) fn email_column(row: &AnyRow, column: &str) -> Result<Email, sqlx::Er
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, user: &User, event: &SecurityEvent) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -108,8 +108,7 @@ impl UserStore for SqlStore {
         let row = sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(user_from_row).transpose().map_err(unavailable)
     }
 
@@ -119,12 +118,8 @@ impl UserStore for SqlStore {
             Lookup::Hit(profile) => return Ok(Some(profile)),
             Lookup::Miss(generation) => generation,
         };
-        let rows = sqlx::query(PROFILE)
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        let profile = profile_from_rows(&rows).map_err(unavailable)?;
+        let rows = sqlx::query(PROFILE).bind(id.to_string()).fetch_all(&self.pool).await?;
+        let profile = profile_from_rows(&rows)?;
         if let Some(profile) = &profile {
             self.profiles.keep(profile, missed_at, read_from);
         }
@@ -135,14 +130,13 @@ impl UserStore for SqlStore {
         let row = sqlx::query("SELECT * FROM users WHERE email_normalized = $1")
             .bind(email.normalized())
             .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         row.as_ref().map(user_from_row).transpose().map_err(unavailable)
     }
 
     async fn update_profile(&self, id: Uuid, update: &ProfileUpdate, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         // A different address is unverified until a link sent to it is followed.
         let result = sqlx::query(
             "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
@@ -162,25 +156,23 @@ impl UserStore for SqlStore {
 
     async fn set_password_hash(&self, id: Uuid, password_hash: &str, event: &SecurityEvent) -> StoreResult<()> {
         let _forget = self.changing_profile_of(id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         self.commit_with(tx, event).await
     }
 
     async fn set_disabled(&self, id: Uuid, disabled: bool, now: i64, event: &SecurityEvent) -> StoreResult<bool> {
         let _forget = self.changing_profile_of(id);
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let result = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
             .bind(disabled.then_some(now))
             .bind(id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         self.commit_one_with(tx, result.rows_affected(), event).await
     }
 
@@ -200,8 +192,7 @@ impl UserStore for SqlStore {
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         rows.iter()
             .map(user_from_row)
             .collect::<Result<_, _>>()

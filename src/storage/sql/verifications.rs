@@ -21,13 +21,12 @@ impl VerificationStore for SqlStore {
         stamp: Stamp,
     ) -> StoreResult<()> {
         let now = stamp.at;
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE email_verifications SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
             .bind(user_id.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         sqlx::query(
             "INSERT INTO email_verifications (id, user_id, email, hash_digest, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -39,8 +38,7 @@ impl VerificationStore for SqlStore {
         .bind(expires_at)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -51,7 +49,7 @@ impl VerificationStore for SqlStore {
         event: &SecurityEvent,
     ) -> StoreResult<Option<Uuid>> {
         let _forget = self.changing_profiles();
-        let mut tx = self.writer.begin().await.map_err(unavailable)?;
+        let mut tx = self.writer.begin().await?;
         let link = sqlx::query(
             "UPDATE email_verifications SET used_at = $1 \
              WHERE hash_digest = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id, email",
@@ -59,13 +57,12 @@ impl VerificationStore for SqlStore {
         .bind(now)
         .bind(hash_digest)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let Some(link) = link else {
             return Ok(None);
         };
-        let user = uuid_column(&link, "user_id").map_err(unavailable)?;
-        let email: String = link.try_get("email").map_err(unavailable)?;
+        let user = uuid_column(&link, "user_id")?;
+        let email: String = link.try_get("email")?;
         // A link proves only the address it was sent to.
         let verified = sqlx::query(
             "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2 AND email_normalized = $3",
@@ -74,8 +71,7 @@ impl VerificationStore for SqlStore {
         .bind(user.to_string())
         .bind(&email)
         .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         if verified.rows_affected() != 1 {
             return Ok(None);
         }
