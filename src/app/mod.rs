@@ -70,6 +70,12 @@ impl App {
     /// Connects to storage, applies migrations, loads the signing key and revocations,
     /// starts the actors and makes the start-up admin.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::build`] on `clock` instead of the wall clock: the use-case tests run the
+    /// services on a [`crate::ports::ManualClock`] and move time themselves.
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::telemetry::metrics::install();
         let settings = SqlOptions {
             flush_rotations: config.database_flush_rotations,
@@ -97,7 +103,6 @@ impl App {
             ),
             None => (Arc::new(MemoryCache::default()), Arc::new(LocalBus)),
         };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let data_key: Arc<dyn DataKey> = Arc::new(Secrets::load_or_create(&config.data_key_file)?);
         let actors = ActorSlots::new();
         let publisher = EventPublisher::new(
@@ -228,6 +233,12 @@ impl App {
                 max_connections: config.http_max_connections,
             },
         })
+    }
+
+    /// Every capability service, as the handlers reach them: for the use-case tests, which
+    /// call the services without HTTP.
+    pub fn services(&self) -> &AppState {
+        &self.state
     }
 
     /// The account service, for the CLI's `admin create`.

@@ -30,6 +30,7 @@ mod revocation;
 mod sessions;
 mod throttling;
 mod tokens;
+mod usecases;
 mod user_sessions;
 mod users;
 mod verification;
