@@ -1,6 +1,7 @@
 //! The core of `authd`: entities, rules and errors. No I/O and no framework types live here,
 //! so every rule can be unit-tested with plain values (the current time is always a parameter).
 
+pub mod authorization;
 pub mod credential;
 pub mod error;
 pub mod events;

@@ -156,12 +156,11 @@ impl Client {
 
     /// The scopes of `requested` (space-separated) this client may have, in the order of
     /// [`SCOPES`]; unknown or unregistered ones are dropped, as RFC 6749 §3.3 allows.
-    pub fn grantable_scopes(&self, requested: &str) -> Vec<&'static str> {
-        let asked: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+    pub fn grantable_scopes(&self, asked: &[String]) -> Vec<&'static str> {
         SCOPES
             .iter()
             .copied()
-            .filter(|scope| asked.contains(scope) && self.scopes.iter().any(|s| s == scope))
+            .filter(|scope| asked.iter().any(|a| a == scope) && self.scopes.iter().any(|s| s == scope))
             .filter(|scope| *scope != API_SCOPE || self.first_party)
             .collect()
     }
@@ -350,7 +349,7 @@ mod tests {
             resource: None,
         };
         assert_eq!(
-            client.grantable_scopes("email  openid profile bogus"),
+            client.grantable_scopes(&crate::domain::authorization::scope_list("email  openid profile bogus")),
             vec!["openid", "email"]
         );
         assert!(client.redirects_to("https://a.example/cb"));
@@ -360,7 +359,12 @@ mod tests {
             Some("https://a.example/cb")
         );
         assert!(!client.redirects_to("https://a.example/cb\n"));
-        assert!(client.grantable_scopes("openid authd:api").len() == 1);
+        assert!(
+            client
+                .grantable_scopes(&crate::domain::authorization::scope_list("openid authd:api"))
+                .len()
+                == 1
+        );
     }
 
     #[test]

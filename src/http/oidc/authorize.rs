@@ -1,7 +1,6 @@
 //! `GET /oauth2/authorize`: the browser arrives from an application; it leaves with a code
 //! or an error for the application, after the hosted sign-in when needed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -11,9 +10,10 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::parameters;
+use crate::domain::authorization::AuthorizationRequest;
 use crate::http::pages::browser::{is_form, urlencode, Browser, Submitted};
 use crate::http::pages::messages::Message;
-use crate::usecases::oidc::authorize::{Authorizations, AuthorizeRequest, Outcome};
+use crate::usecases::oidc::authorize::{Authorizations, Outcome};
 use crate::usecases::oidc::logout::{LogoutOutcome, LogoutRequest, RpLogout};
 
 pub async fn authorize(
@@ -25,9 +25,9 @@ pub async fn authorize(
     let Some(parameters) = parameters(query.as_bytes()) else {
         return malformed(browser, "a parameter is repeated or unreadable");
     };
-    let request = request_of(&parameters);
+    let request = AuthorizationRequest::parse(&parameters);
     let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
-    answer(browser, outcome, &query)
+    answer(browser, outcome, &request)
 }
 
 /// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the parameters form-encoded in the body);
@@ -81,45 +81,21 @@ pub async fn consent(
             ("/ui/account", "Go to your account"),
         );
     };
-    let request = request_of(&parameters);
+    let request = AuthorizationRequest::parse(&parameters);
     let allow = form.decision == "allow";
     let outcome = authorizations
         .answer_consent(&request, browser.session.as_ref(), allow)
         .await;
-    answer(browser, outcome, &form.query)
+    answer(browser, outcome, &request)
 }
 
-fn request_of(parameters: &HashMap<String, String>) -> AuthorizeRequest {
-    let get = |name: &str| parameters.get(name).cloned();
-    AuthorizeRequest {
-        response_type: get("response_type"),
-        client_id: get("client_id"),
-        redirect_uri: get("redirect_uri"),
-        scope: get("scope"),
-        state: get("state"),
-        nonce: get("nonce"),
-        prompt: get("prompt"),
-        max_age: get("max_age"),
-        code_challenge: get("code_challenge"),
-        code_challenge_method: get("code_challenge_method"),
-        resource: get("resource"),
-        request: get("request"),
-        request_uri: get("request_uri"),
-        response_mode: get("response_mode"),
-    }
-}
-
-/// The browser's next step for `outcome` of the request with `query`.
-fn answer(browser: Browser, outcome: Outcome, query: &str) -> Response {
+/// The browser's next step for `outcome` of `request`.
+fn answer(browser: Browser, outcome: Outcome, request: &AuthorizationRequest) -> Response {
     match outcome {
         Outcome::Redirect(to) => browser.redirect(&to),
-        Outcome::SignIn { force } => {
-            // Back here after signing in, without the `prompt=login` that sent us away.
-            let again: Vec<&str> = query
-                .split('&')
-                .filter(|pair| !pair.starts_with("prompt=") || !pair.contains("login"))
-                .collect();
-            let return_to = format!("/oauth2/authorize?{}", again.join("&"));
+        Outcome::SignIn { force, then } => {
+            let again = serde_urlencoded::to_string(then.to_parameters()).unwrap_or_default();
+            let return_to = format!("/oauth2/authorize?{again}");
             let force = if force { "&force=1" } else { "" };
             browser.redirect(&format!("/ui/login?return_to={}{force}", urlencode(&return_to)))
         }
@@ -139,6 +115,8 @@ fn answer(browser: Browser, outcome: Outcome, query: &str) -> Response {
         Outcome::Consent { client_name, scopes } => {
             let asks: Vec<&str> = scopes.iter().map(|s| scope_words(s)).collect();
             let title = format!("Allow {client_name}?");
+            // The request as parsed, carried through the page to `POST /oauth2/consent`.
+            let query = serde_urlencoded::to_string(request.to_parameters()).unwrap_or_default();
             let values = context! { title, client_name, asks, query };
             browser.page(StatusCode::OK, "consent.html", values)
         }

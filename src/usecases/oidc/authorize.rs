@@ -9,8 +9,9 @@ use secrecy::ExposeSecret as _;
 use url::Url;
 
 use super::{target, Issuer};
+use crate::domain::authorization::{Asks, AuthorizationRequest};
 use crate::domain::oauth::{Client, Grant};
-use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS, MAX_PARAMETER_LEN};
+use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS};
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{ClientStore, Clock, CodeStore, ConsentStore, DataKey, OneTimeSecrets, StoreError};
@@ -20,35 +21,17 @@ use crate::usecases::Ports;
 /// The digest purpose of authorization codes.
 pub(super) const CODE: &str = "oauth-code";
 
-/// An authorization request's parameters, as sent.
-#[derive(Debug, Clone, Default)]
-pub struct AuthorizeRequest {
-    pub response_type: Option<String>,
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub prompt: Option<String>,
-    pub max_age: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    /// The API the tokens are for (RFC 8707).
-    pub resource: Option<String>,
-    /// Request objects (OIDC Core §6) are not supported: named only to refuse them.
-    pub request: Option<String>,
-    pub request_uri: Option<String>,
-    /// Only `query` is supported (discovery says so); another mode is refused.
-    pub response_mode: Option<String>,
-}
-
 /// What the endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Send the browser to the client: a code, or an error.
     Redirect(String),
-    /// The user must sign in (again, when `force`), then come back to this request.
-    SignIn { force: bool },
+    /// The user must sign in (again, when `force`), then come back to `then`: the same
+    /// request without the `prompt=login` the sign-in satisfies.
+    SignIn {
+        force: bool,
+        then: Box<AuthorizationRequest>,
+    },
     /// Nothing may be sent to the client; the page says why.
     Refuse(String),
     /// A third-party client asks for scopes the user has not allowed it yet.
@@ -93,7 +76,7 @@ impl Authorizations {
     }
 
     /// Decides `request` for a browser signed in as `browser` (or nobody).
-    pub async fn authorize(&self, request: &AuthorizeRequest, browser: Option<&Claims>) -> Outcome {
+    pub async fn authorize(&self, request: &AuthorizationRequest, browser: Option<&Claims>) -> Outcome {
         let client = match request.client_id.as_deref() {
             None => return Outcome::Refuse("The application did not say who it is (client_id).".into()),
             Some(id) => match self.clients.client(id).await {
@@ -120,15 +103,23 @@ impl Authorizations {
                 request,
             )),
         };
-        let scope = match self.check(&client, request) {
+        let asks = match &request.asks {
+            Ok(asks) => asks,
+            Err(err) => return back(Err(err.clone())),
+        };
+        let scope = match self.check(&client, asks) {
             Ok(scope) => scope,
             Err(err) => return back(Err(err)),
         };
-        let resource = match target(self.clients.as_ref(), request.resource.as_deref()).await {
+        let resource = match target(self.clients.as_ref(), asks.resource.as_deref()).await {
             Ok(resource) => resource,
             Err(err) => return back(Err(err)),
         };
-        let prompts: Vec<&str> = request.prompt.as_deref().unwrap_or_default().split(' ').collect();
+        let prompt = asks.prompt;
+        let sign_in_again = |force| Outcome::SignIn {
+            force,
+            then: Box::new(request.satisfied(true, false)),
+        };
         let sign_in = match browser {
             Some(claims) => match self.sessions.sign_in_of(claims.sid).await {
                 Ok(sign_in) => sign_in.map(|s| (claims, s)),
@@ -140,20 +131,21 @@ impl Authorizations {
             None => None,
         };
         let Some((claims, (method, auth_time))) = sign_in else {
-            return match prompts.contains(&"none") {
+            return match prompt.none {
                 true => back(Err(OAuthError::new("login_required", "no one is signed in"))),
-                false => Outcome::SignIn { force: false },
+                false => sign_in_again(false),
             };
         };
-        let max_age = request.max_age.as_deref().and_then(|age| age.parse::<i64>().ok());
-        let too_old = max_age.is_some_and(|age| self.clock.unix_now() - auth_time > age);
-        if prompts.contains(&"login") || too_old {
-            return match prompts.contains(&"none") {
+        let too_old = asks
+            .max_age
+            .is_some_and(|age| self.clock.unix_now() - auth_time > i64::from(age));
+        if prompt.login || too_old {
+            return match prompt.none {
                 true => back(Err(OAuthError::new("login_required", "a fresh sign-in is needed"))),
-                false => Outcome::SignIn { force: true },
+                false => sign_in_again(true),
             };
         }
-        let consented = match client.first_party || prompts.contains(&"consent") {
+        let consented = match client.first_party || prompt.consent {
             true => false,
             false => match self.consented(claims, &client, &scope).await {
                 Ok(consented) => consented,
@@ -164,7 +156,7 @@ impl Authorizations {
             },
         };
         if !client.first_party && !consented {
-            return match prompts.contains(&"none") {
+            return match prompt.none {
                 true => back(Err(OAuthError::new("consent_required", "the user has not consented"))),
                 false => Outcome::Consent {
                     client_name: client.name.clone(),
@@ -178,7 +170,7 @@ impl Authorizations {
             method,
             auth_time,
         };
-        back(self.issue_code(&client, claims, redirect_uri, grant, request).await)
+        back(self.issue_code(&client, claims, redirect_uri, grant, asks).await)
     }
 
     /// Whether the user allowed `client` every scope of `scope` before.
@@ -194,7 +186,12 @@ impl Authorizations {
 
     /// The user's answer on the consent page for `request`: allowed, the consent is kept
     /// and the request goes on (to a code); denied, the client hears `access_denied`.
-    pub async fn answer_consent(&self, request: &AuthorizeRequest, browser: Option<&Claims>, allow: bool) -> Outcome {
+    pub async fn answer_consent(
+        &self,
+        request: &AuthorizationRequest,
+        browser: Option<&Claims>,
+        allow: bool,
+    ) -> Outcome {
         let (Some(claims), Some(client_id)) = (browser, request.client_id.as_deref()) else {
             return self.authorize(request, browser).await;
         };
@@ -211,7 +208,11 @@ impl Authorizations {
                 .redirect_uri
                 .as_deref()
                 .and_then(|uri| client.redirect_uri_for(uri)),
-            self.check(&client, request),
+            request
+                .asks
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|asks| self.check(&client, asks)),
         ) else {
             return self.authorize(request, browser).await;
         };
@@ -227,71 +228,24 @@ impl Authorizations {
             tracing::warn!(%err, "consent not recorded");
             return Outcome::Unavailable;
         }
-        let without_prompt = AuthorizeRequest {
-            prompt: request.prompt.as_ref().map(|p| p.replace("consent", "")),
-            ..request.clone()
-        };
-        self.authorize(&without_prompt, browser).await
+        self.authorize(&request.satisfied(false, true), browser).await
     }
 
-    /// The request's rules once the client and its redirect URI are known: the granted
-    /// scopes, or the error to send back.
-    fn check(&self, client: &Client, request: &AuthorizeRequest) -> Result<String, OAuthError> {
-        let too_long = [&request.state, &request.nonce, &request.code_challenge]
-            .iter()
-            .any(|value| value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LEN));
-        if too_long {
-            return Err(OAuthError::invalid_request("a parameter is too long"));
-        }
-        if request.request.is_some() {
-            return Err(OAuthError::new(
-                "request_not_supported",
-                "request objects are not supported",
-            ));
-        }
-        if request.request_uri.is_some() {
-            return Err(OAuthError::new(
-                "request_uri_not_supported",
-                "request_uri is not supported",
-            ));
-        }
-        if request.response_mode.as_deref().is_some_and(|mode| mode != "query") {
-            return Err(OAuthError::invalid_request("response_mode: only query is supported"));
-        }
-        if request.response_type.as_deref() != Some("code") {
-            return Err(OAuthError::new(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ));
-        }
+    /// The rules that depend on the client, once it and its redirect URI are known: the
+    /// granted scopes, or the error to send back.
+    fn check(&self, client: &Client, asks: &Asks) -> Result<String, OAuthError> {
         if !client.may_use(Grant::AuthorizationCode) {
             return Err(OAuthError::new(
                 "unauthorized_client",
                 "this client may not use the authorization code grant",
             ));
         }
-        match (
-            request.code_challenge.as_deref(),
-            request.code_challenge_method.as_deref(),
-        ) {
-            (None, _) if client.public => {
-                return Err(OAuthError::invalid_request(
-                    "PKCE (S256) is required for public clients",
-                ))
-            }
-            (Some(_), method) if method != Some("S256") => {
-                return Err(OAuthError::invalid_request("code_challenge_method must be S256"))
-            }
-            _ => {}
+        if client.public && asks.code_challenge.is_none() {
+            return Err(OAuthError::invalid_request(
+                "PKCE (S256) is required for public clients",
+            ));
         }
-        if request
-            .max_age
-            .as_deref()
-            .is_some_and(|age| age.parse::<u32>().is_err())
-        {
-            return Err(OAuthError::invalid_request("max_age must be a number of seconds"));
-        }
-        let scopes = client.grantable_scopes(request.scope.as_deref().unwrap_or_default());
+        let scopes = client.grantable_scopes(&asks.scopes);
         if scopes.is_empty() {
             return Err(OAuthError::new(
                 "invalid_scope",
@@ -307,7 +261,7 @@ impl Authorizations {
         claims: &Claims,
         redirect_uri: &str,
         grant: CodeGrant,
-        request: &AuthorizeRequest,
+        asks: &Asks,
     ) -> Result<String, OAuthError> {
         let CodeGrant {
             scope,
@@ -322,8 +276,8 @@ impl Authorizations {
             user_id: claims.sub,
             redirect_uri: redirect_uri.to_owned(),
             scope,
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
+            nonce: asks.nonce.clone(),
+            code_challenge: asks.code_challenge.clone(),
             auth_time,
             method,
             expires_at: self.clock.unix_now() + CODE_TTL_SECS,
@@ -337,7 +291,7 @@ impl Authorizations {
     }
 
     /// `redirect_uri` with `parameters`, the request's `state` unchanged, and `iss` (RFC 9207).
-    fn redirect(&self, redirect_uri: &str, parameters: &[(&str, &str)], request: &AuthorizeRequest) -> String {
+    fn redirect(&self, redirect_uri: &str, parameters: &[(&str, &str)], request: &AuthorizationRequest) -> String {
         let mut url = Url::parse(redirect_uri).expect("registered redirect URIs are absolute");
         {
             let mut query = url.query_pairs_mut();

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::authorize::CODE;
 use super::claims::{id_token, released, IdTokenFacts};
 use super::{target, Issuer};
+use crate::domain::authorization::scope_list;
 use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{pkce_matches, OAuthError, Redemption};
 use crate::domain::session::Audience;
@@ -327,9 +328,9 @@ impl TokenGrants {
     /// the scopes it asked for and registered (none of the user-facing ones; none at all
     /// when it asks for none), for itself or for the API `resource` names.
     async fn for_itself(&self, client: &Client, request: &TokenRequest) -> Result<Granted, OAuthError> {
-        let requested = request.scope.as_deref().unwrap_or_default();
+        let requested = scope_list(request.scope.as_deref().unwrap_or_default());
         let scopes: Vec<&str> = client
-            .grantable_scopes(requested)
+            .grantable_scopes(&requested)
             .into_iter()
             .filter(|s| !USER_SCOPES.contains(s))
             .collect();

@@ -2,11 +2,12 @@
 //! application asks, the person allows it once, the code becomes tokens, a code dies at
 //! its time limit, and a consent given once is not asked again.
 
+use authd::domain::authorization::AuthorizationRequest;
 use authd::domain::oauth::ClientRequest;
 use authd::domain::oidc::CODE_TTL_SECS;
 use authd::domain::token::Claims;
 use authd::usecases::clients::ClientAuth;
-use authd::usecases::oidc::authorize::{AuthorizeRequest, Outcome};
+use authd::usecases::oidc::authorize::{Authorizations, Outcome};
 use authd::usecases::oidc::token::TokenRequest;
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -26,15 +27,15 @@ fn code_of(outcome: Outcome) -> String {
         .unwrap()
 }
 
-fn request(client_id: &str) -> AuthorizeRequest {
-    AuthorizeRequest {
-        response_type: Some("code".into()),
-        client_id: Some(client_id.into()),
-        redirect_uri: Some(REDIRECT.into()),
-        scope: Some("openid email".into()),
-        nonce: Some("n-0S6_WzA2Mj".into()),
-        ..AuthorizeRequest::default()
-    }
+fn request(client_id: &str) -> AuthorizationRequest {
+    let parameters = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid email"),
+        ("nonce", "n-0S6_WzA2Mj"),
+    ];
+    AuthorizationRequest::parse(&parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 async fn redeem(services: &Services, client: &(String, String), code: &str) -> Result<String, &'static str> {
@@ -73,7 +74,7 @@ async fn a_third_party_application_is_allowed_once_and_its_codes_die_at_their_ti
         registered.client.id.clone(),
         registered.secret.unwrap().expose_secret().to_owned(),
     );
-    let authorizations = &services.get().authorizations;
+    let authorizations: &Authorizations = &services.get().authorizations;
 
     let asked = authorizations.authorize(&request(&client.0), Some(&person)).await;
     assert!(
@@ -81,7 +82,7 @@ async fn a_third_party_application_is_allowed_once_and_its_codes_die_at_their_ti
         "{asked:?}"
     );
     let nobody = authorizations.authorize(&request(&client.0), None).await;
-    assert!(matches!(nobody, Outcome::SignIn { force: false }), "{nobody:?}");
+    assert!(matches!(nobody, Outcome::SignIn { force: false, .. }), "{nobody:?}");
 
     let allowed = authorizations
         .answer_consent(&request(&client.0), Some(&person), true)
