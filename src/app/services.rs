@@ -15,6 +15,7 @@ use crate::usecases::accounts::{AccountHelpers, Accounts};
 use crate::usecases::audit::Audit;
 use crate::usecases::clients::OAuthClients;
 use crate::usecases::forms::FormTokens;
+use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::login::{Login, LoginSteps};
 use crate::usecases::mfa::challenge::{Challenges, SecondFactors};
 use crate::usecases::mfa::enrolment::Enrolment;
@@ -119,6 +120,7 @@ pub(super) fn services(
         clients,
         issuer,
         forms: Arc::new(FormTokens::new(ports)),
+        sign_in_flows: Arc::new(SignInFlows::new(ports)),
         pages: Arc::new(page_settings(config)?),
         login: Arc::new(Login::new(
             ports,

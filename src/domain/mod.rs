@@ -5,6 +5,7 @@ pub mod authorization;
 pub mod credential;
 pub mod error;
 pub mod events;
+pub mod flow;
 pub mod mfa;
 pub mod notification;
 pub mod oauth;

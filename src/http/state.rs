@@ -27,6 +27,7 @@ use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::passwords::Passwords;
 use crate::usecases::readiness::Readiness;
 use crate::usecases::sessions::Sessions;
+use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::tokens::Tokens;
 use crate::usecases::verification::EmailVerification;
 
@@ -62,6 +63,7 @@ pub struct AppState {
     pub rp_logout: Arc<RpLogout>,
     pub issuer: Issuer,
     pub forms: Arc<FormTokens>,
+    pub sign_in_flows: Arc<SignInFlows>,
     pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
 }

@@ -50,6 +50,7 @@ pub mod readiness;
 pub mod reauth;
 pub mod session_keeper;
 pub mod sessions;
+pub mod sign_in_flows;
 pub mod throttle;
 pub mod tokens;
 pub mod verification;

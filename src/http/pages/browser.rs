@@ -34,9 +34,8 @@ const SESSION: &str = "authd_session";
 /// The browser's anti-forgery nonce.
 const NONCE: &str = "authd_nonce";
 /// A sign-in waiting for its second factor: the step and its hash.
-const PENDING: &str = "authd_mfa";
-/// How long a pending second factor is kept (the challenge itself expires sooner).
-const PENDING_SECS: i64 = 600;
+/// The cookie naming the browser's sign-in in progress (`usecases/sign_in_flows.rs`).
+const FLOW: &str = "authd_flow";
 
 /// A browser on one of the pages, with the cookies it sent and those to set.
 pub struct Browser {
@@ -144,7 +143,7 @@ impl Browser {
         }
     }
 
-    /// Keeps `credential`'s token as this browser's session; any pending step is done.
+    /// Keeps `credential`'s token as this browser's session; its sign-in flow is done.
     pub fn start_session(&mut self, credential: &Credential) {
         let token = credential.token.token.expose_secret().to_owned();
         let max_age = credential.expires_in.max(1);
@@ -152,7 +151,7 @@ impl Browser {
             .jar
             .clone()
             .add(cookie(&self.pages, SESSION, token, Some(max_age)))
-            .remove(removal(&self.pages, PENDING));
+            .remove(removal(&self.pages, FLOW));
         self.session = Some(credential.token.claims.clone());
     }
 
@@ -162,24 +161,24 @@ impl Browser {
         self.session = None;
     }
 
-    /// The pending second-factor step, as [`Browser::set_pending`] stored it.
-    pub fn pending(&self) -> Option<String> {
+    /// The id of the browser's sign-in in progress, as [`Browser::set_flow`] stored it.
+    pub fn flow_id(&self) -> Option<String> {
         self.jar
-            .get(&self.pages.cookie_name(PENDING))
+            .get(&self.pages.cookie_name(FLOW))
             .map(|c| c.value().to_owned())
+            .filter(|id| !id.is_empty())
     }
 
-    /// Remembers a second-factor step between pages.
-    pub fn set_pending(&mut self, value: String) {
-        self.jar = self
-            .jar
-            .clone()
-            .add(cookie(&self.pages, PENDING, value, Some(PENDING_SECS)));
+    /// Binds the sign-in flow `id` to this browser.
+    pub fn set_flow(&mut self, id: &SecretString) {
+        let value = id.expose_secret().to_owned();
+        let lifetime = Some(crate::domain::flow::FLOW_TTL_SECS);
+        self.jar = self.jar.clone().add(cookie(&self.pages, FLOW, value, lifetime));
     }
 
-    /// Forgets the pending second-factor step.
-    pub fn clear_pending(&mut self) {
-        self.jar = self.jar.clone().remove(removal(&self.pages, PENDING));
+    /// Forgets the browser's sign-in flow.
+    pub fn clear_flow(&mut self) {
+        self.jar = self.jar.clone().remove(removal(&self.pages, FLOW));
     }
 
     /// `template` with `values`, the form token and whether someone is signed in.

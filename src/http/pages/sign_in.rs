@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::browser::{urlencode, Browser, Submitted};
 use super::messages::Message;
 use super::return_to::{destination, own_path};
+use crate::domain::flow::{SignInFlow, Stage};
 use crate::domain::mfa::{FactorAnswer, Strategy};
 use crate::domain::AuthError;
 use crate::http::extract::Query;
@@ -22,6 +23,7 @@ use crate::usecases::login::{Login, LoginOutcome};
 use crate::usecases::mfa::challenge::Challenges;
 use crate::usecases::passkey_login::PasskeyLogin;
 use crate::usecases::sessions::Sessions;
+use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::verification::EmailVerification;
 
 /// `?return_to=`: where to go once signed in (own paths only).
@@ -109,6 +111,7 @@ pub struct LoginForm {
 pub async fn login(
     mut browser: Browser,
     State(login): State<Arc<Login>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<LoginForm>,
 ) -> Response {
     let return_to = kept(&form.return_to).to_owned();
@@ -118,10 +121,30 @@ pub async fn login(
             browser.redirect(destination(Some(&return_to)))
         }
         Ok(LoginOutcome::SecondFactorRequired { hash, strategies }) => {
-            browser.set_pending(Pending::Choose { strategies, hash }.encode());
-            browser.redirect(&format!("/ui/mfa?return_to={}", urlencode(&return_to)))
+            // From here the sign-in takes several pages: a flow carries it.
+            let stage = Stage::ChooseFactor { strategies, hash };
+            let destination = Some(return_to.clone()).filter(|to| !to.is_empty());
+            match flows.start(stage, destination).await {
+                Ok((id, _)) => {
+                    browser.set_flow(&id);
+                    browser.redirect("/ui/mfa")
+                }
+                Err(err) => login_form_again(browser, Message::from(err), &form.email, &return_to),
+            }
         }
         Err(err) => login_form_again(browser, Message::from(err), &form.email, &return_to),
+    }
+}
+
+/// The browser's sign-in flow and its id, while it lives.
+async fn flow_of(browser: &Browser, flows: &SignInFlows) -> Option<(String, SignInFlow)> {
+    let id = browser.flow_id()?;
+    match flows.get(&id).await {
+        Ok(flow) => flow.map(|flow| (id, flow)),
+        Err(err) => {
+            tracing::warn!(%err, "sign-in flow unreadable");
+            None
+        }
     }
 }
 
@@ -169,47 +192,6 @@ fn passkey_response(field: &str) -> Result<serde_json::Value, Message> {
     serde_json::from_str(field).map_err(|_| Message::from(AuthError::InvalidPasskey))
 }
 
-/// A sign-in between the password and the second factor, kept in a cookie between pages:
-/// which step it is at and the hash of that step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Pending {
-    /// The password was right; one of `strategies` is to be chosen.
-    Choose { strategies: Vec<Strategy>, hash: String },
-    /// `strategy` was chosen; its code (or passkey) is awaited.
-    Answer { strategy: Strategy, hash: String },
-}
-
-impl Pending {
-    /// `choose.EMAIL+PHONE.<hash>` or `answer.EMAIL.<hash>` (cookie-safe characters only).
-    fn encode(&self) -> String {
-        match self {
-            Pending::Choose { strategies, hash } => {
-                let names: Vec<&str> = strategies.iter().map(|s| s.as_str()).collect();
-                format!("choose.{}.{hash}", names.join("+"))
-            }
-            Pending::Answer { strategy, hash } => format!("answer.{}.{hash}", strategy.as_str()),
-        }
-    }
-
-    fn decode(text: &str) -> Option<Self> {
-        let mut parts = text.splitn(3, '.');
-        let (stage, strategies, hash) = (parts.next()?, parts.next()?, parts.next()?.to_owned());
-        let strategies: Vec<Strategy> = strategies
-            .split('+')
-            .map(Strategy::parse)
-            .collect::<Result<_, _>>()
-            .ok()?;
-        match (stage, strategies.as_slice()) {
-            ("choose", [_, ..]) => Some(Pending::Choose { strategies, hash }),
-            ("answer", [strategy]) => Some(Pending::Answer {
-                strategy: *strategy,
-                hash,
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// A strategy as the second-factor page lists it.
 #[derive(Serialize)]
 struct Choice {
@@ -227,16 +209,25 @@ fn label(strategy: Strategy) -> &'static str {
     }
 }
 
-pub async fn mfa_page(browser: Browser, Query(query): Query<ReturnTo>) -> Response {
-    let return_to = kept(&query.return_to).to_owned();
-    match browser.pending().as_deref().and_then(Pending::decode) {
-        Some(Pending::Choose { strategies, .. }) => choose_page(browser, &strategies, &return_to, None),
-        Some(Pending::Answer { strategy, .. }) => answer_page(browser, strategy, None, &return_to, None),
-        None => browser.redirect(&format!("/ui/login?return_to={}", urlencode(&return_to))),
+pub async fn mfa_page(browser: Browser, State(flows): State<Arc<SignInFlows>>) -> Response {
+    match flow_of(&browser, &flows).await.map(|(_, flow)| flow) {
+        Some(SignInFlow {
+            stage: Stage::ChooseFactor { strategies, .. },
+            ..
+        }) => choose_page(browser, &strategies, None),
+        Some(SignInFlow {
+            stage: Stage::AnswerFactor { strategy, .. },
+            ..
+        }) => answer_page(browser, strategy, None, None),
+        Some(flow) => {
+            let to = flow.return_to.as_deref().unwrap_or_default();
+            browser.redirect(&format!("/ui/login?return_to={}", urlencode(to)))
+        }
+        None => browser.redirect("/ui/login"),
     }
 }
 
-fn choose_page(browser: Browser, strategies: &[Strategy], return_to: &str, error: Option<Message>) -> Response {
+fn choose_page(browser: Browser, strategies: &[Strategy], error: Option<Message>) -> Response {
     let choices: Vec<Choice> = strategies
         .iter()
         .map(|s| Choice {
@@ -245,7 +236,7 @@ fn choose_page(browser: Browser, strategies: &[Strategy], return_to: &str, error
         })
         .collect();
     let status = error.as_ref().map_or(StatusCode::OK, |m| m.status);
-    let values = context! { stage => "choose", choices, return_to, error };
+    let values = context! { stage => "choose", choices, error };
     browser.page(status, "mfa.html", values)
 }
 
@@ -253,7 +244,6 @@ fn answer_page(
     browser: Browser,
     strategy: Strategy,
     public_key: Option<serde_json::Value>,
-    return_to: &str,
     error: Option<Message>,
 ) -> Response {
     let status = error.as_ref().map_or(StatusCode::OK, |m| m.status);
@@ -262,7 +252,6 @@ fn answer_page(
         strategy => strategy.as_str(),
         label => label(strategy),
         options => public_key.map(|options| options.to_string()),
-        return_to,
         error,
     };
     browser.page(status, "mfa.html", values)
@@ -271,32 +260,34 @@ fn answer_page(
 #[derive(Deserialize)]
 pub struct ChooseForm {
     strategy: String,
-    return_to: Option<String>,
 }
 
 pub async fn choose(
-    mut browser: Browser,
+    browser: Browser,
     State(challenges): State<Arc<Challenges>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<ChooseForm>,
 ) -> Response {
-    let return_to = kept(&form.return_to).to_owned();
-    let Some(Pending::Choose { strategies, hash }) = browser.pending().as_deref().and_then(Pending::decode) else {
-        return start_again(browser, &return_to);
+    let Some((id, flow)) = flow_of(&browser, &flows).await else {
+        return start_again(browser, &flows, None).await;
+    };
+    let Stage::ChooseFactor { strategies, hash } = flow.stage.clone() else {
+        return start_again(browser, &flows, Some((id, flow))).await;
     };
     match challenges.choose_strategy(&hash, &form.strategy, &browser.origin).await {
         Ok(step) => {
             let strategy = Strategy::parse(&form.strategy).unwrap_or(Strategy::RecoveryCode);
-            browser.set_pending(
-                Pending::Answer {
-                    strategy,
-                    hash: step.hash,
-                }
-                .encode(),
-            );
-            answer_page(browser, strategy, step.public_key, &return_to, None)
+            let next = flow.at(Stage::AnswerFactor {
+                strategy,
+                hash: step.hash,
+            });
+            if let Err(err) = flows.save(&id, &next).await {
+                return choose_page(browser, &strategies, Some(Message::from(err)));
+            }
+            answer_page(browser, strategy, step.public_key, None)
         }
-        Err(AuthError::InvalidHash) => start_again(browser, &return_to),
-        Err(err) => choose_page(browser, &strategies, &return_to, Some(Message::from(err))),
+        Err(AuthError::InvalidHash) => start_again(browser, &flows, Some((id, flow))).await,
+        Err(err) => choose_page(browser, &strategies, Some(Message::from(err))),
     }
 }
 
@@ -306,40 +297,48 @@ pub struct AnswerForm {
     code: String,
     #[serde(default)]
     credential: String,
-    return_to: Option<String>,
 }
 
 pub async fn answer(
     mut browser: Browser,
     State(challenges): State<Arc<Challenges>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<AnswerForm>,
 ) -> Response {
-    let return_to = kept(&form.return_to).to_owned();
-    let Some(Pending::Answer { strategy, hash }) = browser.pending().as_deref().and_then(Pending::decode) else {
-        return start_again(browser, &return_to);
+    let Some((id, flow)) = flow_of(&browser, &flows).await else {
+        return start_again(browser, &flows, None).await;
+    };
+    let Stage::AnswerFactor { strategy, hash } = flow.stage.clone() else {
+        return start_again(browser, &flows, Some((id, flow))).await;
     };
     let answer = match strategy {
         Strategy::Passkey => match passkey_response(&form.credential) {
             Ok(credential) => FactorAnswer::Passkey(credential),
-            Err(message) => return answer_page(browser, strategy, None, &return_to, Some(message)),
+            Err(message) => return answer_page(browser, strategy, None, Some(message)),
         },
         _ => FactorAnswer::Code(SecretString::from(form.code.trim().to_owned())),
     };
     match challenges.submit_code(&hash, answer, &browser.origin).await {
         Ok(credential) => {
+            flows.finish(&id).await;
             browser.start_session(&credential);
-            browser.redirect(destination(Some(&return_to)))
+            browser.redirect(destination(flow.return_to.as_deref()))
         }
-        Err(AuthError::InvalidHash) => start_again(browser, &return_to),
-        Err(err) => answer_page(browser, strategy, None, &return_to, Some(Message::from(err))),
+        Err(AuthError::InvalidHash) => start_again(browser, &flows, Some((id, flow))).await,
+        Err(err) => answer_page(browser, strategy, None, Some(Message::from(err))),
     }
 }
 
-/// The sign-in to start over: its second-factor step expired or was used up.
-fn start_again(mut browser: Browser, return_to: &str) -> Response {
-    browser.clear_pending();
+/// The sign-in to start over (its second-factor step expired or was used up, or there is
+/// no flow): the password form again, toward where the flow led.
+async fn start_again(mut browser: Browser, flows: &SignInFlows, flow: Option<(String, SignInFlow)>) -> Response {
+    let return_to = flow.as_ref().and_then(|(_, f)| f.return_to.clone()).unwrap_or_default();
+    if let Some((id, _)) = flow {
+        flows.finish(&id).await;
+    }
+    browser.clear_flow();
     let message = Message::from(AuthError::InvalidHash);
-    login_form_again(browser, message, "", return_to)
+    login_form_again(browser, message, "", &return_to)
 }
 
 pub async fn logout_page(browser: Browser) -> Response {
@@ -349,6 +348,7 @@ pub async fn logout_page(browser: Browser) -> Response {
 pub async fn logout(
     mut browser: Browser,
     State(sessions): State<Arc<Sessions>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
     if let Some(claims) = browser.session.clone() {
@@ -357,42 +357,9 @@ pub async fn logout(
         }
     }
     browser.end_session();
-    browser.clear_pending();
+    if let Some(id) = browser.flow_id() {
+        flows.finish(&id).await;
+    }
+    browser.clear_flow();
     browser.page(StatusCode::OK, "logout.html", context! { done => true })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_pending_step_survives_its_cookie() {
-        let steps = [
-            Pending::Choose {
-                strategies: vec![Strategy::Totp, Strategy::RecoveryCode],
-                hash: "a-b_c".to_owned(),
-            },
-            Pending::Answer {
-                strategy: Strategy::Passkey,
-                hash: "x_y-z".to_owned(),
-            },
-        ];
-        for step in steps {
-            assert_eq!(Pending::decode(&step.encode()), Some(step));
-        }
-    }
-
-    #[test]
-    fn a_tampered_pending_step_is_no_step() {
-        for text in [
-            "",
-            "choose",
-            "choose..h",
-            "answer.EMAIL+PHONE.h",
-            "other.EMAIL.h",
-            "choose.NOPE.h",
-        ] {
-            assert_eq!(Pending::decode(text), None, "{text:?}");
-        }
-    }
 }
