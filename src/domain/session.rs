@@ -68,6 +68,10 @@ pub struct Audience {
     /// The API (a registered resource, RFC 8707) the tokens are meant for, when the client
     /// asked for one.
     pub resource: Option<String>,
+    /// When the person signed in at authd (Unix seconds): the browser session's sign-in the
+    /// client's code came from, not the code exchange. Every ID token this session issues
+    /// carries it as `auth_time` (OIDC Core §2, §12.2).
+    pub signed_in_at: i64,
 }
 
 impl Audience {

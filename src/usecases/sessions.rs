@@ -246,10 +246,8 @@ impl Sessions {
             .await?
             .filter(|(session, _)| session.revoked_at.is_none() && now < session.expires_at)
             .map(|(session, _)| {
-                (
-                    session.method.unwrap_or_else(|| "password".to_owned()),
-                    session.created_at,
-                )
+                let signed_in_at = session.audience.as_ref().map_or(session.created_at, |a| a.signed_in_at);
+                (session.method.unwrap_or_else(|| "password".to_owned()), signed_in_at)
             }))
     }
 

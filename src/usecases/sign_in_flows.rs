@@ -35,7 +35,11 @@ impl SignInFlows {
 
     /// Starts a flow at `stage` toward `return_to` (an own path, already checked); its id
     /// for the browser's cookie.
-    pub async fn start(&self, stage: Stage, return_to: Option<String>) -> Result<(SecretString, SignInFlow), AuthError> {
+    pub async fn start(
+        &self,
+        stage: Stage,
+        return_to: Option<String>,
+    ) -> Result<(SecretString, SignInFlow), AuthError> {
         let id = self.secrets.random_token(32);
         let flow = SignInFlow::start(stage, return_to, self.clock.unix_now());
         self.save(id.expose_secret(), &flow).await?;

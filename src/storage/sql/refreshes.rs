@@ -73,7 +73,7 @@ fn rotation_of_current_statement(rows: usize) -> String {
          WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 \
          AND sessions.revoked_at IS NULL AND sessions.expires_at > v.column6 \
          RETURNING id, user_id, created_at, expires_at, revoked_at, current_jti, current_issued_at, \
-         current_expires_at, previous_jti, rotated_at, method, client_id, scope, resource, confirmed_at",
+         current_expires_at, previous_jti, rotated_at, method, client_id, scope, resource, confirmed_at, signed_in_at",
         values_of(rows)
     )
 }

@@ -37,6 +37,9 @@ pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
                 client_id,
                 scope: scope.unwrap_or_default(),
                 resource: row.try_get("resource")?,
+                signed_in_at: row
+                    .try_get::<Option<i64>, _>("signed_in_at")?
+                    .unwrap_or(row.try_get("created_at")?),
             }),
             (None, _) => None,
         },
@@ -104,8 +107,8 @@ impl SessionStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, current_jti, current_issued_at, current_expires_at, \
-             user_agent, ip, method, client_id, scope, resource) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             user_agent, ip, method, client_id, scope, resource, signed_in_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -120,6 +123,7 @@ impl SessionStore for SqlStore {
         .bind(session.audience.as_ref().map(|a| a.client_id.as_str()))
         .bind(session.audience.as_ref().map(|a| a.scope.as_str()))
         .bind(session.audience.as_ref().and_then(|a| a.resource.as_deref()))
+        .bind(session.audience.as_ref().map(|a| a.signed_in_at))
         .execute(&mut *tx)
         .await?;
         self.commit_with(tx, event).await

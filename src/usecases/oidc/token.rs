@@ -214,6 +214,7 @@ impl TokenGrants {
             client_id: client.id.clone(),
             scope: record.scope.clone(),
             resource,
+            signed_in_at: record.auth_time,
         };
         let credential = self
             .sessions
