@@ -5,10 +5,15 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::oidc::{OAuthError, MAX_PARAMETER_LEN};
 
-/// An authorization request as parsed from its query or form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An authorization request as parsed from its query or form. Kept (in a sign-in flow) as
+/// its parameters and parsed again when read, so a stored request obeys the same rules as
+/// one just received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Vec<(String, String)>", from = "Vec<(String, String)>")]
 pub struct AuthorizationRequest {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
@@ -114,6 +119,18 @@ impl AuthorizationRequest {
         );
         put("resource", asks.resource.clone());
         pairs
+    }
+}
+
+impl From<AuthorizationRequest> for Vec<(String, String)> {
+    fn from(request: AuthorizationRequest) -> Self {
+        request.to_parameters()
+    }
+}
+
+impl From<Vec<(String, String)>> for AuthorizationRequest {
+    fn from(parameters: Vec<(String, String)>) -> Self {
+        Self::parse(&parameters.into_iter().collect())
     }
 }
 

@@ -1,12 +1,13 @@
-//! A sign-in in progress, as one object the pages share (the way Kratos keeps a login
-//! flow): where it stands and where the person goes once it is done. It is made when a
-//! sign-in needs more than one request (a second factor after the password), so an
-//! anonymous visit stores nothing. The browser holds only the flow's id, in a cookie; the
-//! flow itself lives server-side (the cache port), so any instance continues it and
-//! nothing about it can be edited by hand.
+//! A sign-in in progress, as one object every way in shares (the way Kratos keeps a login
+//! flow): where it stands, whether it must be a fresh sign-in, and what comes once it is
+//! done: an own page, or an OpenID Connect authorization to resume. The browser holds only
+//! the flow's random id (in the page's address or a form field); the flow itself lives
+//! server-side (the cache port), bound to the browser that started it, so any instance
+//! continues it and nothing about it can be edited by hand or replayed from another browser.
 
 use serde::{Deserialize, Serialize};
 
+use super::authorization::AuthorizationRequest;
 use super::mfa::Strategy;
 
 /// How long a sign-in may take from its first page to its last.
@@ -21,26 +22,49 @@ pub enum Stage {
     ChooseFactor { strategies: Vec<Strategy>, hash: String },
     /// `strategy` was chosen; its code (or passkey) is awaited with the challenge `hash`.
     AnswerFactor { strategy: Strategy, hash: String },
+    /// Signed in through this flow; what comes next may go on.
+    SignedIn,
+    /// The person is asked to allow the authorization the flow resumes.
+    Consent,
+}
+
+/// What comes once the person is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Then {
+    /// An own path (already checked); `None`: the account page.
+    Page(Option<String>),
+    /// An application's authorization request, to decide again once signed in.
+    Authorization(Box<AuthorizationRequest>),
 }
 
 /// A sign-in in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInFlow {
     pub stage: Stage,
-    /// An own path to go to once signed in; `None`: the account page.
-    pub return_to: Option<String>,
+    pub then: Then,
+    /// The person must sign in even if the browser already is (`prompt=login`, `max_age`).
+    pub fresh: bool,
+    /// The browser the flow belongs to (see `SignInFlows`); no other may continue it.
+    pub browser: String,
     /// Unix seconds after which the flow is over.
     pub expires_at: i64,
 }
 
 impl SignInFlow {
-    /// A sign-in at `stage` from `now` on, leading to `return_to`.
-    pub fn start(stage: Stage, return_to: Option<String>, now: i64) -> Self {
+    /// A sign-in for `browser` at `stage` from `now` on, leading to `then`.
+    pub fn start(stage: Stage, then: Then, browser: &str, now: i64) -> Self {
         Self {
             stage,
-            return_to,
+            then,
+            fresh: false,
+            browser: browser.to_owned(),
             expires_at: now + FLOW_TTL_SECS,
         }
+    }
+
+    /// The same flow, requiring a new sign-in whatever the browser's session.
+    pub fn fresh(self) -> Self {
+        Self { fresh: true, ..self }
     }
 
     /// Whether the flow may still be continued at `now`.
@@ -51,10 +75,7 @@ impl SignInFlow {
     /// The flow back at its first step (its second-factor challenge expired or was used
     /// up), keeping where it leads.
     pub fn start_over(self) -> Self {
-        Self {
-            stage: Stage::Credentials,
-            ..self
-        }
+        self.at(Stage::Credentials)
     }
 
     /// The flow at `stage`, the rest kept.
@@ -65,11 +86,30 @@ impl SignInFlow {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    fn authorization() -> AuthorizationRequest {
+        let parameters: HashMap<String, String> = [
+            ("response_type", "code"),
+            ("client_id", "notes"),
+            ("redirect_uri", "https://notes.example/cb"),
+            ("scope", "openid email"),
+            ("state", "s t"),
+            ("code_challenge", "abc"),
+            ("code_challenge_method", "S256"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        AuthorizationRequest::parse(&parameters)
+    }
 
     #[test]
     fn a_flow_lives_its_time_and_starts_over_keeping_its_destination() {
-        let flow = SignInFlow::start(Stage::Credentials, Some("/ui/account?done=profile".into()), 1_000);
+        let then = Then::Page(Some("/ui/account?done=profile".into()));
+        let flow = SignInFlow::start(Stage::Credentials, then, "b", 1_000).fresh();
         assert!(flow.is_live(1_000 + FLOW_TTL_SECS - 1));
         assert!(!flow.is_live(1_000 + FLOW_TTL_SECS));
         let chosen = flow.clone().at(Stage::AnswerFactor {
@@ -78,17 +118,20 @@ mod tests {
         });
         let again = chosen.start_over();
         assert_eq!(again.stage, Stage::Credentials);
-        assert_eq!(again.return_to, flow.return_to);
+        assert_eq!(again.then, flow.then);
+        assert!(again.fresh);
     }
 
     #[test]
-    fn a_flow_survives_its_storage() {
+    fn a_flow_and_the_authorization_it_resumes_survive_storage() {
         let flow = SignInFlow {
             stage: Stage::ChooseFactor {
                 strategies: vec![Strategy::Email, Strategy::RecoveryCode],
                 hash: "a-b".into(),
             },
-            return_to: None,
+            then: Then::Authorization(Box::new(authorization())),
+            fresh: false,
+            browser: "b".into(),
             expires_at: 9,
         };
         let stored = serde_json::to_string(&flow).unwrap();

@@ -571,7 +571,14 @@ async fn requests_the_basic_op_plan_refuses() {
     .await;
     let to = location(&answer);
     assert_eq!(to.path(), "/ui/login");
-    assert!(parameter(&to, "return_to").unwrap().starts_with("/oauth2/authorize?"));
+    assert!(
+        parameter(&to, "flow").is_some(),
+        "the request waits in a sign-in flow: {to}"
+    );
+    assert!(
+        parameter(&to, "return_to").is_none(),
+        "no request is carried in the address"
+    );
 
     // A signed-in browser gets a code; the code needs the right verifier and secret.
     let cookies = signed_in_browser(&server, "ada@example.com").await;
@@ -632,7 +639,34 @@ async fn requests_the_basic_op_plan_refuses() {
     let old: Vec<(&str, &str)> = with_pkce.iter().copied().chain([("max_age", "0")]).collect();
     let to = location(&authorize(&server, &cookies, &old).await);
     assert_eq!(to.path(), "/ui/login", "max_age forces a new sign-in");
-    assert_eq!(parameter(&to, "force").as_deref(), Some("1"));
+    let login_page = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url(&format!("/ui/login?{}", to.query().unwrap())))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login_page.status(),
+        StatusCode::OK,
+        "the signed-in browser is asked for its password again"
+    );
+    let skipped = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url(&format!("/oauth2/authorize/resume?{}", to.query().unwrap())))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&skipped).path(),
+        "/ui/login",
+        "the authorization resumes only once signed in again"
+    );
 
     // Unsupported grants and non-form bodies are RFC 6749 errors, not problem documents.
     let unsupported = http
@@ -674,7 +708,13 @@ async fn discovery_names_the_endpoints_and_the_rsa_key() {
 
 /// The form token on a page.
 fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
+    hidden_field(page, "csrf")
+}
+
+/// The value of the hidden field `name` on a page.
+fn hidden_field(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.find(&marker).expect("the field") + marker.len();
     page[at..at + page[at..].find('"').unwrap()].to_owned()
 }
 
@@ -714,30 +754,49 @@ async fn a_third_party_client_asks_for_consent_once_until_it_is_withdrawn() {
     );
 
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    let raw_query = serde_urlencoded::to_string(query).unwrap();
-    let decide = |decision: &'static str, csrf: String| {
+    // The page's form names its flow; the request itself stays on the server.
+    let decide = |decision: &'static str, csrf: String, flow: String, cookies: String| {
         http.post(server.url("/oauth2/consent"))
-            .header("cookie", &cookies)
+            .header("cookie", cookies)
             .header("origin", server.url(""))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("query", raw_query.as_str()),
-                ("decision", decision),
-            ])
+            .form(&[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("decision", decision)])
             .send()
     };
-    let denied = decide("deny", csrf_of(&page)).await.unwrap();
+    let (csrf, flow) = (csrf_of(&page), hidden_field(&page, "flow"));
+    let denied = decide("deny", csrf.clone(), flow.clone(), cookies.clone())
+        .await
+        .unwrap();
     let back = location(&denied);
     assert_eq!(parameter(&back, "error").as_deref(), Some("access_denied"));
     assert_eq!(parameter(&back, "state").as_deref(), Some("st"));
-    let forged = decide("allow", "forged".into()).await.unwrap();
+    let again = decide("allow", csrf.clone(), flow, cookies.clone()).await.unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::BAD_REQUEST,
+        "a consent page is answered once"
+    );
+
+    let page = authorize(&server, &cookies, &query).await.text().await.unwrap();
+    let flow = hidden_field(&page, "flow");
+    let forged = decide("allow", "forged".into(), flow.clone(), cookies.clone())
+        .await
+        .unwrap();
     assert_eq!(
         forged.status(),
         StatusCode::FORBIDDEN,
         "the consent form is guarded like every form"
     );
-
-    let allowed = decide("allow", csrf_of(&page)).await.unwrap();
+    let other_browser = signed_in_browser(&server, "ada@example.com").await;
+    let other_page = authorize(&server, &other_browser, &query).await.text().await.unwrap();
+    let elsewhere = decide("allow", csrf_of(&other_page), flow.clone(), other_browser)
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        StatusCode::BAD_REQUEST,
+        "a flow belongs to the browser that started it"
+    );
+    let allowed = decide("allow", csrf_of(&page), flow, cookies.clone()).await.unwrap();
     assert!(parameter(&location(&allowed), "code").is_some());
     let remembered = authorize(&server, &cookies, &query).await;
     assert!(

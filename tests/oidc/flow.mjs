@@ -58,15 +58,18 @@ if (answer.status !== 303) throw new Error(`authorize answered ${answer.status}:
 const loginUrl = new URL(answer.headers.get("location"), issuer);
 if (!loginUrl.pathname.startsWith("/ui/login")) throw new Error(`not sent to sign in: ${loginUrl}`);
 const page = await (await visit(loginUrl)).text();
-const csrf = /name="csrf" value="([^"]+)"/.exec(page)[1];
 // An attribute value as a browser reads it (the pages escape `&`, `/`, quotes, `<`, `>`).
 const unescape = (text) =>
   text.replace(/&(amp|quot|lt|gt|#x27|#x2f);/g, (_, e) => ({ amp: "&", quot: '"', lt: "<", gt: ">", "#x27": "'", "#x2f": "/" })[e]);
-const returnTo = unescape(/name="return_to" value="([^"]*)"/.exec(page)[1]);
+// The password form's hidden fields (its token, the sign-in flow), as a browser sends them.
+const form = page.slice(page.indexOf('action="/ui/login"'), page.indexOf("</form>"));
+const hidden = Object.fromEntries(
+  [...form.matchAll(/type="hidden" name="([^"]+)" value="([^"]*)"/g)].map(([, name, value]) => [name, unescape(value)]),
+);
 answer = await visit(new URL("/ui/login", issuer), {
   method: "POST",
   headers: { "content-type": "application/x-www-form-urlencoded", origin: issuer.origin },
-  body: new URLSearchParams({ csrf, return_to: returnTo, email: env.EMAIL, password: env.PASSWORD }),
+  body: new URLSearchParams({ ...hidden, email: env.EMAIL, password: env.PASSWORD }),
 });
 let location = answer.headers.get("location");
 while (answer.status === 303 && !location.startsWith(env.REDIRECT_URI)) {

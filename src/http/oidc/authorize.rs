@@ -11,14 +11,19 @@ use serde::Deserialize;
 
 use super::parameters;
 use crate::domain::authorization::AuthorizationRequest;
-use crate::http::pages::browser::{is_form, urlencode, Browser, Submitted};
+use crate::domain::flow::{SignInFlow, Stage, Then};
+use crate::http::extract::Query;
+use crate::http::pages::browser::{is_form, Browser, Submitted};
 use crate::http::pages::messages::Message;
+use crate::http::pages::onward::Onward;
 use crate::usecases::oidc::authorize::{Authorizations, Outcome};
 use crate::usecases::oidc::logout::{LogoutOutcome, LogoutRequest, RpLogout};
+use crate::usecases::sign_in_flows::SignInFlows;
 
 pub async fn authorize(
     browser: Browser,
     State(authorizations): State<Arc<Authorizations>>,
+    State(flows): State<Arc<SignInFlows>>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
@@ -27,14 +32,15 @@ pub async fn authorize(
     };
     let request = AuthorizationRequest::parse(&parameters);
     let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
-    answer(browser, outcome, &request)
+    answer(browser, &flows, outcome, request, None).await
 }
 
 /// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the parameters form-encoded in the body);
 /// decided exactly as the same request by GET.
 pub async fn authorize_posted(
     browser: Browser,
-    State(authorizations): State<Arc<Authorizations>>,
+    authorizations: State<Arc<Authorizations>>,
+    flows: State<Arc<SignInFlows>>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -45,7 +51,32 @@ pub async fn authorize_posted(
     let Some(query) = query.filter(|q| parameters(q.as_bytes()).is_some()) else {
         return malformed(browser, "send a form, each parameter once");
     };
-    authorize(browser, State(authorizations), RawQuery(Some(query))).await
+    authorize(browser, authorizations, flows, RawQuery(Some(query))).await
+}
+
+/// `GET /oauth2/authorize/resume?flow=`: the authorization a sign-in flow carried, decided
+/// again once the person signed in through that flow (and only then).
+pub async fn resume(
+    browser: Browser,
+    State(authorizations): State<Arc<Authorizations>>,
+    State(flows): State<Arc<SignInFlows>>,
+    Query(onward): Query<Onward>,
+) -> Response {
+    match onward.kept().flow(&browser, &flows).await {
+        Some((
+            id,
+            SignInFlow {
+                stage: Stage::SignedIn,
+                then: Then::Authorization(request),
+                ..
+            },
+        )) => {
+            let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
+            answer(browser, &flows, outcome, *request, Some(id)).await
+        }
+        Some((id, _)) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
+        None => expired(browser),
+    }
 }
 
 /// The page for an authorization request that cannot be read: nothing goes back to the
@@ -60,44 +91,106 @@ fn malformed(browser: Browser, why: &str) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    /// The authorization request's query, carried through the consent page.
-    query: String,
-    decision: String,
+/// The page for a flow that is over (taken too long, answered already, or another
+/// browser's): the application has to ask again.
+fn expired(browser: Browser) -> Response {
+    let text = "This sign-in request has expired or was already answered. Go back to the application and try again.";
+    let message = Message::general(StatusCode::BAD_REQUEST, text);
+    browser.message(
+        "Sign-in request expired",
+        message,
+        ("/ui/account", "Go to your account"),
+    )
 }
 
-/// `POST /oauth2/consent`: the answer of the consent page.
+/// The person's answer on the consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    /// The sign-in flow holding the authorization the page asked about.
+    flow: String,
+    decision: Decision,
+}
+
+/// `POST /oauth2/consent`: the answer of the consent page, for the authorization its flow
+/// holds (never one sent with the form).
 pub async fn consent(
     browser: Browser,
     State(authorizations): State<Arc<Authorizations>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<ConsentForm>,
 ) -> Response {
-    let Some(parameters) = parameters(form.query.as_bytes()) else {
-        let message = Message::general(StatusCode::BAD_REQUEST, "The request could not be read. Start again.");
-        return browser.message(
-            "Sign-in request refused",
-            message,
-            ("/ui/account", "Go to your account"),
-        );
+    let Some((
+        id,
+        SignInFlow {
+            stage: Stage::Consent,
+            then: Then::Authorization(request),
+            ..
+        },
+    )) = Onward::in_flow(&form.flow).flow(&browser, &flows).await
+    else {
+        return expired(browser);
     };
-    let request = AuthorizationRequest::parse(&parameters);
-    let allow = form.decision == "allow";
+    let allow = form.decision == Decision::Allow;
     let outcome = authorizations
         .answer_consent(&request, browser.session.as_ref(), allow)
         .await;
-    answer(browser, outcome, &request)
+    answer(browser, &flows, outcome, *request, Some(id)).await
 }
 
-/// The browser's next step for `outcome` of `request`.
-fn answer(browser: Browser, outcome: Outcome, request: &AuthorizationRequest) -> Response {
+/// The flow `id` (when there is one) now at `stage`, leading to `request`; else a new one.
+async fn flow_for(
+    browser: &Browser,
+    flows: &SignInFlows,
+    id: Option<String>,
+    stage: Stage,
+    request: AuthorizationRequest,
+    fresh: bool,
+) -> Result<String, crate::domain::AuthError> {
+    let then = Then::Authorization(Box::new(request));
+    let existing = match &id {
+        Some(id) => flows.get(id, browser.binding()).await?,
+        None => None,
+    };
+    match (id, existing) {
+        (Some(id), Some(flow)) => {
+            let flow = SignInFlow { then, fresh, ..flow }.at(stage);
+            flows.save(&id, &flow).await.map(|()| id)
+        }
+        _ => flows.start(browser.binding(), stage, then, fresh).await,
+    }
+}
+
+/// The browser's next step for `outcome` of `request`, decided within the flow `id` when
+/// it resumes one.
+async fn answer(
+    browser: Browser,
+    flows: &SignInFlows,
+    outcome: Outcome,
+    request: AuthorizationRequest,
+    id: Option<String>,
+) -> Response {
     match outcome {
-        Outcome::Redirect(to) => browser.redirect(&to),
-        Outcome::SignIn { force, then } => {
-            let again = serde_urlencoded::to_string(then.to_parameters()).unwrap_or_default();
-            let return_to = format!("/oauth2/authorize?{again}");
-            let force = if force { "&force=1" } else { "" };
-            browser.redirect(&format!("/ui/login?return_to={}{force}", urlencode(&return_to)))
+        Outcome::Redirect(to) => {
+            if let Some(id) = id {
+                flows.finish(&id).await;
+            }
+            browser.redirect(&to)
+        }
+        Outcome::SignIn { fresh, then } => {
+            match flow_for(&browser, flows, id, Stage::Credentials, *then, fresh).await {
+                Ok(id) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
+                Err(err) => {
+                    tracing::warn!(%err, "authorize: the sign-in flow is not stored");
+                    unavailable(browser)
+                }
+            }
         }
         Outcome::Refuse(text) => {
             let message = Message::general(StatusCode::BAD_REQUEST, text);
@@ -107,20 +200,28 @@ fn answer(browser: Browser, outcome: Outcome, request: &AuthorizationRequest) ->
                 ("/ui/account", "Go to your account"),
             )
         }
-        Outcome::Unavailable => {
-            let text = "The sign-in service is unavailable. Try again shortly.";
-            let message = Message::general(StatusCode::SERVICE_UNAVAILABLE, text);
-            browser.message("Try again shortly", message, ("/ui/account", "Go to your account"))
-        }
+        Outcome::Unavailable => unavailable(browser),
         Outcome::Consent { client_name, scopes } => {
+            let flow = match flow_for(&browser, flows, id, Stage::Consent, request, false).await {
+                Ok(flow) => flow,
+                Err(err) => {
+                    tracing::warn!(%err, "authorize: the consent's flow is not stored");
+                    return unavailable(browser);
+                }
+            };
             let asks: Vec<&str> = scopes.iter().map(|s| scope_words(s)).collect();
             let title = format!("Allow {client_name}?");
-            // The request as parsed, carried through the page to `POST /oauth2/consent`.
-            let query = serde_urlencoded::to_string(request.to_parameters()).unwrap_or_default();
-            let values = context! { title, client_name, asks, query };
+            let values = context! { title, client_name, asks, flow };
             browser.page(StatusCode::OK, "consent.html", values)
         }
     }
+}
+
+/// The page when the service cannot decide now (a store is down).
+fn unavailable(browser: Browser) -> Response {
+    let text = "The sign-in service is unavailable. Try again shortly.";
+    let message = Message::general(StatusCode::SERVICE_UNAVAILABLE, text);
+    browser.message("Try again shortly", message, ("/ui/account", "Go to your account"))
 }
 
 /// What a scope lets an application know or do, in words.

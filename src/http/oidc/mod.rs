@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
             "/oauth2/authorize",
             get(authorize::authorize).post(authorize::authorize_posted),
         )
+        .route("/oauth2/authorize/resume", get(authorize::resume))
         .route("/oauth2/consent", axum::routing::post(authorize::consent))
         .route("/oauth2/logout", get(authorize::logout))
         .route("/oauth2/token", axum::routing::post(token::token))

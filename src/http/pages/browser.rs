@@ -33,9 +33,6 @@ use crate::usecases::tokens::Tokens;
 const SESSION: &str = "authd_session";
 /// The browser's anti-forgery nonce.
 const NONCE: &str = "authd_nonce";
-/// A sign-in waiting for its second factor: the step and its hash.
-/// The cookie naming the browser's sign-in in progress (`usecases/sign_in_flows.rs`).
-const FLOW: &str = "authd_flow";
 
 /// A browser on one of the pages, with the cookies it sent and those to set.
 pub struct Browser {
@@ -147,11 +144,7 @@ impl Browser {
     pub fn start_session(&mut self, credential: &Credential) {
         let token = credential.token.token.expose_secret().to_owned();
         let max_age = credential.expires_in.max(1);
-        self.jar = self
-            .jar
-            .clone()
-            .add(cookie(&self.pages, SESSION, token, Some(max_age)))
-            .remove(removal(&self.pages, FLOW));
+        self.jar = self.jar.clone().add(cookie(&self.pages, SESSION, token, Some(max_age)));
         self.session = Some(credential.token.claims.clone());
     }
 
@@ -161,24 +154,10 @@ impl Browser {
         self.session = None;
     }
 
-    /// The id of the browser's sign-in in progress, as [`Browser::set_flow`] stored it.
-    pub fn flow_id(&self) -> Option<String> {
-        self.jar
-            .get(&self.pages.cookie_name(FLOW))
-            .map(|c| c.value().to_owned())
-            .filter(|id| !id.is_empty())
-    }
-
-    /// Binds the sign-in flow `id` to this browser.
-    pub fn set_flow(&mut self, id: &SecretString) {
-        let value = id.expose_secret().to_owned();
-        let lifetime = Some(crate::domain::flow::FLOW_TTL_SECS);
-        self.jar = self.jar.clone().add(cookie(&self.pages, FLOW, value, lifetime));
-    }
-
-    /// Forgets the browser's sign-in flow.
-    pub fn clear_flow(&mut self) {
-        self.jar = self.jar.clone().remove(removal(&self.pages, FLOW));
+    /// What binds a sign-in flow to this browser: derived from its nonce cookie, which no
+    /// other browser holds (see `usecases/sign_in_flows.rs`).
+    pub fn binding(&self) -> &str {
+        &self.form_token
     }
 
     /// `template` with `values`, the form token and whether someone is signed in.

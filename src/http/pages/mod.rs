@@ -19,6 +19,7 @@ pub mod assets;
 pub mod browser;
 pub mod factors;
 pub mod messages;
+pub mod onward;
 pub mod recovery;
 pub mod return_to;
 pub mod settings;

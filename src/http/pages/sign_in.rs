@@ -11,10 +11,11 @@ use minijinja::context;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::browser::{urlencode, Browser, Submitted};
+use super::browser::{Browser, Submitted};
 use super::messages::Message;
-use super::return_to::{destination, own_path};
-use crate::domain::flow::{SignInFlow, Stage};
+use super::onward::{after_sign_in, Onward};
+use super::return_to::destination;
+use crate::domain::flow::{SignInFlow, Stage, Then};
 use crate::domain::mfa::{FactorAnswer, Strategy};
 use crate::domain::AuthError;
 use crate::http::extract::Query;
@@ -26,19 +27,8 @@ use crate::usecases::sessions::Sessions;
 use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::verification::EmailVerification;
 
-/// `?return_to=`: where to go once signed in (own paths only).
-#[derive(Deserialize)]
-pub struct ReturnTo {
-    return_to: Option<String>,
-}
-
-/// The `return_to` worth carrying through the next form (an unsafe one is dropped).
-fn kept(return_to: &Option<String>) -> &str {
-    return_to.as_deref().and_then(own_path).unwrap_or_default()
-}
-
-pub async fn signup_page(browser: Browser, Query(query): Query<ReturnTo>) -> Response {
-    let values = context! { return_to => kept(&query.return_to) };
+pub async fn signup_page(browser: Browser, Query(onward): Query<Onward>) -> Response {
+    let values = context! { onward => onward.kept().for_page() };
     browser.page(StatusCode::OK, "signup.html", values)
 }
 
@@ -49,7 +39,8 @@ pub struct SignUpForm {
     password: SecretString,
     #[serde(default)]
     phone: String,
-    return_to: Option<String>,
+    #[serde(flatten)]
+    onward: Onward,
 }
 
 pub async fn sign_up(
@@ -64,40 +55,46 @@ pub async fn sign_up(
         password: form.password,
         phone: Some(form.phone.trim().to_owned()).filter(|p| !p.is_empty()),
     };
-    let return_to = kept(&form.return_to).to_owned();
+    let onward = form.onward.kept().for_page();
     match accounts.sign_up(None, request, &browser.origin).await {
         Ok(_) => {
             let values = context! {
                 email => form.email,
                 link_sent => verification.sends_links(),
-                return_to,
+                onward,
             };
             browser.page(StatusCode::CREATED, "signed_up.html", values)
         }
         Err(err) => {
             let message = Message::from(err);
             let values = context! {
-                name => form.name, email => form.email, phone => form.phone, return_to, error => &message,
+                name => form.name, email => form.email, phone => form.phone, onward, error => &message,
             };
             browser.page(message.status, "signup.html", values)
         }
     }
 }
 
-/// `GET /ui/login`: `force=1` (an application asked for a fresh sign-in) shows the form to
-/// a signed-in browser too.
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    return_to: Option<String>,
-    force: Option<String>,
-}
-
-pub async fn login_page(browser: Browser, Query(query): Query<LoginQuery>) -> Response {
-    if browser.session.is_some() && query.force.is_none() {
-        let to = destination(query.return_to.as_deref()).to_owned();
-        return browser.redirect(&to);
+/// `GET /ui/login`: a signed-in browser goes straight on, unless its flow asks for a fresh
+/// sign-in (an application's `prompt=login` or `max_age`).
+pub async fn login_page(
+    browser: Browser,
+    State(flows): State<Arc<SignInFlows>>,
+    Query(onward): Query<Onward>,
+) -> Response {
+    let onward = onward.kept();
+    let flow = onward.flow(&browser, &flows).await;
+    if browser.session.is_some() {
+        match flow {
+            Some((id, flow)) if !flow.fresh => {
+                let to = after_sign_in(&flows, &id, flow).await;
+                return browser.redirect(&to);
+            }
+            Some(_) => {}
+            None => return browser.redirect(destination(onward.return_to.as_deref())),
+        }
     }
-    let values = context! { return_to => kept(&query.return_to) };
+    let values = context! { onward => onward.for_page() };
     browser.page(StatusCode::OK, "login.html", values)
 }
 
@@ -105,7 +102,8 @@ pub async fn login_page(browser: Browser, Query(query): Query<LoginQuery>) -> Re
 pub struct LoginForm {
     email: String,
     password: SecretString,
-    return_to: Option<String>,
+    #[serde(flatten)]
+    onward: Onward,
 }
 
 pub async fn login(
@@ -114,42 +112,38 @@ pub async fn login(
     State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<LoginForm>,
 ) -> Response {
-    let return_to = kept(&form.return_to).to_owned();
+    let onward = form.onward.kept();
+    let flow = onward.flow(&browser, &flows).await;
     match login.login(&form.email, form.password, &browser.origin).await {
         Ok(LoginOutcome::Authenticated(credential)) => {
             browser.start_session(&credential);
-            browser.redirect(destination(Some(&return_to)))
+            let to = match flow {
+                Some((id, flow)) => after_sign_in(&flows, &id, flow).await,
+                None => destination(onward.return_to.as_deref()).to_owned(),
+            };
+            browser.redirect(&to)
         }
         Ok(LoginOutcome::SecondFactorRequired { hash, strategies }) => {
             // From here the sign-in takes several pages: a flow carries it.
             let stage = Stage::ChooseFactor { strategies, hash };
-            let destination = Some(return_to.clone()).filter(|to| !to.is_empty());
-            match flows.start(stage, destination).await {
-                Ok((id, _)) => {
-                    browser.set_flow(&id);
-                    browser.redirect("/ui/mfa")
+            let saved = match flow {
+                Some((id, flow)) => flows.save(&id, &flow.at(stage)).await.map(|()| id),
+                None => {
+                    let then = Then::Page(onward.return_to.clone());
+                    flows.start(browser.binding(), stage, then, false).await
                 }
-                Err(err) => login_form_again(browser, Message::from(err), &form.email, &return_to),
+            };
+            match saved {
+                Ok(id) => browser.redirect(&format!("/ui/mfa{}", Onward::in_flow(&id).query())),
+                Err(err) => login_form_again(browser, Message::from(err), &form.email, &onward),
             }
         }
-        Err(err) => login_form_again(browser, Message::from(err), &form.email, &return_to),
+        Err(err) => login_form_again(browser, Message::from(err), &form.email, &onward),
     }
 }
 
-/// The browser's sign-in flow and its id, while it lives.
-async fn flow_of(browser: &Browser, flows: &SignInFlows) -> Option<(String, SignInFlow)> {
-    let id = browser.flow_id()?;
-    match flows.get(&id).await {
-        Ok(flow) => flow.map(|flow| (id, flow)),
-        Err(err) => {
-            tracing::warn!(%err, "sign-in flow unreadable");
-            None
-        }
-    }
-}
-
-fn login_form_again(browser: Browser, message: Message, email: &str, return_to: &str) -> Response {
-    let values = context! { email, return_to, error => &message };
+fn login_form_again(browser: Browser, message: Message, email: &str, onward: &Onward) -> Response {
+    let values = context! { email, onward => onward.for_page(), error => &message };
     browser.page(message.status, "login.html", values)
 }
 
@@ -159,25 +153,31 @@ pub struct PasskeyForm {
     hash: String,
     #[serde(default)]
     credential: String,
-    return_to: Option<String>,
+    #[serde(flatten)]
+    onward: Onward,
 }
 
 pub async fn login_with_passkey(
     mut browser: Browser,
     State(passkeys): State<Arc<PasskeyLogin>>,
+    State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<PasskeyForm>,
 ) -> Response {
-    let return_to = kept(&form.return_to).to_owned();
+    let onward = form.onward.kept();
     let credential = match passkey_response(&form.credential) {
         Ok(credential) => credential,
-        Err(message) => return login_form_again(browser, message, "", &return_to),
+        Err(message) => return login_form_again(browser, message, "", &onward),
     };
     match passkeys.finish(&form.hash, &credential, &browser.origin).await {
         Ok(credential) => {
             browser.start_session(&credential);
-            browser.redirect(destination(Some(&return_to)))
+            let to = match onward.flow(&browser, &flows).await {
+                Some((id, flow)) => after_sign_in(&flows, &id, flow).await,
+                None => destination(onward.return_to.as_deref()).to_owned(),
+            };
+            browser.redirect(&to)
         }
-        Err(err) => login_form_again(browser, Message::from(err), "", &return_to),
+        Err(err) => login_form_again(browser, Message::from(err), "", &onward),
     }
 }
 
@@ -209,25 +209,32 @@ fn label(strategy: Strategy) -> &'static str {
     }
 }
 
-pub async fn mfa_page(browser: Browser, State(flows): State<Arc<SignInFlows>>) -> Response {
-    match flow_of(&browser, &flows).await.map(|(_, flow)| flow) {
-        Some(SignInFlow {
-            stage: Stage::ChooseFactor { strategies, .. },
-            ..
-        }) => choose_page(browser, &strategies, None),
-        Some(SignInFlow {
-            stage: Stage::AnswerFactor { strategy, .. },
-            ..
-        }) => answer_page(browser, strategy, None, None),
-        Some(flow) => {
-            let to = flow.return_to.as_deref().unwrap_or_default();
-            browser.redirect(&format!("/ui/login?return_to={}", urlencode(to)))
-        }
+pub async fn mfa_page(
+    browser: Browser,
+    State(flows): State<Arc<SignInFlows>>,
+    Query(onward): Query<Onward>,
+) -> Response {
+    match onward.kept().flow(&browser, &flows).await {
+        Some((
+            id,
+            SignInFlow {
+                stage: Stage::ChooseFactor { strategies, .. },
+                ..
+            },
+        )) => choose_page(browser, &id, &strategies, None),
+        Some((
+            id,
+            SignInFlow {
+                stage: Stage::AnswerFactor { strategy, .. },
+                ..
+            },
+        )) => answer_page(browser, &id, strategy, None, None),
+        Some((id, _)) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
         None => browser.redirect("/ui/login"),
     }
 }
 
-fn choose_page(browser: Browser, strategies: &[Strategy], error: Option<Message>) -> Response {
+fn choose_page(browser: Browser, flow: &str, strategies: &[Strategy], error: Option<Message>) -> Response {
     let choices: Vec<Choice> = strategies
         .iter()
         .map(|s| Choice {
@@ -236,12 +243,13 @@ fn choose_page(browser: Browser, strategies: &[Strategy], error: Option<Message>
         })
         .collect();
     let status = error.as_ref().map_or(StatusCode::OK, |m| m.status);
-    let values = context! { stage => "choose", choices, error };
+    let values = context! { stage => "choose", choices, onward => Onward::in_flow(flow).for_page(), error };
     browser.page(status, "mfa.html", values)
 }
 
 fn answer_page(
     browser: Browser,
+    flow: &str,
     strategy: Strategy,
     public_key: Option<serde_json::Value>,
     error: Option<Message>,
@@ -252,6 +260,7 @@ fn answer_page(
         strategy => strategy.as_str(),
         label => label(strategy),
         options => public_key.map(|options| options.to_string()),
+        onward => Onward::in_flow(flow).for_page(),
         error,
     };
     browser.page(status, "mfa.html", values)
@@ -260,6 +269,8 @@ fn answer_page(
 #[derive(Deserialize)]
 pub struct ChooseForm {
     strategy: String,
+    #[serde(flatten)]
+    onward: Onward,
 }
 
 pub async fn choose(
@@ -268,7 +279,7 @@ pub async fn choose(
     State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<ChooseForm>,
 ) -> Response {
-    let Some((id, flow)) = flow_of(&browser, &flows).await else {
+    let Some((id, flow)) = form.onward.kept().flow(&browser, &flows).await else {
         return start_again(browser, &flows, None).await;
     };
     let Stage::ChooseFactor { strategies, hash } = flow.stage.clone() else {
@@ -282,12 +293,12 @@ pub async fn choose(
                 hash: step.hash,
             });
             if let Err(err) = flows.save(&id, &next).await {
-                return choose_page(browser, &strategies, Some(Message::from(err)));
+                return choose_page(browser, &id, &strategies, Some(Message::from(err)));
             }
-            answer_page(browser, strategy, step.public_key, None)
+            answer_page(browser, &id, strategy, step.public_key, None)
         }
         Err(AuthError::InvalidHash) => start_again(browser, &flows, Some((id, flow))).await,
-        Err(err) => choose_page(browser, &strategies, Some(Message::from(err))),
+        Err(err) => choose_page(browser, &id, &strategies, Some(Message::from(err))),
     }
 }
 
@@ -297,6 +308,8 @@ pub struct AnswerForm {
     code: String,
     #[serde(default)]
     credential: String,
+    #[serde(flatten)]
+    onward: Onward,
 }
 
 pub async fn answer(
@@ -305,7 +318,7 @@ pub async fn answer(
     State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<AnswerForm>,
 ) -> Response {
-    let Some((id, flow)) = flow_of(&browser, &flows).await else {
+    let Some((id, flow)) = form.onward.kept().flow(&browser, &flows).await else {
         return start_again(browser, &flows, None).await;
     };
     let Stage::AnswerFactor { strategy, hash } = flow.stage.clone() else {
@@ -314,31 +327,32 @@ pub async fn answer(
     let answer = match strategy {
         Strategy::Passkey => match passkey_response(&form.credential) {
             Ok(credential) => FactorAnswer::Passkey(credential),
-            Err(message) => return answer_page(browser, strategy, None, Some(message)),
+            Err(message) => return answer_page(browser, &id, strategy, None, Some(message)),
         },
         _ => FactorAnswer::Code(SecretString::from(form.code.trim().to_owned())),
     };
     match challenges.submit_code(&hash, answer, &browser.origin).await {
         Ok(credential) => {
-            flows.finish(&id).await;
             browser.start_session(&credential);
-            browser.redirect(destination(flow.return_to.as_deref()))
+            let to = after_sign_in(&flows, &id, flow).await;
+            browser.redirect(&to)
         }
         Err(AuthError::InvalidHash) => start_again(browser, &flows, Some((id, flow))).await,
-        Err(err) => answer_page(browser, strategy, None, Some(Message::from(err))),
+        Err(err) => answer_page(browser, &id, strategy, None, Some(Message::from(err))),
     }
 }
 
 /// The sign-in to start over (its second-factor step expired or was used up, or there is
-/// no flow): the password form again, toward where the flow led.
-async fn start_again(mut browser: Browser, flows: &SignInFlows, flow: Option<(String, SignInFlow)>) -> Response {
-    let return_to = flow.as_ref().and_then(|(_, f)| f.return_to.clone()).unwrap_or_default();
-    if let Some((id, _)) = flow {
-        flows.finish(&id).await;
-    }
-    browser.clear_flow();
-    let message = Message::from(AuthError::InvalidHash);
-    login_form_again(browser, message, "", &return_to)
+/// no flow): the password form again, in the same flow when there is one.
+async fn start_again(browser: Browser, flows: &SignInFlows, flow: Option<(String, SignInFlow)>) -> Response {
+    let onward = match flow {
+        Some((id, flow)) => match flows.save(&id, &flow.start_over()).await {
+            Ok(()) => Onward::in_flow(&id),
+            Err(_) => Onward::default(),
+        },
+        None => Onward::default(),
+    };
+    login_form_again(browser, Message::from(AuthError::InvalidHash), "", &onward)
 }
 
 pub async fn logout_page(browser: Browser) -> Response {
@@ -348,7 +362,6 @@ pub async fn logout_page(browser: Browser) -> Response {
 pub async fn logout(
     mut browser: Browser,
     State(sessions): State<Arc<Sessions>>,
-    State(flows): State<Arc<SignInFlows>>,
     Submitted(_): Submitted<serde::de::IgnoredAny>,
 ) -> Response {
     if let Some(claims) = browser.session.clone() {
@@ -357,9 +370,5 @@ pub async fn logout(
         }
     }
     browser.end_session();
-    if let Some(id) = browser.flow_id() {
-        flows.finish(&id).await;
-    }
-    browser.clear_flow();
     browser.page(StatusCode::OK, "logout.html", context! { done => true })
 }

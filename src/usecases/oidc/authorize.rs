@@ -26,10 +26,10 @@ pub(super) const CODE: &str = "oauth-code";
 pub enum Outcome {
     /// Send the browser to the client: a code, or an error.
     Redirect(String),
-    /// The user must sign in (again, when `force`), then come back to `then`: the same
+    /// The user must sign in (again, when `fresh`), then come back to `then`: the same
     /// request without the `prompt=login` the sign-in satisfies.
     SignIn {
-        force: bool,
+        fresh: bool,
         then: Box<AuthorizationRequest>,
     },
     /// Nothing may be sent to the client; the page says why.
@@ -116,8 +116,8 @@ impl Authorizations {
             Err(err) => return back(Err(err)),
         };
         let prompt = asks.prompt;
-        let sign_in_again = |force| Outcome::SignIn {
-            force,
+        let sign_in_again = |fresh| Outcome::SignIn {
+            fresh,
             then: Box::new(request.satisfied(true, false)),
         };
         let sign_in = match browser {

@@ -3,6 +3,7 @@
 //! [`ManualClock`], so expiry, grace periods and time limits are tested by moving the clock
 //! instead of sleeping.
 
+mod flows;
 mod oauth;
 mod sessions;
 

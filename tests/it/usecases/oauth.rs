@@ -105,7 +105,7 @@ async fn a_third_party_application_is_allowed_once_and_its_codes_die_at_their_ti
         "{asked:?}"
     );
     let nobody = authorizations.authorize(&request(&client.0), None).await;
-    assert!(matches!(nobody, Outcome::SignIn { force: false, .. }), "{nobody:?}");
+    assert!(matches!(nobody, Outcome::SignIn { fresh: false, .. }), "{nobody:?}");
 
     let allowed = authorizations
         .answer_consent(&request(&client.0), Some(&person), true)
