@@ -306,7 +306,13 @@ pub struct RunningServer {
 impl RunningServer {
     /// Builds and starts a server on `config.listen` (port 0 picks a free one).
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
-        let app = App::build(config).await?;
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`RunningServer::start`] on `clock`: black-box tests move a
+    /// [`crate::ports::ManualClock`] past an expiry instead of sleeping.
+    pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let app = App::build_with_clock(config, clock).await?;
         #[cfg(feature = "fault-injection")]
         let actors = app.actors.clone();
         let listener = TcpListener::bind(config.listen).await?;

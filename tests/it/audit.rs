@@ -245,8 +245,8 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
     let smtp_url = smtp.url();
     let receiver = WebhookReceiver::start("hook-secret", 0).await;
     let hook = receiver.url.clone();
-    let (server, admin) = backend
-        .start_with_admin(|c| {
+    let (server, admin, clock) = backend
+        .start_with_admin_on_clock(|c| {
             c.webhook_url = Some(hook);
             c.webhook_secret = Some("hook-secret".to_owned().into());
             c.smtp_url = Some(smtp_url);
@@ -324,7 +324,7 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
 
     let first = server.login(&email).await;
     let second = server.post("/login/refresh", Some(&first), json!({})).await.token();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(1);
     server.post("/login/refresh", Some(&first), json!({})).await; // session.reuse_detected
     let other = server.login(&email).await;
     assert_eq!(server.post("/logout", Some(&other), json!({})).await.status, 200); // session.revoked

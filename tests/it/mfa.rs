@@ -525,7 +525,15 @@ async fn factors_are_managed_by_their_owner_or_an_admin(backend: Backend) {
 /// and moves no e-mail; `POST /login/confirm` renews the window, and its wrong passwords
 /// (like those of `DELETE /user/me`) are throttled like `/login`.
 async fn sensitive_changes_need_a_recent_sign_in(backend: Backend) {
-    let Env { server, _smtp, .. } = env_with(&backend, |c| c.reauth_window_secs = 1).await;
+    let smtp = SmtpServer::start(0, Mailbox::default()).await;
+    let twilio = FakeTwilio::start().await;
+    let (server, clock) = backend
+        .start_on_clock(|c| {
+            configure(c, &smtp.url(), &twilio);
+            c.reauth_window_secs = 1;
+        })
+        .await;
+    let now = || authd::ports::Clock::unix_now(clock.as_ref()) as u64;
     let (email, token) = user_with(&server, None).await;
     let enrolled = enrol(&server, &token, json!({ "strategy": "TOTP" })).await;
     let totp = totp_of(enrolled["secret"].as_str().unwrap());
@@ -535,7 +543,7 @@ async fn sensitive_changes_need_a_recent_sign_in(backend: Backend) {
             .status,
         200
     );
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    clock.advance(2);
     let id = enrolled["mfaId"].as_str().unwrap();
     let path = format!("/mfa/{id}");
     let remove = || server.request(Method::DELETE, &path, Some(&token), None);
@@ -566,7 +574,7 @@ async fn sensitive_changes_need_a_recent_sign_in(backend: Backend) {
         .await
         .assert_problem(400, "strategy_not_listed");
 
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    clock.advance(2);
     let change = || server.patch("/user", Some(&token), json!({ "email": "new-me@example.com" }));
     change().await.assert_problem(403, "reauthentication_required");
     confirm(json!({ "password": "not-the-password" }))

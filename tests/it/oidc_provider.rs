@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::oidc::{
-    active, authorize, location, parameter, payload, register, signed_in_browser, start, token_request,
+    active, authorize, location, parameter, payload, register, signed_in_browser, start, start_on_clock, token_request,
 };
 use crate::common::{eventually, Backend, TestServer, PASSWORD};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -168,7 +168,7 @@ async fn a_public_client_signs_in_with_pkce_and_gets_only_its_scopes(backend: Ba
 }
 
 async fn offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection(backend: Backend) {
-    let (server, admin) = start(&backend).await;
+    let (server, admin, clock) = start_on_clock(&backend).await;
     server.sign_up("Ada", "ada@example.com").await;
     let client = register(
         &server,
@@ -204,9 +204,9 @@ async fn offline_access_brings_a_refresh_token_that_rotates_with_reuse_detection
     let gone = refused_within_a_second(&server, first_access).await;
     assert!(gone, "the rotated-away access token is revoked");
 
-    // The rotated-away refresh token, after the grace interval (1 s, counted in whole
-    // seconds), is reuse: the session ends.
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    // The rotated-away refresh token, after the grace interval (1 s), is reuse: the
+    // session ends.
+    clock.advance(2);
     let reuse = token_request(
         &server,
         &client,
@@ -482,7 +482,7 @@ backend_tests!(
 #[tokio::test]
 async fn requests_the_basic_op_plan_refuses() {
     let backend = Backend::sqlite();
-    let (server, admin) = start(&backend).await;
+    let (server, admin, clock) = start_on_clock(&backend).await;
     server.sign_up("Ada", "ada@example.com").await;
     let confidential = register(
         &server,
@@ -635,7 +635,7 @@ async fn requests_the_basic_op_plan_refuses() {
     assert!(body["id_token"].is_string());
 
     // max_age in the past of the sign-in sends the browser to sign in again.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    clock.advance(1);
     let old: Vec<(&str, &str)> = with_pkce.iter().copied().chain([("max_age", "0")]).collect();
     let to = location(&authorize(&server, &cookies, &old).await);
     assert_eq!(to.path(), "/ui/login", "max_age forces a new sign-in");

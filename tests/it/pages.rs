@@ -4,7 +4,6 @@
 //! What needs a real browser (scripts, WebAuthn, layout) is in `tests/browser/`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::common::{Backend, TestServer, PASSWORD};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -350,8 +349,8 @@ async fn refusals_are_pages_with_the_message_next_to_the_field() {
 
 #[tokio::test]
 async fn the_session_cookie_is_renewed_in_use_and_dies_with_its_session() {
-    let server = Backend::sqlite()
-        .start_with(|c| {
+    let (server, clock) = Backend::sqlite()
+        .start_on_clock(|c| {
             c.public_url = ORIGIN.into();
             c.token_ttl_secs = 4;
         })
@@ -360,7 +359,7 @@ async fn the_session_cookie_is_renewed_in_use_and_dies_with_its_session() {
     let mut visitor = Visitor::new(&server);
     visitor.sign_in("ada@example.com").await;
     let first = visitor.cookies["__Host-authd_session"].clone();
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    clock.advance(3);
     visitor.get("/ui/account").await.assert_page(200, "ada@example.com");
     let renewed = visitor.cookies["__Host-authd_session"].clone();
     assert_ne!(first, renewed, "past half its life, the token was rotated");

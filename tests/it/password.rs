@@ -132,12 +132,19 @@ async fn unknown_addresses_get_the_same_answer_and_no_mail(backend: Backend) {
 async fn a_link_expires_and_a_newer_one_replaces_it(backend: Backend) {
     let mailbox = Mailbox::default();
     let smtp = SmtpServer::start(0, mailbox.clone()).await;
-    let server = start(&backend, &smtp, |c| c.password_reset_ttl_secs = 1).await;
+    let url = smtp.url();
+    let (server, clock) = backend
+        .start_on_clock(|c| {
+            c.smtp_url = Some(url);
+            c.public_url = "https://auth.example.com".into();
+            c.password_reset_ttl_secs = 1;
+        })
+        .await;
     let email = new_email();
     server.sign_up("Expiring", &email).await;
     forget(&server, &email).await;
     let expired = reset_hash(&mailbox.wait_for(&email, 0, WAIT).await);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(2);
     recover(&server, &expired, NEW_PASSWORD)
         .await
         .assert_problem(401, "invalid_hash");

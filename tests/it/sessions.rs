@@ -1,7 +1,5 @@
 //! Sessions: login, refresh rotation (concurrency, grace, reuse), logout.
 
-use std::time::Duration;
-
 use crate::common::{Backend, PASSWORD};
 use serde_json::json;
 
@@ -157,10 +155,10 @@ async fn concurrent_refreshes_of_one_token_share_one_successor(backend: Backend)
 }
 
 async fn reuse_after_the_grace_interval_revokes_the_session(backend: Backend) {
-    let server = backend.start_with(|c| c.refresh_grace_secs = 1).await;
+    let (server, clock) = backend.start_on_clock(|c| c.refresh_grace_secs = 1).await;
     let (_, _, first) = server.new_session().await;
     let second = server.get(&format!("/login/refresh/{first}"), None).await.token();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(2);
 
     server
         .get(&format!("/login/refresh/{first}"), None)
@@ -178,9 +176,9 @@ async fn reuse_after_the_grace_interval_revokes_the_session(backend: Backend) {
 }
 
 async fn expired_tokens_are_refused_everywhere(backend: Backend) {
-    let server = backend.start_with(|c| c.token_ttl_secs = 1).await;
+    let (server, clock) = backend.start_on_clock(|c| c.token_ttl_secs = 1).await;
     let (_, _, token) = server.new_session().await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(2);
     server
         .get("/user/me", Some(&token))
         .await
@@ -195,7 +193,7 @@ async fn expired_tokens_are_refused_everywhere(backend: Backend) {
 }
 
 async fn a_session_ends_at_its_absolute_lifetime(backend: Backend) {
-    let server = backend.start_with(|c| c.session_max_age_secs = 2).await;
+    let (server, clock) = backend.start_on_clock(|c| c.session_max_age_secs = 2).await;
     let (_, _, token) = server.new_session().await;
     let successor = server.get(&format!("/login/refresh/{token}"), None).await;
     assert!(
@@ -203,7 +201,7 @@ async fn a_session_ends_at_its_absolute_lifetime(backend: Backend) {
         "capped by the session: {}",
         successor.body
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(2);
     server
         .get(&format!("/login/refresh/{}", successor.token()), None)
         .await

@@ -89,10 +89,10 @@ async fn another_users_session_is_not_found(backend: Backend) {
 }
 
 async fn last_used_moves_at_refresh(backend: Backend) {
-    let server = backend.start().await;
+    let (server, clock) = backend.start_on_clock(|_| {}).await;
     let (_, _, token) = server.new_session().await;
     let before = sessions(&server, &token).await[0].clone();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(1);
     let refreshed = server.post("/login/refresh", Some(&token), json!({})).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let after = sessions(&server, &refreshed.token()).await[0].clone();

@@ -16,10 +16,12 @@ pub mod twilio;
 pub mod webhook;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use authd::app::RunningServer;
 use authd::config::Config;
+use authd::ports::{Clock as _, ManualClock, SystemClock};
 use fred::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -148,6 +150,23 @@ impl Backend {
             server,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// [`Backend::start_with`] on a manual clock showing the present: the test moves it
+    /// past an expiry instead of sleeping. Only the server's rules read it; timers (the
+    /// cache's own expiry, the actors' polling) keep real time.
+    pub async fn start_on_clock(&self, adjust: impl FnOnce(&mut Config)) -> (TestServer, Arc<ManualClock>) {
+        let mut config = self.config();
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::at(SystemClock.unix_now()));
+        let server = RunningServer::start_with_clock(&config, clock.clone())
+            .await
+            .expect("server starts");
+        let server = TestServer {
+            server,
+            http: reqwest::Client::new(),
+        };
+        (server, clock)
     }
 }
 
@@ -356,6 +375,22 @@ impl Backend {
             .await;
         let token = server.login(ADMIN_EMAIL).await;
         (server, token)
+    }
+
+    /// [`Backend::start_with_admin`] on a manual clock (see [`Backend::start_on_clock`]).
+    pub async fn start_with_admin_on_clock(
+        &self,
+        adjust: impl FnOnce(&mut Config),
+    ) -> (TestServer, String, Arc<ManualClock>) {
+        let (server, clock) = self
+            .start_on_clock(|config| {
+                config.admin_email = Some(ADMIN_EMAIL.into());
+                config.admin_password = Some(PASSWORD.into());
+                adjust(config);
+            })
+            .await;
+        let token = server.login(ADMIN_EMAIL).await;
+        (server, token, clock)
     }
 }
 

@@ -2,6 +2,10 @@
 //! registration, token requests, the hosted sign-in over HTTP and reading redirects.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use authd::config::Config;
+use authd::ports::ManualClock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -27,18 +31,26 @@ pub async fn first_party_app(server: &TestServer, admin: &str) -> (String, Optio
 
 /// A server whose issuer (`AUTH_PUBLIC_URL`) is its own address, as discovery requires.
 pub async fn start(backend: &Backend) -> (TestServer, String) {
+    backend.start_with_admin(own_issuer()).await
+}
+
+/// [`start`] on a manual clock the test moves.
+pub async fn start_on_clock(backend: &Backend) -> (TestServer, String, Arc<ManualClock>) {
+    backend.start_with_admin_on_clock(own_issuer()).await
+}
+
+/// The settings of a server whose issuer is its own (fixed, free) address.
+fn own_issuer() -> impl FnOnce(&mut Config) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    backend
-        .start_with_admin(|c| {
-            c.listen = format!("127.0.0.1:{port}").parse().unwrap();
-            c.public_url = format!("http://127.0.0.1:{port}");
-            c.refresh_grace_secs = 1;
-        })
-        .await
+    move |c| {
+        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.public_url = format!("http://127.0.0.1:{port}");
+        c.refresh_grace_secs = 1;
+    }
 }
 
 pub async fn register(server: &TestServer, admin: &str, body: Value) -> (String, Option<String>) {
