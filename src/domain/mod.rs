@@ -17,6 +17,7 @@ pub mod redirect_uri;
 pub mod reset;
 pub mod revocation;
 pub mod session;
+pub mod sign_in_method;
 pub mod throttle;
 pub mod token;
 pub mod user;

@@ -1,5 +1,5 @@
 //! The authorization code flow's rules: what a code records, PKCE (S256 only), the errors
-//! RFC 6749 names, and how a sign-in method becomes an ID token's `amr`.
+//! RFC 6749 names.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
 use super::oauth::IdTokenAlg;
+use super::sign_in_method::SignInMethod;
 use super::AuthError;
 
 /// How long an authorization code can be redeemed.
@@ -29,8 +30,8 @@ pub struct AuthorizationCode {
     pub code_challenge: Option<String>,
     /// When the user signed in (Unix seconds), for `auth_time`.
     pub auth_time: i64,
-    /// How they signed in (see [`amr`]).
-    pub method: String,
+    /// How they signed in.
+    pub method: SignInMethod,
     pub expires_at: i64,
     /// The API (registered resource, RFC 8707) the tokens are for; `None`: the client.
     pub resource: Option<String>,
@@ -64,20 +65,6 @@ pub fn at_hash(access_token: &str, alg: IdTokenAlg) -> String {
     match alg {
         IdTokenAlg::Rs256 => URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16]),
         IdTokenAlg::EdDsa => URL_SAFE_NO_PAD.encode(&sha2::Sha512::digest(access_token.as_bytes())[..32]),
-    }
-}
-
-/// The `amr` values (RFC 8176) of a sign-in method: the password alone is `pwd`; a second
-/// factor adds its own (`otp` for codes and recovery codes, `sms` for a text message,
-/// `hwk` for a passkey) and `mfa`; a passkey alone is `hwk` with user verification, so `mfa`.
-pub fn amr(method: &str) -> Vec<&'static str> {
-    match method {
-        "password" => vec!["pwd"],
-        "passkey" => vec!["hwk", "user", "mfa"],
-        "PASSKEY" => vec!["pwd", "hwk", "mfa"],
-        "PHONE" => vec!["pwd", "sms", "mfa"],
-        "EMAIL" | "GOOGLE_AUTHENTICATOR" | "RECOVERY_CODE" => vec!["pwd", "otp", "mfa"],
-        _ => vec!["pwd"],
     }
 }
 
@@ -134,14 +121,6 @@ mod tests {
         assert!(pkce_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
         assert!(!pkce_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
         assert!(!pkce_matches("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-    }
-
-    #[test]
-    fn a_second_factor_makes_the_sign_in_multi_factor() {
-        assert_eq!(amr("password"), vec!["pwd"]);
-        assert!(amr("GOOGLE_AUTHENTICATOR").contains(&"mfa"));
-        assert!(amr("PHONE").contains(&"sms"));
-        assert!(amr("passkey").contains(&"hwk"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::sign_in_method::SignInMethod;
 use super::token::{Claims, Issuers};
 
 /// Lifetimes that shape every session and token.
@@ -42,8 +43,8 @@ pub struct Session {
     /// The token the current one replaced, and when; drives the grace interval.
     pub previous_jti: Option<Uuid>,
     pub rotated_at: Option<i64>,
-    /// How the user proved who they are (`password`, `passkey`, a second factor's name).
-    pub method: Option<String>,
+    /// How the user proved who they are.
+    pub method: SignInMethod,
     /// For a session an OpenID Connect client holds: the client and its granted scopes.
     pub audience: Option<Audience>,
     /// When the holder last confirmed their password (Unix seconds).
@@ -54,8 +55,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opening {
     pub user_id: Uuid,
-    /// `password`, `passkey`, or the second factor's strategy.
-    pub method: String,
+    pub method: SignInMethod,
     pub audience: Option<Audience>,
 }
 
@@ -140,7 +140,7 @@ impl Session {
             current: grant(first_jti, now, expires_at, policy),
             previous_jti: None,
             rotated_at: None,
-            method: None,
+            method: SignInMethod::Password,
             audience: None,
             confirmed_at: None,
         }

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::account_of;
 use super::mfa::challenge::Challenges;
 use super::reauth::Reauthentication;
-use super::sessions::{Proof, Sessions};
+use super::sessions::Sessions;
 use super::throttle::{check_own_password, Attempter, Throttle};
 use super::verification::EmailVerification;
 use super::Ports;
@@ -16,6 +16,7 @@ use crate::domain::credential::Credential;
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::Strategy;
 use crate::domain::password_policy::check_presented_password;
+use crate::domain::sign_in_method::SignInMethod;
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
 use crate::domain::user::{Email, User};
@@ -151,7 +152,7 @@ impl Login {
             count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
         }
-        let credential = self.sessions.open(&user, Proof::Password, origin).await?;
+        let credential = self.sessions.open(&user, SignInMethod::Password, origin).await?;
         count_login("ok");
         Ok(LoginOutcome::Authenticated(Box::new(credential)))
     }

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use super::mfa::passkeys::Passkeys;
-use super::sessions::{Proof, Sessions};
+use super::sessions::Sessions;
 use super::throttle::{Attempter, Throttle};
 use super::verification::EmailVerification;
 use super::Ports;
 use crate::domain::credential::Credential;
 use crate::domain::events::Origin;
+use crate::domain::sign_in_method::SignInMethod;
 use crate::domain::throttle::Action;
 use crate::domain::AuthError;
 use crate::ports::UserStore;
@@ -69,6 +70,6 @@ impl PasskeyLogin {
             self.verification.offer_link(&user).await;
             return Err(AuthError::EmailNotVerified);
         }
-        self.sessions.open(&user, Proof::Passkey, origin).await
+        self.sessions.open(&user, SignInMethod::Passkey, origin).await
     }
 }

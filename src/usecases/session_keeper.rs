@@ -100,7 +100,7 @@ impl SessionLifecycle for SessionKeeper {
     async fn open(&self, opening: Opening, origin: Origin, event: SecurityEvent) -> Result<IssuedToken, AuthError> {
         let now = self.clock.unix_now();
         let session = Session {
-            method: Some(opening.method),
+            method: opening.method,
             audience: opening.audience,
             ..Session::start(
                 self.clock.new_id(),

@@ -17,31 +17,11 @@ use crate::domain::credential::{Credential, Holder, IssuedToken};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::notification::SecurityNotice;
 use crate::domain::session::{Audience, Opening, SessionInfo, DEVICE_MEMORY_SECS};
+use crate::domain::sign_in_method::SignInMethod;
 use crate::domain::token::{Claims, REFRESH_USE};
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Clock, SessionStore, TokenSigning};
-
-/// How an account proved who it is, for the sign-in event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proof {
-    /// Email and password, with no second factor enrolled.
-    Password,
-    /// Password, then the named second factor.
-    SecondFactor(&'static str),
-    /// A passkey alone, user verified (both factors at once).
-    Passkey,
-}
-
-impl Proof {
-    fn as_str(self) -> &'static str {
-        match self {
-            Proof::Password => "password",
-            Proof::SecondFactor(strategy) => strategy,
-            Proof::Passkey => "passkey",
-        }
-    }
-}
 
 /// Opens, rotates, lists and ends sessions through the session actor.
 pub struct Sessions {
@@ -65,8 +45,13 @@ impl Sessions {
 
     /// Opens a session for a user who has just proved who they are; a device not seen in
     /// the last 30 days gets the owner a notice.
-    pub(crate) async fn open(&self, user: &User, proof: Proof, origin: &Origin) -> Result<Credential, AuthError> {
-        self.open_for(user, proof.as_str(), None, origin).await
+    pub(crate) async fn open(
+        &self,
+        user: &User,
+        method: SignInMethod,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
+        self.open_for(user, method, None, origin).await
     }
 
     /// Opens a session whose tokens go to an OpenID Connect client (`aud`, `scope`), for a
@@ -74,7 +59,7 @@ impl Sessions {
     pub(crate) async fn open_for_client(
         &self,
         user: &User,
-        method: &str,
+        method: SignInMethod,
         audience: Audience,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
@@ -84,7 +69,7 @@ impl Sessions {
     async fn open_for(
         &self,
         user: &User,
-        method: &str,
+        method: SignInMethod,
         audience: Option<Audience>,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
@@ -104,13 +89,13 @@ impl Sessions {
         };
         let mut event = SecurityEvent::new(EventKind::LoginSucceeded, Some(user_id), self.clock.stamp_at(now))
             .from(origin)
-            .with("method", method);
+            .with("method", method.as_str());
         if let Some(audience) = &audience {
             event = event.with("clientId", audience.client_id.clone());
         }
         let opening = Opening {
             user_id,
-            method: method.to_owned(),
+            method,
             audience,
         };
         let origin_copy = origin.clone();
@@ -238,7 +223,7 @@ impl Sessions {
     }
 
     /// How and when the session `sid` signed in (`method`, Unix seconds), while it is live.
-    pub(crate) async fn sign_in_of(&self, sid: Uuid) -> Result<Option<(String, i64)>, AuthError> {
+    pub(crate) async fn sign_in_of(&self, sid: Uuid) -> Result<Option<(SignInMethod, i64)>, AuthError> {
         let now = self.clock.unix_now();
         Ok(self
             .store
@@ -247,7 +232,7 @@ impl Sessions {
             .filter(|(session, _)| session.revoked_at.is_none() && now < session.expires_at)
             .map(|(session, _)| {
                 let signed_in_at = session.audience.as_ref().map_or(session.created_at, |a| a.signed_in_at);
-                (session.method.unwrap_or_else(|| "password".to_owned()), signed_in_at)
+                (session.method, signed_in_at)
             }))
     }
 
@@ -272,16 +257,16 @@ impl Sessions {
             .await?
     }
 
-    /// A token for a client acting for itself (the client credentials grant): no user and
-    /// no session row; its `sid` is the client's own (see [`client_sid`]), so revoking
-    /// that revokes every such token of the client.
+    /// A token for a client acting for itself (the client credentials grant): no user, no
+    /// holder and no session row; its `sid` is the client's own (see [`client_sid`]), so
+    /// revoking that revokes every such token of the client.
     pub(crate) fn client_token(
         &self,
         client_id: &str,
         resource: Option<String>,
         scope: String,
         ttl_secs: i64,
-    ) -> Credential {
+    ) -> IssuedToken {
         let now = self.clock.unix_now();
         let sid = client_sid(client_id);
         let claims = Claims {
@@ -296,16 +281,10 @@ impl Sessions {
             scope: Some(scope),
             token_use: None,
         };
-        let token = IssuedToken {
+        IssuedToken {
             token: self.signer.sign(&claims),
             claims,
-        };
-        let holder = Holder {
-            id: sid,
-            name: client_id.to_owned(),
-            email: crate::domain::user::Email::parse("client@authd.invalid").expect("a valid address"),
-        };
-        Credential::new(holder, token, now)
+        }
     }
 
     /// Ends the session `sid` of `user_id` on every instance, recording `reason`.

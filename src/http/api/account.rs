@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonResponse;
 use secrecy::SecretString;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -98,52 +97,130 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Everything held about an account (`GET /user/me/export`). Every time is RFC 3339.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportBody {
+    profile: ExportedProfile,
+    /// Second factors, without their secrets.
+    factors: Vec<ExportedFactor>,
+    memberships: Vec<ExportedMembership>,
+    /// Live sessions, newest first.
+    sessions: Vec<ExportedSession>,
+    /// Security events about the account, newest first.
+    #[schema(value_type = Vec<super::audit::EventBody>)]
+    events: Vec<serde_json::Value>,
+    exported_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedProfile {
+    id: Uuid,
+    name: String,
+    email: String,
+    email_verified: bool,
+    phone: Option<String>,
+    is_admin: bool,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedFactor {
+    id: Uuid,
+    /// `EMAIL`, `PHONE`, `GOOGLE_AUTHENTICATOR` or `PASSKEY`.
+    strategy: &'static str,
+    /// `sms` or `whatsapp`, for a phone factor.
+    channel: Option<&'static str>,
+    enabled: bool,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedMembership {
+    organization_id: Uuid,
+    name: String,
+    /// `owner`, `admin` or `member`.
+    role: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedSession {
+    id: Uuid,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl From<AccountExport> for ExportBody {
+    fn from(export: AccountExport) -> Self {
+        let time = |unix: i64| rfc3339(unix).unwrap_or_default();
+        let AccountExport {
+            profile,
+            sessions,
+            events,
+            exported_at,
+        } = export;
+        let user = &profile.user;
+        Self {
+            profile: ExportedProfile {
+                id: user.id,
+                name: user.name.clone(),
+                email: user.email.as_str().to_owned(),
+                email_verified: user.email_verified,
+                phone: user.phone.clone(),
+                is_admin: user.is_admin,
+                created_at: time(user.created_at.unix_timestamp()),
+            },
+            factors: profile
+                .factors
+                .iter()
+                .map(|f| ExportedFactor {
+                    id: f.id,
+                    strategy: f.strategy.as_str(),
+                    channel: f.channel.map(|c| c.as_str()),
+                    enabled: f.enabled,
+                    created_at: time(f.created_at),
+                })
+                .collect(),
+            memberships: profile
+                .organizations
+                .iter()
+                .map(|(organization, role)| ExportedMembership {
+                    organization_id: organization.id,
+                    name: organization.name.clone(),
+                    role: role.as_str(),
+                })
+                .collect(),
+            sessions: sessions
+                .into_iter()
+                .map(|s| ExportedSession {
+                    id: s.id,
+                    created_at: time(s.created_at),
+                    last_used_at: time(s.last_used_at),
+                    expires_at: time(s.expires_at),
+                    user_agent: s.user_agent,
+                    ip: s.ip,
+                })
+                .collect(),
+            events: events.iter().map(|event| event.to_document()).collect(),
+            exported_at: time(exported_at),
+        }
+    }
+}
+
 /// Everything held about the caller: profile, factors (no secrets), memberships, sessions
-/// and events. Every time is RFC 3339.
+/// and events.
 #[utoipa::path(get, path = "/user/me/export", tag = "account", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 401, body = ProblemBody)))]
+    responses((status = 200, body = ExportBody), (status = 401, body = ProblemBody)))]
 pub async fn export(
     State(data): State<Arc<AccountData>>,
     Caller(caller): Caller,
-) -> Result<JsonResponse<serde_json::Value>, Problem> {
-    let AccountExport {
-        profile,
-        sessions,
-        events,
-        exported_at,
-    } = data.export(&caller).await?;
-    let user = &profile.user;
-    Ok(JsonResponse(json!({
-        "profile": {
-            "id": user.id,
-            "name": user.name,
-            "email": user.email.as_str(),
-            "emailVerified": user.email_verified,
-            "phone": user.phone,
-            "isAdmin": user.is_admin,
-            "createdAt": rfc3339(user.created_at.unix_timestamp()),
-        },
-        "factors": profile.factors.iter().map(|f| json!({
-            "id": f.id,
-            "strategy": f.strategy.as_str(),
-            "channel": f.channel.map(|c| c.as_str()),
-            "enabled": f.enabled,
-            "createdAt": rfc3339(f.created_at),
-        })).collect::<Vec<_>>(),
-        "memberships": profile.organizations.iter().map(|(organization, role)| json!({
-            "organizationId": organization.id,
-            "name": organization.name,
-            "role": role.as_str(),
-        })).collect::<Vec<_>>(),
-        "sessions": sessions.iter().map(|s| json!({
-            "id": s.id,
-            "createdAt": rfc3339(s.created_at),
-            "lastUsedAt": rfc3339(s.last_used_at),
-            "expiresAt": rfc3339(s.expires_at),
-            "userAgent": s.user_agent,
-            "ip": s.ip,
-        })).collect::<Vec<_>>(),
-        "events": events.iter().map(|event| event.to_document()).collect::<Vec<_>>(),
-        "exportedAt": rfc3339(exported_at),
-    })))
+) -> Result<JsonResponse<ExportBody>, Problem> {
+    Ok(JsonResponse(data.export(&caller).await?.into()))
 }

@@ -29,7 +29,7 @@ impl CodeStore for SqlStore {
         .bind(code.nonce.as_deref())
         .bind(code.code_challenge.as_deref())
         .bind(code.auth_time)
-        .bind(&code.method)
+        .bind(code.method.as_str())
         .bind(code.expires_at)
         .bind(code.resource.as_deref())
         .execute(&mut *tx)
@@ -56,7 +56,7 @@ impl CodeStore for SqlStore {
                 nonce: row.try_get("nonce")?,
                 code_challenge: row.try_get("code_challenge")?,
                 auth_time: row.try_get("auth_time")?,
-                method: row.try_get("method")?,
+                method: super::sessions::method_column(&row)?,
                 expires_at: row.try_get("expires_at")?,
                 resource: row.try_get("resource")?,
             };

@@ -224,7 +224,7 @@ mod tests {
                 current: grant(Uuid::new_v4()),
                 previous_jti: None,
                 rotated_at: None,
-                method: None,
+                method: crate::domain::sign_in_method::SignInMethod::Password,
                 audience: None,
                 confirmed_at: None,
             };

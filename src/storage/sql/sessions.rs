@@ -12,7 +12,19 @@ use crate::domain::credential::Holder;
 use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Audience, Session, SessionInfo, SignInHistory, TokenGrant};
+use crate::domain::sign_in_method::SignInMethod;
 use crate::ports::{SessionStore, StoreResult, UserStore};
+
+/// The sign-in method a row names; none: a password sign-in (rows from before the column).
+pub(super) fn method_column(row: &AnyRow) -> Result<SignInMethod, sqlx::Error> {
+    match row.try_get::<Option<String>, _>("method")? {
+        None => Ok(SignInMethod::Password),
+        Some(name) => SignInMethod::parse(&name).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "method".into(),
+            source: format!("unknown sign-in method {name:?}").into(),
+        }),
+    }
+}
 
 pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -28,7 +40,7 @@ pub(super) fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
         },
         previous_jti: optional_uuid_column(row, "previous_jti")?,
         rotated_at: row.try_get("rotated_at")?,
-        method: row.try_get("method")?,
+        method: method_column(row)?,
         audience: match (
             row.try_get::<Option<String>, _>("client_id")?,
             row.try_get::<Option<String>, _>("scope")?,
@@ -119,7 +131,7 @@ impl SessionStore for SqlStore {
         .bind(session.current.expires_at)
         .bind(origin.user_agent.as_deref())
         .bind(origin.ip.to_string())
-        .bind(session.method.as_deref())
+        .bind(session.method.as_str())
         .bind(session.audience.as_ref().map(|a| a.client_id.as_str()))
         .bind(session.audience.as_ref().map(|a| a.scope.as_str()))
         .bind(session.audience.as_ref().and_then(|a| a.resource.as_deref()))

@@ -20,11 +20,12 @@ use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::mfa::{
     login_strategies, ChosenStep, CodeChallenge, CodeVerdict, FactorAnswer, LoginChallenge, Strategy, CODE_TTL,
 };
+use crate::domain::sign_in_method::SignInMethod;
 use crate::domain::throttle::Action;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{Cache, Clock, DataKey, MfaStore, OneTimeSecrets, SecurityEvents, UserStore};
-use crate::usecases::sessions::{Proof, Sessions};
+use crate::usecases::sessions::Sessions;
 use crate::usecases::throttle::{Attempter, Throttle};
 use crate::usecases::Ports;
 
@@ -234,7 +235,7 @@ impl Challenges {
         match verdict {
             CodeVerdict::Accepted => {
                 let user = self.take_challenge(&key, challenge.user_id).await?;
-                let proof = Proof::SecondFactor(challenge.strategy.as_str());
+                let proof = SignInMethod::SecondFactor(challenge.strategy);
                 self.sessions.open(&user, proof, origin).await
             }
             CodeVerdict::Exhausted => Err(AuthError::InvalidHash),

@@ -12,6 +12,7 @@ use super::{target, Issuer};
 use crate::domain::authorization::{Asks, AuthorizationRequest};
 use crate::domain::oauth::{Client, Grant};
 use crate::domain::oidc::{AuthorizationCode, OAuthError, CODE_TTL_SECS};
+use crate::domain::sign_in_method::SignInMethod;
 use crate::domain::token::Claims;
 use crate::domain::AuthError;
 use crate::ports::{ClientStore, Clock, CodeStore, ConsentStore, DataKey, OneTimeSecrets, StoreError};
@@ -45,7 +46,7 @@ pub enum Outcome {
 struct CodeGrant {
     scope: String,
     resource: Option<String>,
-    method: String,
+    method: SignInMethod,
     auth_time: i64,
 }
 

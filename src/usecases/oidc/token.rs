@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::authorize::CODE;
-use super::claims::{id_token, released, IdTokenFacts};
+use super::claims::{id_token, released, IdTokenFacts, Released};
 use super::{target, Issuer};
 use crate::domain::authorization::scope_list;
 use crate::domain::oauth::{Client, Grant};
@@ -218,7 +218,7 @@ impl TokenGrants {
         };
         let credential = self
             .sessions
-            .open_for_client(&profile.user, &record.method, audience, origin)
+            .open_for_client(&profile.user, record.method, audience, origin)
             .await?;
         let claims = &credential.token.claims;
         if let Err(err) = self.codes.record_issued_session(&digest, claims.sid).await {
@@ -231,7 +231,7 @@ impl TokenGrants {
                 expires_at: claims.exp,
                 issued_at: now,
                 auth_time: record.auth_time,
-                method: &record.method,
+                method: record.method,
                 access_token: credential.token.token.expose_secret(),
                 nonce: record.nonce.as_deref(),
             };
@@ -311,7 +311,7 @@ impl TokenGrants {
             expires_at: claims.exp,
             issued_at: self.clock.unix_now(),
             auth_time,
-            method: &method,
+            method,
             access_token: access.expose_secret(),
             nonce: None,
         };
@@ -337,12 +337,12 @@ impl TokenGrants {
             .collect();
         let scope = scopes.join(" ");
         let resource = target(self.clients.as_ref(), request.resource.as_deref()).await?;
-        let credential = self
+        let issued = self
             .sessions
             .client_token(&client.id, resource, scope.clone(), self.token_ttl_secs);
         Ok(Granted {
-            expires_in: credential.expires_in,
-            access_token: credential.token.token,
+            expires_in: self.token_ttl_secs,
+            access_token: issued.token,
             id_token: None,
             refresh_token: None,
             scope,
@@ -365,7 +365,7 @@ impl TokenGrants {
     /// The claims of the user an OpenID Connect access token was issued for, as far as
     /// its scopes release them. Only a token meant for the client itself (not for another
     /// API) and granted `openid` reaches userinfo.
-    pub async fn userinfo(&self, claims: &Claims) -> Result<serde_json::Value, OAuthError> {
+    pub async fn userinfo(&self, claims: &Claims) -> Result<Released, OAuthError> {
         if !claims.meant_for_client() || !claims.has_scope("openid") {
             return Err(OAuthError::new(
                 "insufficient_scope",
@@ -380,6 +380,6 @@ impl TokenGrants {
             .ok_or(AuthError::InvalidToken)?;
         let scope = claims.scope.as_deref().unwrap_or_default();
         let scopes: Vec<&str> = scope.split(' ').collect();
-        Ok(serde_json::Value::Object(released(&profile, &scopes)))
+        Ok(released(&profile, &scopes))
     }
 }
