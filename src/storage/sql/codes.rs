@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
+use super::{optional_uuid_column, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::oidc::{AuthorizationCode, Redemption};
 use crate::ports::{CodeStore, StoreResult};
 
@@ -23,7 +23,7 @@ impl CodeStore for SqlStore {
         )
         .bind(&code.digest)
         .bind(&code.client_id)
-        .bind(code.user_id.to_string())
+        .bind_id(code.user_id)
         .bind(&code.redirect_uri)
         .bind(&code.scope)
         .bind(code.nonce.as_deref())
@@ -76,7 +76,7 @@ impl CodeStore for SqlStore {
 
     async fn record_issued_session(&self, digest: &str, session_id: Uuid) -> StoreResult<()> {
         sqlx::query("UPDATE oauth_codes SET issued_session = $1 WHERE code_digest = $2")
-            .bind(session_id.to_string())
+            .bind_id(session_id)
             .bind(digest)
             .execute(&self.writer)
             .await?;

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{unavailable, SqlStore};
+use super::{unavailable, BindId as _, SqlStore};
 use crate::ports::{Consent, ConsentStore, StoreResult};
 
 #[async_trait]
 impl ConsentStore for SqlStore {
     async fn consented_scope(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT scope FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -21,12 +21,12 @@ impl ConsentStore for SqlStore {
     async fn grant_consent(&self, user_id: Uuid, client_id: &str, scope: &str, now: i64) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO oauth_consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .bind(client_id)
             .bind(scope)
             .bind(now)
@@ -37,7 +37,7 @@ impl ConsentStore for SqlStore {
 
     async fn withdraw_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .bind(client_id)
             .execute(&self.writer)
             .await?;
@@ -49,7 +49,7 @@ impl ConsentStore for SqlStore {
             "SELECT c.client_id, o.name, c.scope, c.granted_at FROM oauth_consents c \
              JOIN oauth_clients o ON o.id = c.client_id WHERE c.user_id = $1 ORDER BY c.granted_at DESC",
         )
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::outbox::insert_message;
-use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
+use super::{optional_uuid_column, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::{EventKind, EventQuery, Origin, SecurityEvent};
 use crate::ports::{EventFanOut, EventLog, QueuedMessage, SecurityEvents, StoreResult};
 
@@ -18,7 +18,7 @@ async fn write(tx: &mut Transaction<'_, Any>, fan_out: &dyn EventFanOut, event: 
     sqlx::query(
         "INSERT INTO security_events (id, type, user_id, at, ip, user_agent, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(event.id.to_string())
+    .bind_id(event.id)
     .bind(event.kind.as_str())
     .bind(event.user_id.map(|id| id.to_string()))
     .bind(event.at)

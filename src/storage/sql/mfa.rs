@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{on_constraint, passkeys, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, passkeys, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::mfa::{Factor, PhoneChannel, Strategy};
 use crate::ports::{Constraint, MfaStore, StoreError, StoreResult};
@@ -38,7 +38,7 @@ impl MfaStore for SqlStore {
         let _forget = self.changing_profile_of(factor.user_id);
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1 AND strategy = $2 AND enabled = 0")
-            .bind(factor.user_id.to_string())
+            .bind_id(factor.user_id)
             .bind(factor.strategy.as_str())
             .execute(&mut *tx)
             .await?;
@@ -46,8 +46,8 @@ impl MfaStore for SqlStore {
             "INSERT INTO mfa_factors (id, user_id, strategy, channel, enabled, secret_ciphertext, code_digest, \
              code_expires_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)",
         )
-        .bind(factor.id.to_string())
-        .bind(factor.user_id.to_string())
+        .bind_id(factor.id)
+        .bind_id(factor.user_id)
         .bind(factor.strategy.as_str())
         .bind(factor.channel.map(PhoneChannel::as_str))
         .bind(&factor.secret_ciphertext)
@@ -67,7 +67,7 @@ impl MfaStore for SqlStore {
              UNION ALL {} ORDER BY created_at, id",
             passkeys::AS_FACTORS
         ))
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -78,7 +78,7 @@ impl MfaStore for SqlStore {
 
     async fn factor(&self, id: Uuid) -> StoreResult<Option<Factor>> {
         let row = sqlx::query("SELECT * FROM mfa_factors WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(factor_from_row).transpose().map_err(unavailable)
@@ -99,7 +99,7 @@ impl MfaStore for SqlStore {
         let result = sqlx::query(
             "UPDATE mfa_factors SET enabled = 1, code_digest = NULL, code_expires_at = NULL, attempts = 0 WHERE id = $1",
         )
-        .bind(id.to_string())
+        .bind_id(id)
         .execute(&mut *tx)
         .await?;
         self.commit_one_with(tx, result.rows_affected(), event).await
@@ -111,8 +111,8 @@ impl MfaStore for SqlStore {
         let mut deleted = 0;
         for table in ["mfa_factors", "passkeys", "passkey_registrations"] {
             let result = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND user_id = $2"))
-                .bind(id.to_string())
-                .bind(user_id.to_string())
+                .bind_id(id)
+                .bind_id(user_id)
                 .execute(&mut *tx)
                 .await?;
             deleted += result.rows_affected();
@@ -123,7 +123,7 @@ impl MfaStore for SqlStore {
     async fn disable_factor(&self, user_id: Uuid, strategy: Strategy) -> StoreResult<()> {
         let _forget = self.changing_profile_of(user_id);
         sqlx::query("UPDATE mfa_factors SET enabled = 0 WHERE user_id = $1 AND strategy = $2")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .bind(strategy.as_str())
             .execute(&self.writer)
             .await?;
@@ -136,7 +136,7 @@ impl MfaStore for SqlStore {
             "UPDATE mfa_factors SET last_used_step = $1 WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $1)",
         )
         .bind(step)
-        .bind(factor_id.to_string())
+        .bind_id(factor_id)
         .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -151,13 +151,13 @@ impl MfaStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .execute(&mut *tx)
             .await?;
         for (id, digest) in codes {
             sqlx::query("INSERT INTO recovery_codes (id, user_id, code_digest, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(id.to_string())
-                .bind(user_id.to_string())
+                .bind_id(*id)
+                .bind_id(user_id)
                 .bind(digest)
                 .bind(now)
                 .execute(&mut *tx)
@@ -168,7 +168,7 @@ impl MfaStore for SqlStore {
 
     async fn has_recovery_codes(&self, user_id: Uuid) -> StoreResult<bool> {
         let row = sqlx::query("SELECT id FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL LIMIT 1")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
@@ -179,7 +179,7 @@ impl MfaStore for SqlStore {
             "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_digest = $3 AND used_at IS NULL",
         )
         .bind(now)
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .bind(digest)
         .execute(&self.writer)
         .await?;

@@ -28,6 +28,7 @@ mod consents;
 mod deletion;
 mod ephemeral;
 mod events;
+mod links;
 mod mfa;
 mod organizations;
 mod outbox;
@@ -272,6 +273,20 @@ impl From<sqlx::Error> for StoreError {
             component: "database",
             reason: err.to_string(),
         }
+    }
+}
+
+/// A query of either database.
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds an id as the text both databases keep ids in (the `Any` driver has no UUID type).
+pub(super) trait BindId {
+    fn bind_id(self, id: Uuid) -> Self;
+}
+
+impl BindId for AnyQuery<'_> {
+    fn bind_id(self, id: Uuid) -> Self {
+        self.bind(id.to_string())
     }
 }
 

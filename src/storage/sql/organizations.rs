@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{on_constraint, optional_uuid_column, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, optional_uuid_column, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::organization::{check_member_removal, would_create_cycle, Membership, Organization, Role};
 use crate::domain::AuthError;
@@ -47,9 +47,9 @@ const INSERT_MEMBERSHIP: &str =
 
 fn insert_membership(membership: &Membership) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
     sqlx::query(INSERT_MEMBERSHIP)
-        .bind(membership.id.to_string())
-        .bind(membership.organization_id.to_string())
-        .bind(membership.user_id.to_string())
+        .bind_id(membership.id)
+        .bind_id(membership.organization_id)
+        .bind_id(membership.user_id)
         .bind(membership.role.as_str())
         .bind(membership.created_at)
 }
@@ -60,7 +60,7 @@ impl OrganizationStore for SqlStore {
         let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO organizations (id, name, parent_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(organization.id.to_string())
+            .bind_id(organization.id)
             .bind(&organization.name)
             .bind(organization.parent_id.map(|id| id.to_string()))
             .bind(organization.created_at)
@@ -72,7 +72,7 @@ impl OrganizationStore for SqlStore {
 
     async fn organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
         let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(organization_from_row).transpose().map_err(unavailable)
@@ -80,7 +80,7 @@ impl OrganizationStore for SqlStore {
 
     async fn members(&self, organization_id: Uuid) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query("SELECT * FROM memberships WHERE organization_id = $1 ORDER BY created_at, id")
-            .bind(organization_id.to_string())
+            .bind_id(organization_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -91,8 +91,8 @@ impl OrganizationStore for SqlStore {
 
     async fn role_of(&self, organization_id: Uuid, user_id: Uuid) -> StoreResult<Option<Role>> {
         let row = sqlx::query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
-            .bind(organization_id.to_string())
-            .bind(user_id.to_string())
+            .bind_id(organization_id)
+            .bind_id(user_id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(role_from_row).transpose().map_err(unavailable)
@@ -122,7 +122,7 @@ impl OrganizationStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         let exists = sqlx::query("SELECT id FROM organizations WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
@@ -130,10 +130,7 @@ impl OrganizationStore for SqlStore {
         }
         if let Some(new_parent) = parent {
             if let Some(new_parent) = new_parent {
-                let rows = sqlx::query(ANCESTRY)
-                    .bind(new_parent.to_string())
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let rows = sqlx::query(ANCESTRY).bind_id(new_parent).fetch_all(&mut *tx).await?;
                 if rows.is_empty() {
                     return Ok(OrganizationUpdate::UnknownParent);
                 }
@@ -147,14 +144,14 @@ impl OrganizationStore for SqlStore {
             }
             sqlx::query("UPDATE organizations SET parent_id = $1 WHERE id = $2")
                 .bind(new_parent.map(|p| p.to_string()))
-                .bind(id.to_string())
+                .bind_id(id)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some(name) = name {
             sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
                 .bind(name)
-                .bind(id.to_string())
+                .bind_id(id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -173,15 +170,15 @@ impl OrganizationStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         // Locks the organization's row, so concurrent removals count owners one at a time.
         let locked = sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
-            .bind(organization_id.to_string())
+            .bind_id(organization_id)
             .execute(&mut *tx)
             .await?;
         if locked.rows_affected() == 0 {
             return Ok(Err(AuthError::NotFound("organization")));
         }
         let target = sqlx::query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
-            .bind(organization_id.to_string())
-            .bind(user_id.to_string())
+            .bind_id(organization_id)
+            .bind_id(user_id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(target) = target else {
@@ -199,8 +196,8 @@ impl OrganizationStore for SqlStore {
             return Ok(Err(refusal));
         }
         sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
-            .bind(organization_id.to_string())
-            .bind(user_id.to_string())
+            .bind_id(organization_id)
+            .bind_id(user_id)
             .execute(&mut *tx)
             .await?;
         self.commit_with(tx, event).await?;
@@ -212,7 +209,7 @@ impl OrganizationStore for SqlStore {
             "SELECT o.id, o.name, o.parent_id, o.created_at, m.role FROM memberships m \
              JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.created_at, o.id",
         )
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

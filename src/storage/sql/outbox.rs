@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{unavailable, uuid_column, SqlStore};
+use super::{unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::notification::DeliveryChannel;
 use crate::ports::{Outbox, QueuedMessage, StoreResult};
 
@@ -17,7 +17,7 @@ where
         "INSERT INTO notifications (id, channel, recipient, payload_ciphertext, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
     )
-    .bind(message.id.to_string())
+    .bind_id(message.id)
     .bind(message.channel.as_str())
     .bind(&message.recipient)
     .bind(&message.payload_ciphertext)
@@ -67,50 +67,71 @@ impl Outbox for SqlStore {
     }
 
     async fn mark_sent(&self, id: Uuid, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE notifications SET status = 'sent', payload_ciphertext = NULL, attempts = attempts + 1, \
-             lease_until = NULL, finished_at = $1 WHERE id = $2",
-        )
-        .bind(now_ms)
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.record_attempt(id, Attempt::Sent { now_ms }).await
     }
 
     async fn mark_retry(&self, id: Uuid, next_attempt_at_ms: i64, error: &str) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, last_error = $2 \
-             WHERE id = $3",
+        self.record_attempt(
+            id,
+            Attempt::Retry {
+                next_attempt_at_ms,
+                error,
+            },
         )
-        .bind(next_attempt_at_ms)
-        .bind(error)
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn mark_failed(&self, id: Uuid, now_ms: i64, error: &str) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE notifications SET status = 'failed', payload_ciphertext = NULL, attempts = attempts + 1, \
-             lease_until = NULL, last_error = $1, finished_at = $2 WHERE id = $3",
-        )
-        .bind(error)
-        .bind(now_ms)
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.record_attempt(id, Attempt::Failed { now_ms, error }).await
     }
 
     async fn message_status(&self, id: Uuid) -> StoreResult<Option<(String, u32)>> {
         let row = sqlx::query("SELECT status, attempts FROM notifications WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| Ok((row.try_get("status")?, row.try_get::<i64, _>("attempts")? as u32)))
             .transpose()
             .map_err(unavailable)
+    }
+}
+
+/// How a delivery attempt ended, as the row records it.
+enum Attempt<'a> {
+    /// Delivered: the payload is erased.
+    Sent { now_ms: i64 },
+    /// Failed for now: due again at `next_attempt_at_ms`.
+    Retry { next_attempt_at_ms: i64, error: &'a str },
+    /// Failed for good: the payload is erased, the error kept.
+    Failed { now_ms: i64, error: &'a str },
+}
+
+impl SqlStore {
+    /// The one transition of a leased message: one more attempt, the lease released, and
+    /// the row sent, due again, or failed.
+    async fn record_attempt(&self, id: Uuid, attempt: Attempt<'_>) -> StoreResult<()> {
+        let (status, next_attempt_at, finished_at, error) = match attempt {
+            Attempt::Sent { now_ms } => ("sent", None, Some(now_ms), None),
+            Attempt::Retry {
+                next_attempt_at_ms,
+                error,
+            } => ("pending", Some(next_attempt_at_ms), None, Some(error)),
+            Attempt::Failed { now_ms, error } => ("failed", None, Some(now_ms), Some(error)),
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = $1, attempts = attempts + 1, lease_until = NULL, \
+             next_attempt_at = COALESCE($2, next_attempt_at), finished_at = $3, \
+             last_error = COALESCE($4, last_error), \
+             payload_ciphertext = CASE WHEN $1 = 'pending' THEN payload_ciphertext ELSE NULL END \
+             WHERE id = $5",
+        )
+        .bind(status)
+        .bind(next_attempt_at)
+        .bind(finished_at)
+        .bind(error)
+        .bind_id(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 }

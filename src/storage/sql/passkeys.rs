@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{on_constraint, unavailable, uuid_column, SqlStore};
+use super::{on_constraint, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::mfa::{PasskeyRegistration, StoredPasskey};
 use crate::ports::{Constraint, PasskeyStore, StoreResult};
@@ -40,15 +40,15 @@ impl PasskeyStore for SqlStore {
     async fn insert_registration(&self, registration: &PasskeyRegistration) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM passkey_registrations WHERE user_id = $1 AND expires_at <= $2")
-            .bind(registration.user_id.to_string())
+            .bind_id(registration.user_id)
             .bind(registration.created_at)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO passkey_registrations (id, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(registration.id.to_string())
-        .bind(registration.user_id.to_string())
+        .bind_id(registration.id)
+        .bind_id(registration.user_id)
         .bind(&registration.name)
         .bind(registration.created_at)
         .bind(registration.expires_at)
@@ -59,7 +59,7 @@ impl PasskeyStore for SqlStore {
 
     async fn end_registration(&self, id: Uuid) -> StoreResult<()> {
         sqlx::query("DELETE FROM passkey_registrations WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&self.writer)
             .await?;
         Ok(())
@@ -69,8 +69,8 @@ impl PasskeyStore for SqlStore {
         let _forget = self.changing_profile_of(passkey.user_id);
         let mut tx = self.writer.begin().await?;
         let pending = sqlx::query("DELETE FROM passkey_registrations WHERE id = $1 AND user_id = $2")
-            .bind(passkey.id.to_string())
-            .bind(passkey.user_id.to_string())
+            .bind_id(passkey.id)
+            .bind_id(passkey.user_id)
             .execute(&mut *tx)
             .await?;
         if pending.rows_affected() == 0 {
@@ -80,8 +80,8 @@ impl PasskeyStore for SqlStore {
             "INSERT INTO passkeys (id, user_id, name, credential_id, passkey, enabled, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6)",
         )
-        .bind(passkey.id.to_string())
-        .bind(passkey.user_id.to_string())
+        .bind_id(passkey.id)
+        .bind_id(passkey.user_id)
         .bind(&passkey.name)
         .bind(&passkey.credential_id)
         .bind(&passkey.passkey)
@@ -95,7 +95,7 @@ impl PasskeyStore for SqlStore {
 
     async fn passkeys_of(&self, user_id: Uuid) -> StoreResult<Vec<StoredPasskey>> {
         let rows = sqlx::query("SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
-            .bind(user_id.to_string())
+            .bind_id(user_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -108,7 +108,7 @@ impl PasskeyStore for SqlStore {
         sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
             .bind(passkey)
             .bind(now)
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&self.writer)
             .await?;
         Ok(())
@@ -118,7 +118,7 @@ impl PasskeyStore for SqlStore {
         let _forget = self.changing_profiles();
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE passkeys SET enabled = 0 WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         self.commit_with(tx, event).await

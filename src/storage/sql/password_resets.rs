@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{unavailable, SqlStore};
+use super::links::Links;
+use super::{unavailable, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::Stamp;
 use crate::ports::{PasswordResetStore, StoreResult};
@@ -13,16 +14,12 @@ impl PasswordResetStore for SqlStore {
     async fn insert_reset(&self, user_id: Uuid, hash_digest: &str, expires_at: i64, stamp: Stamp) -> StoreResult<()> {
         let now = stamp.at;
         let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        Links::PasswordResets.void_unused(&mut tx, user_id, now).await?;
         sqlx::query(
             "INSERT INTO password_resets (id, user_id, hash_digest, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(stamp.id.to_string())
-        .bind(user_id.to_string())
+        .bind_id(stamp.id)
+        .bind_id(user_id)
         .bind(hash_digest)
         .bind(expires_at)
         .bind(now)
@@ -64,7 +61,7 @@ impl PasswordResetStore for SqlStore {
         };
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
-            .bind(user.to_string())
+            .bind_id(user)
             .execute(&mut *tx)
             .await?;
         let event = SecurityEvent {

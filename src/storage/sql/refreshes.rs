@@ -15,9 +15,9 @@ use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use super::batch::{parameters, Batcher};
-use super::sessions::session_from_row;
-use super::users::email_column;
+use super::sessions::{session_from_row, SESSION_COLUMNS};
 use super::uuid_column;
+use super::{users::email_column, BindId as _};
 use crate::domain::credential::Holder;
 use crate::domain::session::{Session, TokenGrant};
 
@@ -47,7 +47,7 @@ pub fn rotations_of_current(writer: AnyPool) -> Batcher<Rotation, Option<Session
 }
 
 async fn rotate_current_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<Option<Session>>, sqlx::Error> {
-    let statement = rotation_of_current_statement(rotations.len());
+    let statement = rotation_statement(rotations.len());
     let query = bind_rotations(sqlx::query(&statement), rotations);
     let mut rotated: HashMap<(Uuid, Uuid), Session> = HashMap::new();
     for row in query.fetch_all(writer).await? {
@@ -60,10 +60,13 @@ async fn rotate_current_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<
         .collect())
 }
 
-/// Like [`rotation_statement`], also requiring the session to be unexpired, capping the new
-/// token's expiry at the session's end (the rule of `domain::session`'s grants: a token
-/// never outlives its session), and returning the rotated row.
-fn rotation_of_current_statement(rows: usize) -> String {
+/// The one rotation statement, `UPDATE ... FROM (VALUES ...)` for `rows` rotations (both
+/// databases name the columns of a bare `VALUES` list `column1`, `column2`, ...). A row
+/// rotates only from its current token, in a live session; the new token's expiry is
+/// capped at the session's end (the rule of `domain::session`'s grants, which the fast
+/// path does not read the row to apply: a token never outlives its session); the rotated
+/// rows come back whole.
+fn rotation_statement(rows: usize) -> String {
     format!(
         "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
          current_issued_at = v.column4, \
@@ -72,8 +75,7 @@ fn rotation_of_current_statement(rows: usize) -> String {
          FROM (VALUES {}) AS v \
          WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 \
          AND sessions.revoked_at IS NULL AND sessions.expires_at > v.column6 \
-         RETURNING id, user_id, created_at, expires_at, revoked_at, current_jti, current_issued_at, \
-         current_expires_at, previous_jti, rotated_at, method, client_id, scope, resource, confirmed_at, signed_in_at",
+         RETURNING {SESSION_COLUMNS}",
         values_of(rows)
     )
 }
@@ -86,20 +88,18 @@ fn values_of(rows: usize) -> String {
         .join(", ")
 }
 
-fn bind_rotations<'q>(mut query: AnyQuery<'q>, rotations: &[Rotation]) -> AnyQuery<'q> {
+fn bind_rotations<'q>(mut query: super::AnyQuery<'q>, rotations: &[Rotation]) -> super::AnyQuery<'q> {
     for rotation in rotations {
         query = query
-            .bind(rotation.session.to_string())
-            .bind(rotation.from_jti.to_string())
-            .bind(rotation.next.jti.to_string())
+            .bind_id(rotation.session)
+            .bind_id(rotation.from_jti)
+            .bind_id(rotation.next.jti)
             .bind(rotation.next.issued_at)
             .bind(rotation.next.expires_at)
             .bind(rotation.now);
     }
     query
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn session_and_holder(row: &sqlx::any::AnyRow) -> Result<(Session, Holder), sqlx::Error> {
     let session = session_from_row(row)?;
@@ -134,19 +134,6 @@ async fn rotate_all(writer: &AnyPool, rotations: &[Rotation]) -> Result<Vec<bool
         .collect())
 }
 
-/// `UPDATE ... FROM (VALUES ...)` for `rows` rotations. Both databases name the columns of a
-/// bare `VALUES` list `column1`, `column2`, ...
-fn rotation_statement(rows: usize) -> String {
-    format!(
-        "UPDATE sessions SET previous_jti = current_jti, current_jti = v.column3, \
-         current_issued_at = v.column4, current_expires_at = v.column5, rotated_at = v.column6 \
-         FROM (VALUES {}) AS v \
-         WHERE sessions.id = v.column1 AND sessions.current_jti = v.column2 AND sessions.revoked_at IS NULL \
-         RETURNING id, current_jti",
-        values_of(rows)
-    )
-}
-
 async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, Holder)>>, sqlx::Error> {
     let statement = format!(
         "SELECT s.*, u.name AS holder_name, u.email AS holder_email \
@@ -155,7 +142,7 @@ async fn read_all(pool: &AnyPool, ids: &[Uuid]) -> Result<Vec<Option<(Session, H
     );
     let mut query = sqlx::query(&statement);
     for id in ids {
-        query = query.bind(id.to_string());
+        query = query.bind_id(*id);
     }
     let mut found: HashMap<Uuid, (Session, Holder)> = HashMap::new();
     for row in query.fetch_all(pool).await? {

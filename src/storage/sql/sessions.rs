@@ -7,13 +7,18 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::refreshes::Rotation;
-use super::{optional_uuid_column, unavailable, uuid_column, SqlStore};
+use super::{optional_uuid_column, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::credential::Holder;
 use crate::domain::events::{Origin, SecurityEvent};
 use crate::domain::revocation::{Revocation, RevokedSubject};
 use crate::domain::session::{Audience, Session, SessionInfo, SignInHistory, TokenGrant};
 use crate::domain::sign_in_method::SignInMethod;
 use crate::ports::{SessionStore, StoreResult, UserStore};
+
+/// Every column [`session_from_row`] reads, for a statement that names its columns.
+pub(super) const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, revoked_at, current_jti, \
+     current_issued_at, current_expires_at, previous_jti, rotated_at, method, client_id, scope, resource, \
+     confirmed_at, signed_in_at";
 
 /// The sign-in method a row names; none: a password sign-in (rows from before the column).
 pub(super) fn method_column(row: &AnyRow) -> Result<SignInMethod, sqlx::Error> {
@@ -109,7 +114,7 @@ impl SessionStore for SqlStore {
             "UPDATE sessions SET confirmed_at = $1 WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
         )
         .bind(now)
-        .bind(id.to_string())
+        .bind_id(id)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -122,11 +127,11 @@ impl SessionStore for SqlStore {
              user_agent, ip, method, client_id, scope, resource, signed_in_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(session.id.to_string())
-        .bind(session.user_id.to_string())
+        .bind_id(session.id)
+        .bind_id(session.user_id)
         .bind(session.created_at)
         .bind(session.expires_at)
-        .bind(session.current.jti.to_string())
+        .bind_id(session.current.jti)
         .bind(session.current.issued_at)
         .bind(session.current.expires_at)
         .bind(origin.user_agent.as_deref())
@@ -146,7 +151,7 @@ impl SessionStore for SqlStore {
             "SELECT id, created_at, COALESCE(rotated_at, created_at) AS last_used_at, expires_at, user_agent, ip \
              FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
         )
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
@@ -171,7 +176,7 @@ impl SessionStore for SqlStore {
              EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND created_at >= $2 \
                      AND COALESCE(user_agent, '') = COALESCE($3, '')) AS seen",
         )
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .bind(since)
         .bind(user_agent)
         .fetch_one(&self.pool)
@@ -238,7 +243,7 @@ impl SessionStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         let updated = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         log_revocation(&mut *tx, &revocation, now).await?;
@@ -258,7 +263,7 @@ impl SessionStore for SqlStore {
                 sqlx::query(&format!("{live} AND user_id = $3"))
                     .bind(client_id)
                     .bind(now)
-                    .bind(user.to_string())
+                    .bind_id(user)
                     .fetch_all(&self.pool)
                     .await
             }
@@ -282,7 +287,7 @@ impl SessionStore for SqlStore {
              WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 AND id <> COALESCE($3, '') RETURNING id",
         )
         .bind(now)
-        .bind(user_id.to_string())
+        .bind_id(user_id)
         .bind(except.map(|id| id.to_string()))
         .fetch_all(&mut *tx)
         .await?;

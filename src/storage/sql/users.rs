@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::profiles::Lookup;
-use super::{mfa, on_constraint, organizations, unavailable, uuid_column, SqlStore};
+use super::{mfa, on_constraint, organizations, unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::revocation::Revocation;
@@ -90,7 +90,7 @@ impl UserStore for SqlStore {
             "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(user.id.to_string())
+        .bind_id(user.id)
         .bind(&user.name)
         .bind(user.email.as_str())
         .bind(user.email.normalized())
@@ -106,7 +106,7 @@ impl UserStore for SqlStore {
 
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id.to_string())
+            .bind_id(id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(user_from_row).transpose().map_err(unavailable)
@@ -118,7 +118,7 @@ impl UserStore for SqlStore {
             Lookup::Hit(profile) => return Ok(Some(profile)),
             Lookup::Miss(generation) => generation,
         };
-        let rows = sqlx::query(PROFILE).bind(id.to_string()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(PROFILE).bind_id(id).fetch_all(&self.pool).await?;
         let profile = profile_from_rows(&rows)?;
         if let Some(profile) = &profile {
             self.profiles.keep(profile, missed_at, read_from);
@@ -147,7 +147,7 @@ impl UserStore for SqlStore {
         .bind(update.email.as_ref().map(Email::as_str))
         .bind(update.email.as_ref().map(Email::normalized))
         .bind(update.phone.as_ref().map(Phone::as_str))
-        .bind(id.to_string())
+        .bind_id(id)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::UserEmail))?;
@@ -159,7 +159,7 @@ impl UserStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         self.commit_with(tx, event).await
@@ -170,7 +170,7 @@ impl UserStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         let result = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
             .bind(disabled.then_some(now))
-            .bind(id.to_string())
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         self.commit_one_with(tx, result.rows_affected(), event).await

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{unavailable, uuid_column, SqlStore};
+use super::links::Links;
+use super::{unavailable, uuid_column, BindId as _, SqlStore};
 use crate::domain::events::SecurityEvent;
 use crate::domain::user::Email;
 use crate::domain::Stamp;
@@ -22,17 +23,13 @@ impl VerificationStore for SqlStore {
     ) -> StoreResult<()> {
         let now = stamp.at;
         let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE email_verifications SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        Links::EmailVerifications.void_unused(&mut tx, user_id, now).await?;
         sqlx::query(
             "INSERT INTO email_verifications (id, user_id, email, hash_digest, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(stamp.id.to_string())
-        .bind(user_id.to_string())
+        .bind_id(stamp.id)
+        .bind_id(user_id)
         .bind(email.normalized())
         .bind(hash_digest)
         .bind(expires_at)
@@ -68,7 +65,7 @@ impl VerificationStore for SqlStore {
             "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2 AND email_normalized = $3",
         )
         .bind(now)
-        .bind(user.to_string())
+        .bind_id(user)
         .bind(&email)
         .execute(&mut *tx)
         .await?;
