@@ -36,6 +36,11 @@ pub struct Asks {
     pub code_challenge: Option<String>,
     /// The API the tokens are for (RFC 8707).
     pub resource: Option<String>,
+    /// Who the application thinks is signing in (an e-mail address): the sign-in form
+    /// starts filled in with it, nothing more (Core §3.1.2.1).
+    pub login_hint: Option<String>,
+    /// The languages the person prefers, in order (Core §3.1.2.1), as sent.
+    pub ui_locales: Option<String>,
 }
 
 /// The `prompt` values authd acts on (others are ignored, as Core §3.1.2.1 allows).
@@ -118,6 +123,8 @@ impl AuthorizationRequest {
             asks.code_challenge.as_ref().map(|_| "S256".to_owned()),
         );
         put("resource", asks.resource.clone());
+        put("login_hint", asks.login_hint.clone());
+        put("ui_locales", asks.ui_locales.clone());
         pairs
     }
 }
@@ -149,7 +156,7 @@ pub fn scope_list(value: &str) -> Vec<String> {
 impl Asks {
     fn parse(parameters: &HashMap<String, String>) -> Result<Self, OAuthError> {
         let get = |name: &str| parameters.get(name).map(String::as_str);
-        let too_long = ["state", "nonce", "code_challenge"]
+        let too_long = ["state", "nonce", "code_challenge", "login_hint", "ui_locales"]
             .iter()
             .any(|name| get(name).is_some_and(|v| v.len() > MAX_PARAMETER_LEN));
         if too_long {
@@ -195,6 +202,8 @@ impl Asks {
             nonce: get("nonce").map(str::to_owned),
             code_challenge,
             resource: get("resource").map(str::to_owned),
+            login_hint: get("login_hint").map(str::to_owned),
+            ui_locales: get("ui_locales").map(str::to_owned),
         })
     }
 }
@@ -246,10 +255,17 @@ mod tests {
 
     #[test]
     fn a_satisfied_prompt_is_not_asked_again_and_the_rest_round_trips() {
-        let request = parse("response_type=code&client_id=app&scope=openid&prompt=login+consent&nonce=n");
+        let request = parse(
+            "response_type=code&client_id=app&scope=openid&prompt=login+consent&nonce=n\
+             &login_hint=ada%40example.com&ui_locales=de+en",
+        );
         let again = request.satisfied(true, false);
         assert!(!again.asks.as_ref().unwrap().prompt.login);
         assert!(again.asks.as_ref().unwrap().prompt.consent);
+        assert_eq!(
+            again.asks.as_ref().unwrap().login_hint.as_deref(),
+            Some("ada@example.com")
+        );
         let pairs: HashMap<String, String> = again.to_parameters().into_iter().collect();
         assert_eq!(AuthorizationRequest::parse(&pairs), again);
     }

@@ -579,6 +579,41 @@ async fn requests_the_basic_op_plan_refuses() {
         parameter(&to, "return_to").is_none(),
         "no request is carried in the address"
     );
+    // login_hint fills in the form, for this browser only.
+    let hinted: Vec<(&str, &str)> = [
+        base.as_slice(),
+        &[("response_type", "code"), ("login_hint", "ada@example.com")],
+    ]
+    .concat();
+    let answer = authorize(&server, nobody, &hinted).await;
+    let browser_cookies: Vec<String> = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let login_url = server.url(&format!("/ui/login?{}", location(&answer).query().unwrap()));
+    let page = |cookies: String| {
+        let http = reqwest::Client::new();
+        let url = login_url.clone();
+        async move {
+            http.get(url)
+                .header("cookie", cookies)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let filled = page(browser_cookies.join("; ")).await;
+    assert!(filled.contains("value=\"ada@example.com\""), "{filled}");
+    let elsewhere = page(String::new()).await;
+    assert!(
+        !elsewhere.contains("ada@example.com"),
+        "another browser sees nothing of the flow"
+    );
 
     // A signed-in browser gets a code; the code needs the right verifier and secret.
     let cookies = signed_in_browser(&server, "ada@example.com").await;

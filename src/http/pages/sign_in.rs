@@ -94,7 +94,12 @@ pub async fn login_page(
             None => return browser.redirect(destination(onward.return_to.as_deref())),
         }
     }
-    let values = context! { onward => onward.for_page() };
+    // An application may name who signs in (`login_hint`): the form starts filled in.
+    let email = flow.and_then(|(_, flow)| match flow.then {
+        Then::Authorization(request) => request.asks.ok().and_then(|asks| asks.login_hint),
+        Then::Page(_) => None,
+    });
+    let values = context! { onward => onward.for_page(), email };
     browser.page(StatusCode::OK, "login.html", values)
 }
 
