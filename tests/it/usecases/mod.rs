@@ -4,6 +4,7 @@
 //! instead of sleeping.
 
 mod flows;
+mod login;
 mod oauth;
 mod sessions;
 
