@@ -20,38 +20,60 @@ use crate::usecases::oidc::authorize::{Authorizations, Outcome};
 use crate::usecases::oidc::logout::{LogoutOutcome, LogoutRequest, RpLogout};
 use crate::usecases::sign_in_flows::SignInFlows;
 
+/// `GET /oauth2/authorize`: the parameters in the query.
 pub async fn authorize(
     browser: Browser,
     State(authorizations): State<Arc<Authorizations>>,
     State(flows): State<Arc<SignInFlows>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = query.unwrap_or_default();
-    let Some(parameters) = parameters(query.as_bytes()) else {
-        return malformed(browser, "a parameter is repeated or unreadable");
-    };
-    let request = AuthorizationRequest::parse(&parameters);
-    let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
-    answer(browser, &flows, outcome, request, None).await
+    match parameters(query.unwrap_or_default().as_bytes()) {
+        Some(parameters) => {
+            decide(
+                browser,
+                &authorizations,
+                &flows,
+                AuthorizationRequest::parse(&parameters),
+            )
+            .await
+        }
+        None => malformed(browser, "a parameter is repeated or unreadable"),
+    }
 }
 
 /// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the parameters form-encoded in the body);
 /// decided exactly as the same request by GET.
 pub async fn authorize_posted(
     browser: Browser,
-    authorizations: State<Arc<Authorizations>>,
-    flows: State<Arc<SignInFlows>>,
+    State(authorizations): State<Arc<Authorizations>>,
+    State(flows): State<Arc<SignInFlows>>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let query = match is_form(&headers) {
-        true => String::from_utf8(body.to_vec()).ok(),
-        false => None,
-    };
-    let Some(query) = query.filter(|q| parameters(q.as_bytes()).is_some()) else {
-        return malformed(browser, "send a form, each parameter once");
-    };
-    authorize(browser, authorizations, flows, RawQuery(Some(query))).await
+    let parameters = is_form(&headers).then(|| parameters(&body)).flatten();
+    match parameters {
+        Some(parameters) => {
+            decide(
+                browser,
+                &authorizations,
+                &flows,
+                AuthorizationRequest::parse(&parameters),
+            )
+            .await
+        }
+        None => malformed(browser, "send a form, each parameter once"),
+    }
+}
+
+/// Decides an authorization request just received.
+async fn decide(
+    browser: Browser,
+    authorizations: &Authorizations,
+    flows: &SignInFlows,
+    request: AuthorizationRequest,
+) -> Response {
+    let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
+    answer(browser, flows, outcome, request, None).await
 }
 
 /// `GET /oauth2/authorize/resume?flow=`: the authorization a sign-in flow carried, decided
