@@ -145,6 +145,7 @@ impl App {
             clients: store.clone(),
             codes: store.clone(),
             consents: store.clone(),
+            identities: store.clone(),
             factors: store.clone(),
             passkeys: store.clone(),
             resets: store.clone(),

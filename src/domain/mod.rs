@@ -20,6 +20,7 @@ pub mod session;
 pub mod sign_in_method;
 pub mod throttle;
 pub mod token;
+pub mod upstream;
 pub mod user;
 pub mod verification;
 

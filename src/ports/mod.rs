@@ -9,10 +9,12 @@
 //! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
 //! - [`outbound`]: messages to users and security events.
 //! - [`oauth`]: the OpenID Connect provider's clients.
+//! - [`identities`]: identities at upstream providers linked to accounts.
 
 pub mod clock;
 pub mod crypto;
 pub mod exchange;
+pub mod identities;
 pub mod oauth;
 pub mod outbound;
 pub mod stores;
@@ -23,6 +25,7 @@ pub use crypto::{
     PasswordHashing, TokenSigning,
 };
 pub use exchange::{Cache, MessageSender, RevocationBus};
+pub use identities::IdentityStore;
 pub use oauth::{ClientStore, CodeStore, Consent, ConsentStore};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{

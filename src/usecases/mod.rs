@@ -61,9 +61,10 @@ use crate::domain::token::Claims;
 use crate::domain::user::User;
 use crate::domain::AuthError;
 use crate::ports::{
-    BreachedPasswords, Cache, ClientStore, Clock, CodeStore, ConsentStore, DataKey, EventLog, IdTokenSigning, Messages,
-    MfaStore, OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore, PasswordHashing, PasswordResetStore,
-    RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore, VerificationStore,
+    BreachedPasswords, Cache, ClientStore, Clock, CodeStore, ConsentStore, DataKey, EventLog, IdTokenSigning,
+    IdentityStore, Messages, MfaStore, OneTimeSecrets, OrganizationStore, PasskeyCeremonies, PasskeyStore,
+    PasswordHashing, PasswordResetStore, RevocationBus, SecurityEvents, SessionStore, TokenSigning, UserStore,
+    VerificationStore,
 };
 
 /// Every port the composition root wired, handed to the service constructors; each service
@@ -76,6 +77,7 @@ pub struct Ports {
     pub clients: Arc<dyn ClientStore>,
     pub codes: Arc<dyn CodeStore>,
     pub consents: Arc<dyn ConsentStore>,
+    pub identities: Arc<dyn IdentityStore>,
     pub factors: Arc<dyn MfaStore>,
     pub passkeys: Arc<dyn PasskeyStore>,
     pub resets: Arc<dyn PasswordResetStore>,

@@ -1,7 +1,8 @@
 //! Erasing an account: every row held about it, in one transaction, with its sessions
 //! revoked on every instance through the revocation log.
 //!
-//! What goes: the user, sessions, factors, passkeys, recovery codes, memberships, reset and
+//! What goes: the user, sessions, factors, passkeys, recovery codes, memberships, linked
+//! upstream identities, reset and
 //! verification links, the audit events about the account, the messages addressed to it,
 //! and the organizations it was the only member of (their children move up a level).
 //! What stays: the revocation log's session ids (no user column, gone once they expire)
@@ -24,8 +25,9 @@ const SOLELY_OWNED_WITH_OTHERS: &str = "\
       AND EXISTS (SELECT 1 FROM memberships x WHERE x.organization_id = m.organization_id AND x.user_id <> $1)";
 
 /// Tables whose rows name the user in `user_id`, children before parents.
-const OWNED_ROWS: [&str; 9] = [
+const OWNED_ROWS: [&str; 10] = [
     "DELETE FROM memberships WHERE user_id = $1",
+    "DELETE FROM upstream_identities WHERE user_id = $1",
     "DELETE FROM passkeys WHERE user_id = $1",
     "DELETE FROM passkey_registrations WHERE user_id = $1",
     "DELETE FROM recovery_codes WHERE user_id = $1",

@@ -28,6 +28,7 @@ mod consents;
 mod deletion;
 mod ephemeral;
 mod events;
+mod identities;
 mod links;
 mod mfa;
 mod organizations;
