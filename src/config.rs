@@ -19,6 +19,10 @@ use crate::telemetry::LogFormat;
 /// Everything `authd serve` can be told.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
+    /// The upstream identity providers: only a configuration file declares them
+    /// (`[upstream.<id>]`, see `upstream_config`).
+    #[arg(skip)]
+    pub upstreams: Vec<crate::upstream_config::UpstreamProvider>,
     /// Address to serve on.
     #[arg(long, env = "AUTH_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -5,12 +5,24 @@
 //! error naming the closest valid one. `authd config example` prints a file with every key
 //! (from the same definitions as the flags, so it cannot drift); `authd config check`
 //! prints the effective configuration with secrets redacted.
+//!
+//! Tables are not settings, with one exception: `[upstream.<id>]`, the upstream identity
+//! providers, read by `upstream_config` into [`Config::upstreams`] (no variable can hold
+//! a table).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, Args as _, Command};
 
 use crate::config::Config;
+use crate::upstream_config::{self, UpstreamProvider};
+
+/// What a configuration file says: the variables of its keys, and its providers.
+#[derive(Debug, Default)]
+pub struct FileSettings {
+    pub variables: Vec<(String, String)>,
+    pub upstreams: Vec<UpstreamProvider>,
+}
 
 /// Every setting: its key in the file, the flag and variable behind it.
 fn settings() -> Vec<Arg> {
@@ -35,19 +47,24 @@ pub fn config_path(args: &[String]) -> Option<PathBuf> {
     std::env::var_os("AUTH_CONFIG").map(PathBuf::from)
 }
 
-/// The `AUTH_*` variables the file at `path` sets: each key checked, each value as the
-/// variable's text (lists comma-separated).
-pub fn read(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+/// What the file at `path` says: the `AUTH_*` variables it sets (each key checked, each
+/// value as the variable's text, lists comma-separated) and its upstream providers.
+pub fn read(path: &Path) -> anyhow::Result<FileSettings> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-/// See [`read`].
-pub fn parse(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+/// See [`read`]; relative paths in the file are read from `base`.
+pub fn parse(text: &str, base: &Path) -> anyhow::Result<FileSettings> {
     let table: toml::Table = text.parse()?;
     let settings = settings();
-    let mut variables = Vec::new();
+    let mut found = FileSettings::default();
     for (key, value) in &table {
+        if key == "upstream" {
+            found.upstreams = upstream_config::parse(value, base)?;
+            continue;
+        }
         let Some(arg) = settings.iter().find(|arg| arg.get_id().as_str() == key) else {
             let closest = settings
                 .iter()
@@ -61,9 +78,9 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<(String, String)>> {
             .expect("settings have a variable")
             .to_string_lossy()
             .into_owned();
-        variables.push((env, text_of(key, value)?));
+        found.variables.push((env, text_of(key, value)?));
     }
-    Ok(variables)
+    Ok(found)
 }
 
 fn text_of(key: &str, value: &toml::Value) -> anyhow::Result<String> {
@@ -118,7 +135,31 @@ pub fn example() -> String {
         };
         out.push_str(&format!("# {env}\n# {} = {shown}\n", arg.get_id()));
     }
+    out.push_str(upstream_config::EXAMPLE);
     out
+}
+
+/// The providers as `authd config check` shows them: no secret.
+pub fn effective_upstreams(upstreams: &[UpstreamProvider]) -> Vec<String> {
+    upstreams
+        .iter()
+        .map(|p| {
+            let secret = match (&p.client_secret, &p.apple) {
+                (Some(_), _) => "client_secret = (redacted)".to_owned(),
+                (None, Some(apple)) => format!("private_key_file = {}", apple.private_key_file.display()),
+                (None, None) => "no client secret".to_owned(),
+            };
+            format!(
+                "[upstream.{}] kind = {}, name = {:?}, issuer = {}, client_id = {}, {secret}, scopes = {}",
+                p.id.as_str(),
+                p.kind.as_str(),
+                p.name,
+                p.issuer.as_deref().unwrap_or("(none)"),
+                p.client_id,
+                p.scopes.join(" "),
+            )
+        })
+        .collect()
 }
 
 /// Every setting's effective value, from parsed arguments, secrets redacted: those marked
@@ -164,8 +205,12 @@ mod tests {
 
     #[test]
     fn keys_become_their_variables_and_lists_join() {
-        let vars = parse("database_url = \"sqlite://x.db\"\ntoken_ttl_secs = 60\nwebauthn_origins = [\"https://a\", \"https://b\"]\n")
-            .unwrap();
+        let vars = parse(
+            "database_url = \"sqlite://x.db\"\ntoken_ttl_secs = 60\nwebauthn_origins = [\"https://a\", \"https://b\"]\n",
+            Path::new("."),
+        )
+        .unwrap()
+        .variables;
         assert!(vars.contains(&("AUTH_DATABASE_URL".into(), "sqlite://x.db".into())));
         assert!(vars.contains(&("AUTH_TOKEN_TTL_SECS".into(), "60".into())));
         assert!(vars.contains(&("AUTH_WEBAUTHN_ORIGINS".into(), "https://a,https://b".into())));
@@ -173,9 +218,12 @@ mod tests {
 
     #[test]
     fn an_unknown_key_names_the_closest_valid_one() {
-        let err = parse("databse_url = \"x\"").unwrap_err().to_string();
+        let err = parse("databse_url = \"x\"", Path::new(".")).unwrap_err().to_string();
         assert!(err.contains("`databse_url`") && err.contains("`database_url`"), "{err}");
-        assert!(parse("[section]\nkey = 1").is_err(), "tables are no setting");
+        assert!(
+            parse("[section]\nkey = 1", Path::new(".")).is_err(),
+            "tables are no setting"
+        );
     }
 
     #[test]

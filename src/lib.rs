@@ -15,4 +15,5 @@ pub mod notifications;
 pub mod ports;
 pub mod storage;
 pub mod telemetry;
+pub mod upstream_config;
 pub mod usecases;

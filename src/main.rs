@@ -126,11 +126,14 @@ fn main() -> anyhow::Result<()> {
     // The file's settings become environment variables the environment does not set
     // already, before any thread starts; then clap reads flags, environment and defaults.
     let args: Vec<String> = std::env::args().collect();
-    if let Some(path) = authd::config_file::config_path(&args) {
-        authd::config_file::apply(&authd::config_file::read(&path)?);
-    }
+    let file = match authd::config_file::config_path(&args) {
+        Some(path) => authd::config_file::read(&path)?,
+        None => Default::default(),
+    };
+    authd::config_file::apply(&file.variables);
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.config.upstreams = file.upstreams;
     tokio::runtime::Runtime::new()?.block_on(run(cli, matches))
 }
 
@@ -193,6 +196,9 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
         } => {
             for (key, value) in authd::config_file::effective(&matches) {
                 println!("{key} = {value}");
+            }
+            for provider in authd::config_file::effective_upstreams(&cli.config.upstreams) {
+                println!("{provider}");
             }
             authd::app::check(&cli.config)?;
             println!("# the configuration is valid");

@@ -149,3 +149,29 @@ fn the_example_file_is_what_the_settings_say() {
         .status
         .success());
 }
+
+#[test]
+fn upstream_providers_are_checked_and_shown_without_their_secrets() {
+    let config = file(
+        "[upstream.corp]\nkind = \"oidc\"\nname = \"Corp SSO\"\nissuer = \"https://sso.corp.example\"\n\
+         client_id = \"authd\"\nclient_secret = \"hunter2-upstream\"\n",
+    );
+    let checked = authd(&["--config", config.arg(), "config", "check"], &[]);
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    let shown = stdout(&checked);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("[upstream.corp] kind = oidc, name = \"Corp SSO\", issuer = https://sso.corp.example"),
+        "{shown}"
+    );
+
+    let unusable =
+        file("[upstream.corp]\nkind = \"oidc\"\nname = \"Corp SSO\"\nclient_id = \"a\"\nclient_secret = \"s\"\n");
+    let refused = authd(&["--config", unusable.arg(), "config", "check"], &[]);
+    assert!(!refused.status.success());
+    let said = stderr(&refused);
+    assert!(
+        said.contains("[upstream.corp]") && said.contains("`issuer` is required"),
+        "{said}"
+    );
+}
