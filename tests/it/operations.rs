@@ -1,6 +1,5 @@
 //! Operations: metrics, logs that never carry a secret, graceful shutdown on SIGTERM.
 
-use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -75,11 +74,22 @@ backend_tests!(
     security_events_are_counted_by_type
 );
 
-/// The real binary, on the embedded default in a temporary folder, logging JSON.
+/// The real binary, on the embedded default in a temporary folder, logging JSON. What it
+/// prints is read as it comes (a full pipe would stop the server mid-request).
 struct Binary {
     child: Child,
     port: u16,
     dir: std::path::PathBuf,
+    printed: Vec<std::thread::JoinHandle<String>>,
+}
+
+/// Reads `stream` to its end on a thread of its own.
+fn drain(mut stream: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    })
 }
 
 impl Binary {
@@ -102,8 +112,14 @@ impl Binary {
         for (key, value) in extra_env {
             command.env(key, value);
         }
-        let child = command.spawn().expect("authd starts");
-        let binary = Self { child, port, dir };
+        let mut child = command.spawn().expect("authd starts");
+        let printed = vec![drain(child.stdout.take().unwrap()), drain(child.stderr.take().unwrap())];
+        let binary = Self {
+            child,
+            port,
+            dir,
+            printed,
+        };
         let http = reqwest::Client::new();
         let url = binary.url("/health");
         let up = crate::common::eventually(Duration::from_secs(20), || {
@@ -130,9 +146,7 @@ impl Binary {
     /// Waits for the process to exit; returns whether it succeeded and all it printed.
     fn wait(mut self) -> (bool, String) {
         let status = self.child.wait().unwrap();
-        let mut output = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut output).unwrap();
-        self.child.stderr.take().unwrap().read_to_string(&mut output).unwrap();
+        let output: String = self.printed.drain(..).map(|reader| reader.join().unwrap()).collect();
         let _ = std::fs::remove_dir_all(&self.dir);
         (status.success(), output)
     }
