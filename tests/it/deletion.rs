@@ -66,6 +66,14 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     assert_eq!(export.body["factors"][1]["strategy"], "PASSKEY");
     assert_eq!(export.body["memberships"][0]["role"], "owner");
     assert_eq!(export.body["sessions"].as_array().unwrap().len(), 2);
+    let session = export.body["sessions"][0].as_object().unwrap();
+    let fields: Vec<&str> = session.keys().map(String::as_str).collect();
+    assert_eq!(
+        fields,
+        ["createdAt", "expiresAt", "id", "ip", "lastUsedAt", "userAgent"],
+        "a session as its owner sees it, nothing of the request"
+    );
+    assert!(export.body["exportedAt"].as_str().unwrap().ends_with('Z'));
     assert!(!export.body["events"].as_array().unwrap().is_empty());
     let text = export.body.to_string();
     let seed = totp.body["secret"].as_str().unwrap();

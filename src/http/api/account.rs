@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi::{ProblemBody, ResultBody};
+use super::sessions::SessionInfoBody;
 use crate::domain::rfc3339;
 use crate::http::extract::{Caller, ClientOrigin, Json, Path};
 use crate::http::problem::Problem;
@@ -106,7 +107,7 @@ pub struct ExportBody {
     factors: Vec<ExportedFactor>,
     memberships: Vec<ExportedMembership>,
     /// Live sessions, newest first.
-    sessions: Vec<ExportedSession>,
+    sessions: Vec<SessionInfoBody>,
     /// Security events about the account, newest first.
     #[schema(value_type = Vec<super::audit::EventBody>)]
     events: Vec<serde_json::Value>,
@@ -144,17 +145,6 @@ pub struct ExportedMembership {
     name: String,
     /// `owner`, `admin` or `member`.
     role: &'static str,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportedSession {
-    id: Uuid,
-    created_at: String,
-    last_used_at: String,
-    expires_at: String,
-    user_agent: Option<String>,
-    ip: Option<String>,
 }
 
 impl From<AccountExport> for ExportBody {
@@ -197,17 +187,7 @@ impl From<AccountExport> for ExportBody {
                     role: role.as_str(),
                 })
                 .collect(),
-            sessions: sessions
-                .into_iter()
-                .map(|s| ExportedSession {
-                    id: s.id,
-                    created_at: time(s.created_at),
-                    last_used_at: time(s.last_used_at),
-                    expires_at: time(s.expires_at),
-                    user_agent: s.user_agent,
-                    ip: s.ip,
-                })
-                .collect(),
+            sessions: sessions.into_iter().map(SessionInfoBody::from).collect(),
             events: events.iter().map(|event| event.to_document()).collect(),
             exported_at: time(exported_at),
         }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::openapi::{ProblemBody, ResultBody};
 use crate::domain::credential::Credential;
+use crate::domain::session::SessionInfo;
 use crate::domain::AuthError;
 use crate::http::extract::{BearerToken, Caller, ClientOrigin, Json, Path, RefreshToken};
 use crate::http::problem::Problem;
@@ -195,9 +196,10 @@ pub async fn logout_all(
 }
 
 /// One of the caller's live sessions.
+/// A live session as its owner sees it (in the sessions list and the export).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionBody {
+pub struct SessionInfoBody {
     id: Uuid,
     /// RFC 3339.
     created_at: String,
@@ -207,6 +209,26 @@ pub struct SessionBody {
     expires_at: String,
     user_agent: Option<String>,
     ip: Option<String>,
+}
+
+impl From<SessionInfo> for SessionInfoBody {
+    fn from(session: SessionInfo) -> Self {
+        Self {
+            id: session.id,
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.expires_at),
+            user_agent: session.user_agent,
+            ip: session.ip,
+        }
+    }
+}
+
+/// One of the caller's live sessions.
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody {
+    #[serde(flatten)]
+    info: SessionInfoBody,
     /// The session of the token this request carries.
     current: bool,
 }
@@ -232,13 +254,8 @@ pub async fn list(
     let list = live
         .into_iter()
         .map(|session| SessionBody {
-            id: session.id,
-            created_at: rfc3339(session.created_at),
-            last_used_at: rfc3339(session.last_used_at),
-            expires_at: rfc3339(session.expires_at),
             current: session.id == caller.sid,
-            user_agent: session.user_agent,
-            ip: session.ip,
+            info: session.into(),
         })
         .collect();
     Ok(JsonResponse(SessionListBody { list }))

@@ -1,6 +1,7 @@
 //! `GET /oauth2/authorize`: the browser arrives from an application; it leaves with a code
 //! or an error for the application, after the hosted sign-in when needed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -27,18 +28,9 @@ pub async fn authorize(
     State(flows): State<Arc<SignInFlows>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match parameters(query.unwrap_or_default().as_bytes()) {
-        Some(parameters) => {
-            decide(
-                browser,
-                &authorizations,
-                &flows,
-                AuthorizationRequest::parse(&parameters),
-            )
-            .await
-        }
-        None => malformed(browser, "a parameter is repeated or unreadable"),
-    }
+    let parameters = parameters(query.unwrap_or_default().as_bytes());
+    let unreadable = "a parameter is repeated or unreadable";
+    decide(browser, &authorizations, &flows, parameters, unreadable).await
 }
 
 /// `POST /oauth2/authorize` (OIDC Core §3.1.2.1: the parameters form-encoded in the body);
@@ -51,27 +43,22 @@ pub async fn authorize_posted(
     body: axum::body::Bytes,
 ) -> Response {
     let parameters = is_form(&headers).then(|| parameters(&body)).flatten();
-    match parameters {
-        Some(parameters) => {
-            decide(
-                browser,
-                &authorizations,
-                &flows,
-                AuthorizationRequest::parse(&parameters),
-            )
-            .await
-        }
-        None => malformed(browser, "send a form, each parameter once"),
-    }
+    let unreadable = "send a form, each parameter once";
+    decide(browser, &authorizations, &flows, parameters, unreadable).await
 }
 
-/// Decides an authorization request just received.
+/// Decides an authorization request just received, or says why it cannot be read.
 async fn decide(
     browser: Browser,
     authorizations: &Authorizations,
     flows: &SignInFlows,
-    request: AuthorizationRequest,
+    parameters: Option<HashMap<String, String>>,
+    unreadable: &str,
 ) -> Response {
+    let Some(parameters) = parameters else {
+        return malformed(browser, unreadable);
+    };
+    let request = AuthorizationRequest::parse(&parameters);
     let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
     answer(browser, flows, outcome, request, None).await
 }
