@@ -82,6 +82,14 @@ impl SignInFlow {
     pub fn at(self, stage: Stage) -> Self {
         Self { stage, ..self }
     }
+
+    /// The authorization the flow resumes, if it resumes one.
+    pub fn authorization(&self) -> Option<&AuthorizationRequest> {
+        match &self.then {
+            Then::Authorization(request) => Some(request),
+            Then::Page(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]

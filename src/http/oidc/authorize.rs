@@ -71,21 +71,15 @@ pub async fn resume(
     State(flows): State<Arc<SignInFlows>>,
     Query(onward): Query<Onward>,
 ) -> Response {
-    match onward.kept().flow(&browser, &flows).await {
-        Some((
-            id,
-            SignInFlow {
-                stage: Stage::SignedIn,
-                then: Then::Authorization(request),
-                ..
-            },
-        )) => {
-            let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
-            answer(browser, &flows, outcome, *request, Some(id)).await
-        }
-        Some((id, _)) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
-        None => expired(browser),
-    }
+    let Some((id, flow)) = onward.kept().flow(&browser, &flows).await else {
+        return expired(browser);
+    };
+    let request = match (&flow.stage, flow.authorization()) {
+        (Stage::SignedIn, Some(request)) => request.clone(),
+        _ => return browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
+    };
+    let outcome = authorizations.authorize(&request, browser.session.as_ref()).await;
+    answer(browser, &flows, outcome, request, Some((id, flow))).await
 }
 
 /// The page for an authorization request that cannot be read: nothing goes back to the
@@ -135,65 +129,59 @@ pub async fn consent(
     State(flows): State<Arc<SignInFlows>>,
     Submitted(form): Submitted<ConsentForm>,
 ) -> Response {
-    let Some((
-        id,
-        SignInFlow {
-            stage: Stage::Consent,
-            then: Then::Authorization(request),
-            ..
-        },
-    )) = Onward::in_flow(&form.flow).flow(&browser, &flows).await
-    else {
+    let current = Onward::in_flow(&form.flow).flow(&browser, &flows).await;
+    let Some((id, flow)) = current else {
         return expired(browser);
+    };
+    let request = match (&flow.stage, flow.authorization()) {
+        (Stage::Consent, Some(request)) => request.clone(),
+        _ => return expired(browser),
     };
     let allow = form.decision == Decision::Allow;
     let outcome = authorizations
         .answer_consent(&request, browser.session.as_ref(), allow)
         .await;
-    answer(browser, &flows, outcome, *request, Some(id)).await
+    answer(browser, &flows, outcome, request, Some((id, flow))).await
 }
 
-/// The flow `id` (when there is one) now at `stage`, leading to `request`; else a new one.
+/// The browser's `current` flow (when there is one) now at `stage`, leading to `request`;
+/// else a new one. Its id.
 async fn flow_for(
     browser: &Browser,
     flows: &SignInFlows,
-    id: Option<String>,
+    current: Option<(String, SignInFlow)>,
     stage: Stage,
     request: AuthorizationRequest,
     fresh: bool,
 ) -> Result<String, crate::domain::AuthError> {
     let then = Then::Authorization(Box::new(request));
-    let existing = match &id {
-        Some(id) => flows.get(id, browser.binding()).await?,
-        None => None,
-    };
-    match (id, existing) {
-        (Some(id), Some(flow)) => {
+    match current {
+        Some((id, flow)) => {
             let flow = SignInFlow { then, fresh, ..flow }.at(stage);
             flows.save(&id, &flow).await.map(|()| id)
         }
-        _ => flows.start(browser.binding(), stage, then, fresh).await,
+        None => flows.start(browser.binding(), stage, then, fresh).await,
     }
 }
 
-/// The browser's next step for `outcome` of `request`, decided within the flow `id` when
-/// it resumes one.
+/// The browser's next step for `outcome` of `request`, decided within the `current` flow
+/// when it resumes one.
 async fn answer(
     browser: Browser,
     flows: &SignInFlows,
     outcome: Outcome,
     request: AuthorizationRequest,
-    id: Option<String>,
+    current: Option<(String, SignInFlow)>,
 ) -> Response {
     match outcome {
         Outcome::Redirect(to) => {
-            if let Some(id) = id {
+            if let Some((id, _)) = current {
                 flows.finish(&id).await;
             }
             browser.redirect(&to)
         }
         Outcome::SignIn { fresh, then } => {
-            match flow_for(&browser, flows, id, Stage::Credentials, *then, fresh).await {
+            match flow_for(&browser, flows, current, Stage::Credentials, *then, fresh).await {
                 Ok(id) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&id).query())),
                 Err(err) => {
                     tracing::warn!(%err, "authorize: the sign-in flow is not stored");
@@ -211,7 +199,7 @@ async fn answer(
         }
         Outcome::Unavailable => unavailable(browser),
         Outcome::Consent { client_name, scopes } => {
-            let flow = match flow_for(&browser, flows, id, Stage::Consent, request, false).await {
+            let flow = match flow_for(&browser, flows, current, Stage::Consent, request, false).await {
                 Ok(flow) => flow,
                 Err(err) => {
                     tracing::warn!(%err, "authorize: the consent's flow is not stored");

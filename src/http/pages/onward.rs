@@ -69,6 +69,15 @@ impl Onward {
     }
 }
 
+/// Where the browser goes once signed in: on through its `flow` when it has one, else to
+/// the page `onward` names.
+pub async fn next_after_sign_in(flows: &SignInFlows, onward: &Onward, flow: Option<(String, SignInFlow)>) -> String {
+    match flow {
+        Some((id, flow)) => after_sign_in(flows, &id, flow).await,
+        None => destination(onward.return_to.as_deref()).to_owned(),
+    }
+}
+
 /// Where the browser goes once signed in through the flow `id`: its page (the flow is
 /// done), or on to the authorization it resumes (the flow, marked signed in, goes along).
 pub async fn after_sign_in(flows: &SignInFlows, id: &str, flow: SignInFlow) -> String {

@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::browser::{Browser, Submitted};
 use super::messages::Message;
-use super::onward::{after_sign_in, Onward};
-use super::return_to::destination;
+use super::onward::{after_sign_in, next_after_sign_in, Onward};
 use crate::domain::flow::{SignInFlow, Stage, Then};
 use crate::domain::mfa::{FactorAnswer, Strategy};
 use crate::domain::AuthError;
@@ -84,21 +83,17 @@ pub async fn login_page(
 ) -> Response {
     let onward = onward.kept();
     let flow = onward.flow(&browser, &flows).await;
-    if browser.session.is_some() {
-        match flow {
-            Some((id, flow)) if !flow.fresh => {
-                let to = after_sign_in(&flows, &id, flow).await;
-                return browser.redirect(&to);
-            }
-            Some(_) => {}
-            None => return browser.redirect(destination(onward.return_to.as_deref())),
-        }
+    let fresh = flow.as_ref().is_some_and(|(_, flow)| flow.fresh);
+    if browser.session.is_some() && !fresh {
+        let to = next_after_sign_in(&flows, &onward, flow).await;
+        return browser.redirect(&to);
     }
     // An application may name who signs in (`login_hint`): the form starts filled in.
-    let email = flow.and_then(|(_, flow)| match flow.then {
-        Then::Authorization(request) => request.asks.ok().and_then(|asks| asks.login_hint),
-        Then::Page(_) => None,
-    });
+    let email = flow
+        .as_ref()
+        .and_then(|(_, flow)| flow.authorization())
+        .and_then(|request| request.asks.as_ref().ok())
+        .and_then(|asks| asks.login_hint.clone());
     let values = context! { onward => onward.for_page(), email };
     browser.page(StatusCode::OK, "login.html", values)
 }
@@ -122,10 +117,7 @@ pub async fn login(
     match login.login(&form.email, form.password, &browser.origin).await {
         Ok(LoginOutcome::Authenticated(credential)) => {
             browser.start_session(&credential);
-            let to = match flow {
-                Some((id, flow)) => after_sign_in(&flows, &id, flow).await,
-                None => destination(onward.return_to.as_deref()).to_owned(),
-            };
+            let to = next_after_sign_in(&flows, &onward, flow).await;
             browser.redirect(&to)
         }
         Ok(LoginOutcome::SecondFactorRequired { hash, strategies }) => {
@@ -176,10 +168,8 @@ pub async fn login_with_passkey(
     match passkeys.finish(&form.hash, &credential, &browser.origin).await {
         Ok(credential) => {
             browser.start_session(&credential);
-            let to = match onward.flow(&browser, &flows).await {
-                Some((id, flow)) => after_sign_in(&flows, &id, flow).await,
-                None => destination(onward.return_to.as_deref()).to_owned(),
-            };
+            let flow = onward.flow(&browser, &flows).await;
+            let to = next_after_sign_in(&flows, &onward, flow).await;
             browser.redirect(&to)
         }
         Err(err) => login_form_again(browser, Message::from(err), "", &onward),
