@@ -10,6 +10,7 @@ pub mod config;
 pub mod config_file;
 pub mod crypto;
 pub mod domain;
+pub mod federation;
 pub mod http;
 pub mod notifications;
 pub mod ports;

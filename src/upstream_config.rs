@@ -2,8 +2,6 @@
 //! each (API.md part 3), read into [`UpstreamProvider`] with every rule checked when the
 //! file is read, so `authd config check` refuses a file a server could not use. Secrets
 //! come from the file or from a file of their own (`client_secret_file`).
-//!
-//! Only the providers are read here; signing in with them is built on top (issue #28).
 
 use std::path::{Path, PathBuf};
 
@@ -131,11 +129,18 @@ fn provider(id: &str, section: Section, base: &Path) -> anyhow::Result<UpstreamP
         (None, None) => None,
     };
     let apple = match (kind, section.team_id, section.key_id, section.private_key_file) {
-        (ProviderKind::Apple, Some(team_id), Some(key_id), Some(file)) => Some(AppleKey {
-            team_id,
-            key_id,
-            private_key_file: base.join(file),
-        }),
+        (ProviderKind::Apple, Some(team_id), Some(key_id), Some(file)) => {
+            let private_key_file = base.join(file);
+            let pem = std::fs::read(&private_key_file)
+                .map_err(|e| anyhow::anyhow!("private_key_file {}: {e}", private_key_file.display()))?;
+            jsonwebtoken::EncodingKey::from_ec_pem(&pem)
+                .map_err(|_| anyhow::anyhow!("private_key_file is not a P-256 private key in PEM (PKCS#8)"))?;
+            Some(AppleKey {
+                team_id,
+                key_id,
+                private_key_file,
+            })
+        }
         (ProviderKind::Apple, ..) => anyhow::bail!("apple needs team_id, key_id and private_key_file"),
         (_, None, None, None) => None,
         _ => anyhow::bail!("team_id, key_id and private_key_file are for apple"),
@@ -213,8 +218,7 @@ fn https_or_loopback(key: &str, value: String) -> anyhow::Result<String> {
 pub const EXAMPLE: &str = r#"
 # Upstream identity providers ("Continue with ..."), one table each; the table's name is
 # the provider's id (a-z, 0-9 and -, at most 32), part of the redirect URI to register at
-# the provider: <public_url>/login/upstream/<id>/callback. This version reads and checks
-# these tables (`authd config check`); the sign-in with them is not built yet.
+# the provider: <public_url>/login/upstream/<id>/callback. See docs/UPSTREAM.md.
 # [upstream.corp]
 # kind = "oidc"                 # oidc | google | microsoft | apple | gitlab | github
 # name = "Corp SSO"             # shown as "Continue with Corp SSO"
@@ -342,17 +346,22 @@ mod tests {
 
     #[test]
     fn apple_makes_its_secret_from_its_key() {
-        let providers = read(
-            "[upstream.apple]\nkind = \"apple\"\nname = \"Apple\"\nclient_id = \"com.example.web\"\n\
-             team_id = \"TEAM123456\"\nkey_id = \"KEY1234567\"\nprivate_key_file = \"apple.p8\"\n",
-        )
-        .unwrap();
+        let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apple-test.p8");
+        let table = |file: &Path| {
+            format!(
+                "[upstream.apple]\nkind = \"apple\"\nname = \"Apple\"\nclient_id = \"com.example.web\"\n\
+                 team_id = \"TEAM123456\"\nkey_id = \"KEY1234567\"\nprivate_key_file = \"{}\"\n",
+                file.display()
+            )
+        };
+        let providers = read(&table(&key)).unwrap();
         let apple = &providers[0];
         assert!(apple.client_secret.is_none());
         assert_eq!(apple.scopes, ["openid", "email", "name"]);
-        assert_eq!(
-            apple.apple.as_ref().unwrap().private_key_file,
-            Path::new("/etc/authd/apple.p8")
-        );
+        assert_eq!(apple.apple.as_ref().unwrap().private_key_file, key);
+        // Not a key (an RSA one here): refused when the file is read, not at the first sign-in.
+        let rsa = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oidc-rsa.pem");
+        assert!(refusal(&table(&rsa)).contains("P-256"));
+        assert!(refusal(&table(Path::new("/nonexistent/apple.p8"))).contains("private_key_file"));
     }
 }

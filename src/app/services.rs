@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::actors::revocation::RevocationView;
 use crate::actors::supervisor::ActorSlots;
 use crate::config::Config;
+use crate::federation::Federation;
 use crate::http::pages::settings::{Brand, Logo, PageSettings};
 use crate::http::state::{AppState, ClientAddressing};
 use crate::ports::Cache;
@@ -14,6 +15,7 @@ use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::{AccountHelpers, Accounts};
 use crate::usecases::audit::Audit;
 use crate::usecases::clients::OAuthClients;
+use crate::usecases::connected_accounts::ConnectedAccounts;
 use crate::usecases::forms::FormTokens;
 use crate::usecases::login::{Login, LoginSteps};
 use crate::usecases::mfa::challenge::{Challenges, SecondFactors};
@@ -37,6 +39,7 @@ use crate::usecases::sessions::Sessions;
 use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::throttle::Throttle;
 use crate::usecases::tokens::Tokens;
+use crate::usecases::upstream_sign_in::{UpstreamSignIn, UpstreamSteps};
 use crate::usecases::verification::EmailVerification;
 use crate::usecases::Ports;
 
@@ -90,11 +93,13 @@ pub(super) fn services(
         config.signup,
     ));
     let clients = Arc::new(OAuthClients::new(ports, sessions.clone(), &config.cors_origins));
+    let connected_accounts = Arc::new(ConnectedAccounts::new(ports, reauth.clone()));
     let overview = Arc::new(AccountOverview::new(
         accounts.clone(),
         sessions.clone(),
         audit.clone(),
         clients.clone(),
+        connected_accounts.clone(),
     ));
     let tokens = Arc::new(Tokens::new(ports, revoked));
     let client_tokens = Arc::new(ClientTokens::new(
@@ -104,7 +109,23 @@ pub(super) fn services(
         sessions.clone(),
     ));
     let issuer = Issuer::new(&config.public_url);
+    let sign_in_flows = Arc::new(SignInFlows::new(ports));
+    let providers = Arc::new(Federation::new(&config.upstreams, ports.clock.clone())?);
+    let upstream = Arc::new(UpstreamSignIn::new(
+        ports,
+        providers,
+        UpstreamSteps {
+            flows: sign_in_flows.clone(),
+            accounts: accounts.clone(),
+            challenges: challenges.clone(),
+            sessions: sessions.clone(),
+            verification: verification.clone(),
+        },
+        &config.public_url,
+    ));
     Ok(AppState {
+        upstream,
+        connected_accounts,
         accounts,
         overview,
         authorizations: Arc::new(Authorizations::new(ports, sessions.clone(), issuer.clone())),
@@ -120,7 +141,7 @@ pub(super) fn services(
         clients,
         issuer,
         forms: Arc::new(FormTokens::new(ports)),
-        sign_in_flows: Arc::new(SignInFlows::new(ports)),
+        sign_in_flows,
         pages: Arc::new(page_settings(config)?),
         login: Arc::new(Login::new(
             ports,
@@ -189,5 +210,10 @@ pub(super) fn page_settings(config: &Config) -> anyhow::Result<PageSettings> {
         color: config.brand_color.clone(),
         logo,
     };
-    PageSettings::new(brand, &config.public_url, &config.webauthn_origins)
+    let upstreams = config
+        .upstreams
+        .iter()
+        .map(|provider| (provider.id.as_str().to_owned(), provider.name.clone()))
+        .collect();
+    Ok(PageSettings::new(brand, &config.public_url, &config.webauthn_origins)?.with_upstreams(upstreams))
 }

@@ -97,8 +97,11 @@ impl PasswordHashing for PasswordHasher {
         let argon2 = self.argon2.clone();
         let dummy = self.dummy_hash.clone();
         self.run(move || {
-            let account_exists = stored.is_some();
-            let phc = stored.as_deref().unwrap_or(&dummy);
+            // An account without a password (made through an upstream provider) holds an
+            // empty hash: it costs the same work as any other and never matches.
+            let usable = stored.as_deref().filter(|phc| !phc.is_empty());
+            let account_exists = usable.is_some();
+            let phc = usable.unwrap_or(&dummy);
             let matches = PasswordHash::new(phc)
                 .map(|parsed| {
                     argon2

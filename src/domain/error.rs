@@ -89,6 +89,12 @@ pub enum AuthError {
     /// A bounded worker pool is full; the caller should retry shortly.
     #[error("server is busy, retry shortly")]
     Overloaded,
+    /// The account would be left with no way in (no password, passkey or other identity).
+    #[error("this is the account's last way to sign in; add another first")]
+    LastCredential,
+    /// A sign-in through an upstream provider was refused.
+    #[error("the sign-in with the other provider was refused: {}", .0.reason())]
+    Upstream(super::upstream::UpstreamRefusal),
     /// A dependency (database, cache, actor) did not answer.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),

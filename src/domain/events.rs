@@ -25,11 +25,13 @@ pub enum EventKind {
     SessionReuseDetected,
     OrganizationMemberAdded,
     OrganizationMemberRemoved,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl EventKind {
     /// Every kind, for documentation and tests.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::UserCreated,
         EventKind::UserUpdated,
         EventKind::UserDeleted,
@@ -46,6 +48,8 @@ impl EventKind {
         EventKind::SessionReuseDetected,
         EventKind::OrganizationMemberAdded,
         EventKind::OrganizationMemberRemoved,
+        EventKind::IdentityLinked,
+        EventKind::IdentityUnlinked,
     ];
 
     /// The kind named `text`, as an API filter names it.
@@ -72,6 +76,8 @@ impl EventKind {
             EventKind::SessionReuseDetected => "session.reuse_detected",
             EventKind::OrganizationMemberAdded => "organization.member_added",
             EventKind::OrganizationMemberRemoved => "organization.member_removed",
+            EventKind::IdentityLinked => "identity.linked",
+            EventKind::IdentityUnlinked => "identity.unlinked",
         }
     }
 }

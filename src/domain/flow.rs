@@ -7,11 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
 use super::authorization::AuthorizationRequest;
 use super::mfa::Strategy;
 
 /// How long a sign-in may take from its first page to its last.
 pub const FLOW_TTL_SECS: i64 = 900;
+
+/// How long a round trip to an upstream provider may take (its `state` lives as long).
+pub const UPSTREAM_TTL_SECS: i64 = 600;
 
 /// Where a sign-in stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +31,29 @@ pub enum Stage {
     SignedIn,
     /// The person is asked to allow the authorization the flow resumes.
     Consent,
+    /// Gone to the upstream provider `provider`, whose answer comes back to its callback
+    /// with this flow's id as `state`; the secrets that answer must match stay here.
+    Upstream {
+        provider: String,
+        /// The ID token's expected `nonce` (OpenID Connect kinds).
+        nonce: Option<String>,
+        /// The PKCE verifier of the `code_challenge` sent.
+        pkce_verifier: String,
+        /// The signed-in account to link the identity to (`?link=1`), if any.
+        link_to: Option<Uuid>,
+    },
+}
+
+/// An upstream identity waiting to be linked to `user_id` once its owner has proved that
+/// account with its own credentials (API.md part 3, rule 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub user_id: Uuid,
+    pub provider: String,
+    /// The provider's name, for the page that asks for the proof.
+    pub provider_name: String,
+    pub subject: String,
+    pub email: Option<String>,
 }
 
 /// What comes once the person is signed in.
@@ -48,6 +76,9 @@ pub struct SignInFlow {
     pub browser: String,
     /// Unix seconds after which the flow is over.
     pub expires_at: i64,
+    /// An upstream identity to link once the person has signed in to its account.
+    #[serde(default)]
+    pub link: Option<PendingLink>,
 }
 
 impl SignInFlow {
@@ -59,6 +90,7 @@ impl SignInFlow {
             fresh: false,
             browser: browser.to_owned(),
             expires_at: now + FLOW_TTL_SECS,
+            link: None,
         }
     }
 
@@ -141,6 +173,7 @@ mod tests {
             fresh: false,
             browser: "b".into(),
             expires_at: 9,
+            link: None,
         };
         let stored = serde_json::to_string(&flow).unwrap();
         assert_eq!(serde_json::from_str::<SignInFlow>(&stored).unwrap(), flow);

@@ -135,6 +135,9 @@ pub struct TotpProvisioning {
 pub struct LoginChallenge {
     pub user_id: Uuid,
     pub strategies: Vec<Strategy>,
+    /// The upstream provider (its id) that was the first factor; `None`: the password.
+    #[serde(default)]
+    pub upstream: Option<String>,
 }
 
 impl LoginChallenge {
@@ -160,6 +163,9 @@ pub struct CodeChallenge {
     /// The WebAuthn ceremony state the assertion must answer (PASSKEY only).
     #[serde(default)]
     pub passkey_state: Option<String>,
+    /// The upstream provider that was the first factor, carried over from the login step.
+    #[serde(default)]
+    pub upstream: Option<String>,
 }
 
 /// The code step a chosen strategy leads to: its hash, and for PASSKEY the request options
@@ -331,6 +337,7 @@ mod tests {
         let challenge = LoginChallenge {
             user_id: Uuid::nil(),
             strategies: vec![Strategy::Email],
+            upstream: None,
         };
         assert_eq!(challenge.choose(Strategy::Email).unwrap(), Strategy::Email);
         assert!(matches!(

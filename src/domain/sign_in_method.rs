@@ -13,6 +13,11 @@ pub enum SignInMethod {
     SecondFactor(Strategy),
     /// A passkey alone, user verified (both factors at once).
     Passkey,
+    /// An account at an upstream provider ("Continue with ..."), with no second factor
+    /// enrolled here.
+    Upstream,
+    /// An upstream provider, then the named second factor.
+    UpstreamThen(Strategy),
 }
 
 impl SignInMethod {
@@ -23,6 +28,23 @@ impl SignInMethod {
             SignInMethod::Password => "password",
             SignInMethod::SecondFactor(strategy) => strategy.as_str(),
             SignInMethod::Passkey => "passkey",
+            SignInMethod::Upstream => "upstream",
+            SignInMethod::UpstreamThen(strategy) => match strategy {
+                Strategy::Email => "upstream+EMAIL",
+                Strategy::Phone => "upstream+PHONE",
+                Strategy::Totp => "upstream+GOOGLE_AUTHENTICATOR",
+                Strategy::Passkey => "upstream+PASSKEY",
+                Strategy::RecoveryCode => "upstream+RECOVERY_CODE",
+            },
+        }
+    }
+
+    /// The method of a sign-in that passed `strategy` after its first factor: the
+    /// password, or an upstream provider when `upstream`.
+    pub fn then(upstream: bool, strategy: Strategy) -> Self {
+        match upstream {
+            true => SignInMethod::UpstreamThen(strategy),
+            false => SignInMethod::SecondFactor(strategy),
         }
     }
 
@@ -31,15 +53,27 @@ impl SignInMethod {
         match name {
             "password" => Some(SignInMethod::Password),
             "passkey" => Some(SignInMethod::Passkey),
-            other => Strategy::parse(other).ok().map(SignInMethod::SecondFactor),
+            "upstream" => Some(SignInMethod::Upstream),
+            other => match other.strip_prefix("upstream+") {
+                Some(strategy) => Strategy::parse(strategy).ok().map(SignInMethod::UpstreamThen),
+                None => Strategy::parse(other).ok().map(SignInMethod::SecondFactor),
+            },
         }
     }
 
     /// The `amr` values (RFC 8176): the password alone is `pwd`; a second factor adds its
     /// own (`otp` for codes and recovery codes, `sms` for a text message, `hwk` for a
-    /// passkey) and `mfa`; a passkey alone is `hwk` with user verification, so `mfa`.
+    /// passkey) and `mfa`; a passkey alone is `hwk` with user verification, so `mfa`. An
+    /// upstream provider is `fed` (a federated assertion, as Entra ID names it), in place
+    /// of `pwd`.
     pub fn amr(self) -> Vec<&'static str> {
         match self {
+            SignInMethod::Upstream => vec!["fed"],
+            SignInMethod::UpstreamThen(strategy) => {
+                let mut amr = SignInMethod::SecondFactor(strategy).amr();
+                amr[0] = "fed";
+                amr
+            }
             SignInMethod::Password => vec!["pwd"],
             SignInMethod::Passkey => vec!["hwk", "user", "mfa"],
             SignInMethod::SecondFactor(Strategy::Passkey) => vec!["pwd", "hwk", "mfa"],
@@ -65,6 +99,9 @@ mod tests {
             SignInMethod::SecondFactor(Strategy::Totp),
             SignInMethod::SecondFactor(Strategy::Passkey),
             SignInMethod::SecondFactor(Strategy::RecoveryCode),
+            SignInMethod::Upstream,
+            SignInMethod::UpstreamThen(Strategy::Totp),
+            SignInMethod::UpstreamThen(Strategy::RecoveryCode),
         ];
         for method in all {
             assert_eq!(SignInMethod::parse(method.as_str()), Some(method));
@@ -78,5 +115,10 @@ mod tests {
         assert!(SignInMethod::SecondFactor(Strategy::Totp).amr().contains(&"mfa"));
         assert!(SignInMethod::SecondFactor(Strategy::Phone).amr().contains(&"sms"));
         assert!(SignInMethod::Passkey.amr().contains(&"hwk"));
+        assert_eq!(SignInMethod::Upstream.amr(), vec!["fed"]);
+        assert_eq!(
+            SignInMethod::UpstreamThen(Strategy::Phone).amr(),
+            vec!["fed", "sms", "mfa"]
+        );
     }
 }

@@ -130,6 +130,42 @@ pub struct Identity {
     pub last_used_at: Option<i64>,
 }
 
+/// Why an upstream sign-in was refused. Each is a page with a message and a `login.failed`
+/// event naming [`UpstreamRefusal::reason`]; none links or makes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamRefusal {
+    /// The provider answered `error` (the person cancelled, or it refused them).
+    Denied,
+    /// The provider could not be reached, or answered with something unusable.
+    Unreachable,
+    /// The `state` is unknown, used, expired or another browser's.
+    BadState,
+    /// The answer failed validation: the RFC 9207 `iss`, the code exchange, or the ID
+    /// token's signature, issuer, audience, times or nonce.
+    BadAnswer,
+    /// The provider shared no (verified, for GitHub) e-mail address, which a new account needs.
+    NoEmail,
+    /// No account, and this provider may not make one.
+    NoAccount,
+    /// The identity is linked to another account than the one it was to be linked to.
+    LinkedElsewhere,
+}
+
+impl UpstreamRefusal {
+    /// The `reason` of the `login.failed` event.
+    pub fn reason(self) -> &'static str {
+        match self {
+            UpstreamRefusal::Denied => "upstream_denied",
+            UpstreamRefusal::Unreachable => "upstream_unreachable",
+            UpstreamRefusal::BadState => "upstream_invalid_state",
+            UpstreamRefusal::BadAnswer => "upstream_invalid_answer",
+            UpstreamRefusal::NoEmail => "upstream_no_email",
+            UpstreamRefusal::NoAccount => "no_account",
+            UpstreamRefusal::LinkedElsewhere => "identity_linked_elsewhere",
+        }
+    }
+}
+
 /// How a provider's sign-ins may find or make accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountPolicy {

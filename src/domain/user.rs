@@ -22,6 +22,14 @@ pub struct User {
     pub created_at: OffsetDateTime,
 }
 
+impl User {
+    /// Whether the account has a password (one made through an upstream provider has none
+    /// until its owner sets one by a reset).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+}
+
 /// Longest accepted email, as RFC 5321 allows.
 pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest accepted display name, in characters.

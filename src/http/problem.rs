@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_api_problem::HttpApiProblem;
 
+use crate::domain::upstream::UpstreamRefusal;
 use crate::domain::AuthError;
 
 /// An error answer. Handlers return it; `?` turns an [`AuthError`] into one.
@@ -94,6 +95,17 @@ impl From<AuthError> for Problem {
             }
             AuthError::Overloaded => Problem::new(S::SERVICE_UNAVAILABLE, "overloaded", "Server busy", detail)
                 .retry_after(Duration::from_secs(1)),
+            AuthError::LastCredential => Problem::new(S::CONFLICT, "last_credential", "Last credential", detail),
+            AuthError::Upstream(refusal) => {
+                let status = match refusal {
+                    UpstreamRefusal::Denied | UpstreamRefusal::NoAccount => S::FORBIDDEN,
+                    // A provider that is down is not this server's failure: never a 5xx.
+                    UpstreamRefusal::Unreachable => S::FAILED_DEPENDENCY,
+                    UpstreamRefusal::LinkedElsewhere => S::CONFLICT,
+                    UpstreamRefusal::BadState | UpstreamRefusal::BadAnswer | UpstreamRefusal::NoEmail => S::BAD_REQUEST,
+                };
+                Problem::new(status, refusal.reason(), "Upstream sign-in refused", detail)
+            }
             AuthError::Unavailable(_) => {
                 Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Dependency unavailable", detail)
                     .retry_after(Duration::from_secs(5))

@@ -11,6 +11,7 @@ use crate::usecases::account_data::AccountData;
 use crate::usecases::accounts::Accounts;
 use crate::usecases::audit::Audit;
 use crate::usecases::clients::OAuthClients;
+use crate::usecases::connected_accounts::ConnectedAccounts;
 use crate::usecases::forms::FormTokens;
 use crate::usecases::login::Login;
 use crate::usecases::mfa::challenge::Challenges;
@@ -29,6 +30,7 @@ use crate::usecases::readiness::Readiness;
 use crate::usecases::sessions::Sessions;
 use crate::usecases::sign_in_flows::SignInFlows;
 use crate::usecases::tokens::Tokens;
+use crate::usecases::upstream_sign_in::UpstreamSignIn;
 use crate::usecases::verification::EmailVerification;
 
 /// Where the client address comes from: a header set by a trusted proxy, else the peer.
@@ -64,6 +66,8 @@ pub struct AppState {
     pub issuer: Issuer,
     pub forms: Arc<FormTokens>,
     pub sign_in_flows: Arc<SignInFlows>,
+    pub upstream: Arc<UpstreamSignIn>,
+    pub connected_accounts: Arc<ConnectedAccounts>,
     pub pages: Arc<PageSettings>,
     pub addressing: ClientAddressing,
 }

@@ -9,7 +9,7 @@
 //! - [`crypto`]: password hashing, token signing, the data key, fresh secrets and TOTP.
 //! - [`outbound`]: messages to users and security events.
 //! - [`oauth`]: the OpenID Connect provider's clients.
-//! - [`identities`]: identities at upstream providers linked to accounts.
+//! - [`identities`]: upstream providers, and the identities at them linked to accounts.
 
 pub mod clock;
 pub mod crypto;
@@ -25,7 +25,7 @@ pub use crypto::{
     PasswordHashing, TokenSigning,
 };
 pub use exchange::{Cache, MessageSender, RevocationBus};
-pub use identities::IdentityStore;
+pub use identities::{Arrival, Departure, IdentityStore, OfferedProvider, UpstreamProviders};
 pub use oauth::{ClientStore, CodeStore, Consent, ConsentStore};
 pub use outbound::{EventFanOut, Messages, SecurityEvents};
 pub use stores::{

@@ -32,6 +32,9 @@ pub const SECURITY_EVENTS: &str = "authd_security_events_total";
 /// Security events that could not be written to the audit log.
 pub const SECURITY_EVENTS_LOST: &str = "authd_security_events_lost_total";
 /// Pwned Passwords lookups by `outcome` (`breached`, `clean`, `unreachable`).
+/// Requests to upstream identity providers by `provider` and `call` (`discovery`, `jwks`,
+/// `token`, `userinfo`, `api`).
+pub const UPSTREAM_REQUESTS: &str = "authd_upstream_requests_total";
 pub const BREACH_LOOKUPS: &str = "authd_breached_password_lookups_total";
 /// Audit-log events deleted for being older than the retention.
 pub const EVENTS_PRUNED: &str = "authd_security_events_pruned_total";

@@ -17,8 +17,9 @@ use crate::domain::password_policy::check_presented_password;
 use crate::domain::profile::Profile;
 use crate::domain::session::SessionInfo;
 use crate::domain::token::Claims;
+use crate::domain::upstream::Identity;
 use crate::domain::AuthError;
-use crate::ports::{Clock, OrganizationStore, PasswordHashing, SessionStore, UserStore};
+use crate::ports::{Clock, IdentityStore, OrganizationStore, PasswordHashing, SessionStore, UserStore};
 
 /// Most events an export carries (the newest); retention bounds them anyway.
 const EXPORTED_EVENTS: u32 = 10_000;
@@ -29,6 +30,8 @@ pub struct AccountExport {
     pub profile: Profile,
     pub sessions: Vec<SessionInfo>,
     pub events: Vec<SecurityEvent>,
+    /// The accounts at upstream providers connected to it.
+    pub identities: Vec<Identity>,
     /// Unix seconds.
     pub exported_at: i64,
 }
@@ -38,6 +41,7 @@ pub struct AccountData {
     users: Arc<dyn UserStore>,
     organizations: Arc<dyn OrganizationStore>,
     sessions_store: Arc<dyn SessionStore>,
+    identities: Arc<dyn IdentityStore>,
     hasher: Arc<dyn PasswordHashing>,
     clock: Arc<dyn Clock>,
     sessions: Arc<Sessions>,
@@ -61,6 +65,7 @@ impl AccountData {
             users: ports.users.clone(),
             organizations: ports.organizations.clone(),
             sessions_store: ports.sessions.clone(),
+            identities: ports.identities.clone(),
             hasher: ports.hasher.clone(),
             clock: ports.clock.clone(),
             sessions,
@@ -138,6 +143,7 @@ impl AccountData {
             profile,
             sessions: self.sessions_store.live_sessions(caller.sub, now).await?,
             events: self.audit.everything_about(caller.sub, EXPORTED_EVENTS).await?,
+            identities: self.identities.identities_of(caller.sub).await?,
             exported_at: now,
         })
     }

@@ -18,6 +18,7 @@ use crate::domain::notification::SecurityNotice;
 use crate::domain::profile::{Profile, ProfileUpdate};
 use crate::domain::throttle::Action;
 use crate::domain::token::Claims;
+use crate::domain::upstream::{ProviderId, UpstreamProfile, UpstreamRefusal};
 use crate::domain::user::{may_manage_user, Email, Phone, SignupMode, User, UserName};
 use crate::domain::AuthError;
 use crate::ports::{Clock, MfaStore, PasswordHashing, UserStore};
@@ -135,6 +136,46 @@ impl Accounts {
             Err(AuthError::EmailTaken) => Ok(false),
             Err(err) => Err(err),
         }
+    }
+
+    /// A new account for a person who signed in at the upstream provider `provider`: name
+    /// and address from its profile, verified when it says so, no password. Refused unless
+    /// sign-up is open.
+    pub(crate) async fn create_from_upstream(
+        &self,
+        profile: &UpstreamProfile,
+        provider: &ProviderId,
+        origin: &Origin,
+    ) -> Result<User, AuthError> {
+        if self.signup != SignupMode::Open {
+            return Err(AuthError::Upstream(UpstreamRefusal::NoAccount));
+        }
+        let address = profile
+            .email
+            .as_deref()
+            .ok_or(AuthError::Upstream(UpstreamRefusal::NoEmail))?;
+        let email = Email::parse(address).map_err(|_| AuthError::Upstream(UpstreamRefusal::NoEmail))?;
+        let local_part = email.as_str().split('@').next().unwrap_or("you").to_owned();
+        let name = profile.name.as_deref().and_then(|n| UserName::parse(n).ok());
+        let name = name.map_or(local_part, |n| n.as_str().to_owned());
+        let user = User {
+            id: self.clock.new_id(),
+            name,
+            email,
+            email_verified: profile.email_verified,
+            disabled: false,
+            phone: None,
+            password_hash: String::new(),
+            is_admin: false,
+            created_at: OffsetDateTime::from_unix_timestamp(self.clock.unix_now())
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        let event = SecurityEvent::new(EventKind::UserCreated, Some(user.id), self.clock.stamp())
+            .from(origin)
+            .with("by", "self")
+            .with("provider", provider.as_str());
+        self.users.insert_user(&user, &event).await?;
+        Ok(user)
     }
 
     /// Creates the account, writing `event(id)` with it. An administrator the operator

@@ -148,7 +148,7 @@ impl Login {
             self.verification.offer_link(&user).await;
             return Err(AuthError::EmailNotVerified);
         }
-        if let Some((hash, strategies)) = self.challenges.second_factor_challenge(&user).await? {
+        if let Some((hash, strategies)) = self.challenges.second_factor_challenge(&user, None).await? {
             count_login("mfa_required");
             return Ok(LoginOutcome::SecondFactorRequired { hash, strategies });
         }

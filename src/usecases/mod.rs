@@ -35,6 +35,7 @@ pub mod account_data;
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod connected_accounts;
 pub mod forms;
 pub mod login;
 pub mod mfa;
@@ -53,6 +54,7 @@ pub mod sessions;
 pub mod sign_in_flows;
 pub mod throttle;
 pub mod tokens;
+pub mod upstream_sign_in;
 pub mod verification;
 
 use std::sync::Arc;

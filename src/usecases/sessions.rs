@@ -51,7 +51,19 @@ impl Sessions {
         method: SignInMethod,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
-        self.open_for(user, method, None, origin).await
+        self.open_for(user, method, None, None, origin).await
+    }
+
+    /// Opens a session for `user`, who signed in by `method` through the upstream provider
+    /// `upstream` when it names one (the sign-in event names it).
+    pub(crate) async fn open_by(
+        &self,
+        user: &User,
+        method: SignInMethod,
+        upstream: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Credential, AuthError> {
+        self.open_for(user, method, None, upstream, origin).await
     }
 
     /// Opens a session whose tokens go to an OpenID Connect client (`aud`, `scope`), for a
@@ -63,7 +75,7 @@ impl Sessions {
         audience: Audience,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
-        self.open_for(user, method, Some(audience), origin).await
+        self.open_for(user, method, Some(audience), None, origin).await
     }
 
     async fn open_for(
@@ -71,6 +83,7 @@ impl Sessions {
         user: &User,
         method: SignInMethod,
         audience: Option<Audience>,
+        upstream: Option<&str>,
         origin: &Origin,
     ) -> Result<Credential, AuthError> {
         if user.disabled {
@@ -92,6 +105,9 @@ impl Sessions {
             .with("method", method.as_str());
         if let Some(audience) = &audience {
             event = event.with("clientId", audience.client_id.clone());
+        }
+        if let Some(provider) = upstream {
+            event = event.with("provider", provider.to_owned());
         }
         let opening = Opening {
             user_id,

@@ -10,10 +10,14 @@ use std::time::Duration;
 use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 
+use uuid::Uuid;
+
+use super::upstream_sign_in::link_identity;
 use super::Ports;
+use crate::domain::events::Origin;
 use crate::domain::flow::{SignInFlow, Stage, Then};
 use crate::domain::AuthError;
-use crate::ports::{Cache, Clock, DataKey, OneTimeSecrets};
+use crate::ports::{Cache, Clock, DataKey, IdentityStore, OneTimeSecrets};
 
 /// The digest purpose of flow ids.
 const PURPOSE: &str = "sign-in-flow";
@@ -23,6 +27,7 @@ pub struct SignInFlows {
     cache: Arc<dyn Cache>,
     data_key: Arc<dyn DataKey>,
     secrets: Arc<dyn OneTimeSecrets>,
+    identities: Arc<dyn IdentityStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -32,6 +37,7 @@ impl SignInFlows {
             cache: ports.cache.clone(),
             data_key: ports.data_key.clone(),
             secrets: ports.secrets.clone(),
+            identities: ports.identities.clone(),
             clock: ports.clock.clone(),
         }
     }
@@ -46,6 +52,23 @@ impl SignInFlows {
         Ok(id)
     }
 
+    /// Stores `flow`, ready made, under a new id; its id, for the browser.
+    pub async fn begin(&self, flow: SignInFlow) -> Result<String, AuthError> {
+        let id = self.secrets.random_token(32).expose_secret().to_owned();
+        self.save(&id, &flow).await?;
+        Ok(id)
+    }
+
+    /// The live flow `id` of `browser`, taken: nobody can read it again (a `state` is
+    /// single use). `None` as for [`SignInFlows::get`].
+    pub async fn take(&self, id: &str, browser: &str) -> Result<Option<SignInFlow>, AuthError> {
+        if id.is_empty() {
+            return Ok(None);
+        }
+        let text = self.cache.take(&self.key(id)).await?;
+        Ok(text.and_then(|text| self.live_for(&text, browser)))
+    }
+
     /// The live flow `id` of `browser`; `None` when unknown, over, unreadable or another
     /// browser's.
     pub async fn get(&self, id: &str, browser: &str) -> Result<Option<SignInFlow>, AuthError> {
@@ -55,9 +78,32 @@ impl SignInFlows {
         let Some(text) = self.cache.get(&self.key(id)).await? else {
             return Ok(None);
         };
-        let flow = serde_json::from_str::<SignInFlow>(&text).ok();
+        Ok(self.live_for(&text, browser))
+    }
+
+    /// The stored flow `text`, if it is live and `browser`'s.
+    fn live_for(&self, text: &str, browser: &str) -> Option<SignInFlow> {
+        let flow = serde_json::from_str::<SignInFlow>(text).ok();
         let now = self.clock.unix_now();
-        Ok(flow.filter(|flow| flow.is_live(now) && bool::from(flow.browser.as_bytes().ct_eq(browser.as_bytes()))))
+        flow.filter(|flow| flow.is_live(now) && bool::from(flow.browser.as_bytes().ct_eq(browser.as_bytes())))
+    }
+
+    /// The flow `flow` ended with `user_id` signed in: the upstream identity it was waiting
+    /// to link is linked, when `user_id` is the account it was waiting for.
+    pub async fn link_pending(&self, flow: &SignInFlow, user_id: Uuid, origin: &Origin) -> Result<(), AuthError> {
+        let Some(pending) = flow.link.as_ref().filter(|pending| pending.user_id == user_id) else {
+            return Ok(());
+        };
+        link_identity(
+            self.identities.as_ref(),
+            self.clock.as_ref(),
+            user_id,
+            &pending.provider,
+            &pending.subject,
+            pending.email.clone(),
+            Some(origin),
+        )
+        .await
     }
 
     /// Stores the flow `id` at its new stage (until its own expiry).

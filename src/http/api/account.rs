@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::identities::IdentityBody;
 use super::openapi::{ProblemBody, ResultBody};
 use super::sessions::SessionInfoBody;
 use crate::domain::rfc3339;
@@ -111,6 +112,8 @@ pub struct ExportBody {
     /// Security events about the account, newest first.
     #[schema(value_type = Vec<super::audit::EventBody>)]
     events: Vec<serde_json::Value>,
+    /// Connected accounts at upstream providers.
+    identities: Vec<IdentityBody>,
     exported_at: String,
 }
 
@@ -154,6 +157,7 @@ impl From<AccountExport> for ExportBody {
             profile,
             sessions,
             events,
+            identities,
             exported_at,
         } = export;
         let user = &profile.user;
@@ -189,6 +193,7 @@ impl From<AccountExport> for ExportBody {
                 .collect(),
             sessions: sessions.into_iter().map(SessionInfoBody::from).collect(),
             events: events.iter().map(|event| event.to_document()).collect(),
+            identities: identities.into_iter().map(IdentityBody::from).collect(),
             exported_at: time(exported_at),
         }
     }

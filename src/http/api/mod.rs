@@ -7,6 +7,7 @@ pub mod account;
 pub mod audit;
 pub mod clients;
 pub mod health;
+pub mod identities;
 pub mod mfa;
 pub mod openapi;
 pub mod organizations;
@@ -33,6 +34,9 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::resend))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::end))
+        .routes(routes!(identities::offered))
+        .routes(routes!(identities::list))
+        .routes(routes!(identities::disconnect))
         .routes(routes!(audit::own))
         .routes(routes!(audit::all))
         .routes(routes!(password::change))

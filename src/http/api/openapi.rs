@@ -45,6 +45,7 @@ pub struct CreatedBody {
         (name = "organizations", description = "Organizations and memberships"),
         (name = "password", description = "Password reset and change"),
         (name = "clients", description = "OpenID Connect clients (admins)"),
+        (name = "upstream", description = "Upstream identity providers and connected accounts"),
         (name = "operations", description = "Health and documentation"),
     )
 )]

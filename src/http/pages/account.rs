@@ -46,6 +46,8 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
         "confirmed" => "Thank you. For the next few minutes you can remove factors and change your e-mail address.",
         "session_ended" => "That session is signed out.",
         "consent_withdrawn" => "The application's access is withdrawn; its sessions have ended.",
+        "connected" => "The account at the other provider is connected: you can sign in with it.",
+        "disconnected" => "The account at the other provider is disconnected.",
         _ => return None,
     })
 }
@@ -145,6 +147,7 @@ fn view(account: &Overview, claims: &Claims, brand: &str) -> minijinja::Value {
         events,
         organizations,
         consents,
+        identities => super::upstream::identities_view(&account.identities),
     }
 }
 
@@ -206,11 +209,13 @@ fn describe(kind: EventKind) -> &'static str {
         EventKind::SessionReuseDetected => "A stolen token was refused; that session ended",
         EventKind::OrganizationMemberAdded => "Added to an organization",
         EventKind::OrganizationMemberRemoved => "Removed from an organization",
+        EventKind::IdentityLinked => "Account at another provider connected",
+        EventKind::IdentityUnlinked => "Account at another provider disconnected",
     }
 }
 
 /// A moment as the page shows it: `2026-12-02 10:04 UTC`.
-fn when(unix: i64) -> String {
+pub(super) fn when(unix: i64) -> String {
     rfc3339(unix)
         .map(|text| format!("{} UTC", text.get(..16).unwrap_or(&text).replace('T', " ")))
         .unwrap_or_default()

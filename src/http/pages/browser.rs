@@ -179,6 +179,12 @@ impl Browser {
         self.page(status, "message.html", values)
     }
 
+    /// Off to another site (302, as OAuth 2.0 redirects are), carrying the changed cookies.
+    pub fn leave_for(self, url: &str) -> Response {
+        let found = (StatusCode::FOUND, [(header::LOCATION, url.to_owned())]);
+        (self.jar, found).into_response()
+    }
+
     /// A redirect (303, so the next request is a `GET`) carrying the changed cookies.
     pub fn redirect(self, to: &str) -> Response {
         (self.jar, Redirect::to(to)).into_response()

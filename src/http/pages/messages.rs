@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use crate::domain::upstream::UpstreamRefusal;
 use crate::domain::AuthError;
 use crate::http::problem::Problem;
 
@@ -60,9 +61,31 @@ impl From<AuthError> for Message {
                 "For this change, confirm it is you: enter your password here, then try again.".to_owned(),
             ),
             AuthError::PhoneRequired => (Some("phone"), "Add a phone number to your profile first.".to_owned()),
+            AuthError::Upstream(refusal) => (None, upstream_refusal(refusal).to_owned()),
             other => (None, sentence(&other.to_string())),
         };
         Self { field, text, status }
+    }
+}
+
+/// What a refused upstream sign-in says on its page.
+fn upstream_refusal(refusal: UpstreamRefusal) -> &'static str {
+    match refusal {
+        UpstreamRefusal::Denied => "The sign-in was cancelled or refused at the other provider. Nothing was changed.",
+        UpstreamRefusal::Unreachable => {
+            "The other provider cannot be reached right now. Try again in a moment, or sign in another way."
+        }
+        UpstreamRefusal::BadState => "This sign-in has expired or was used already. Please start again.",
+        UpstreamRefusal::BadAnswer => {
+            "The other provider's answer could not be verified, so nothing was changed. Please start again."
+        }
+        UpstreamRefusal::NoEmail => {
+            "The other provider did not share a verified e-mail address, which an account here needs."
+        }
+        UpstreamRefusal::NoAccount => {
+            "There is no account here for that sign-in, and new accounts cannot be made this way."
+        }
+        UpstreamRefusal::LinkedElsewhere => "That account at the other provider is connected to another account here.",
     }
 }
 

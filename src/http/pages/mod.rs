@@ -12,6 +12,7 @@
 //! | `recovery.rs` | `/ui/forgot`, `/password/recover`, `/user/verify` |
 //! | `account.rs` | `/ui/account` and its forms |
 //! | `factors.rs` | enrolling and removing factors, recovery codes |
+//! | `upstream.rs` | `/login/upstream/{id}` and its callback ("Continue with ...") |
 //! | `assets.rs` | `/ui/assets/*` |
 
 pub mod account;
@@ -24,6 +25,7 @@ pub mod recovery;
 pub mod return_to;
 pub mod settings;
 pub mod sign_in;
+pub mod upstream;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -71,6 +73,12 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/account/factors/confirm", post(factors::confirm))
         .route("/ui/account/factors/{id}/remove", post(factors::remove))
         .route("/ui/account/recovery-codes", post(factors::new_recovery_codes))
+        .route("/login/upstream/{id}", get(upstream::depart))
+        .route(
+            "/login/upstream/{id}/callback",
+            get(upstream::arrive).post(upstream::arrive_by_post),
+        )
+        .route("/ui/account/identities/{id}/remove", post(upstream::disconnect))
         .route("/ui/assets/style.css", get(assets::style))
         .route("/ui/assets/passkey.js", get(assets::passkey_script))
         .route("/ui/assets/logo", get(assets::logo))

@@ -30,6 +30,15 @@ impl Onward {
         }
     }
 
+    /// Onward to the own path `to` once signed in.
+    pub fn returning_to(to: &str) -> Self {
+        Self {
+            return_to: Some(to.to_owned()),
+            flow: None,
+        }
+        .kept()
+    }
+
     /// Onward within the flow `id`.
     pub fn in_flow(id: &str) -> Self {
         Self {
@@ -71,16 +80,29 @@ impl Onward {
 
 /// Where the browser goes once signed in: on through its `flow` when it has one, else to
 /// the page `onward` names.
-pub async fn next_after_sign_in(flows: &SignInFlows, onward: &Onward, flow: Option<(String, SignInFlow)>) -> String {
+pub async fn next_after_sign_in(
+    flows: &SignInFlows,
+    onward: &Onward,
+    flow: Option<(String, SignInFlow)>,
+    browser: &Browser,
+) -> String {
     match flow {
-        Some((id, flow)) => after_sign_in(flows, &id, flow).await,
+        Some((id, flow)) => after_sign_in(flows, &id, flow, browser).await,
         None => destination(onward.return_to.as_deref()).to_owned(),
     }
 }
 
 /// Where the browser goes once signed in through the flow `id`: its page (the flow is
 /// done), or on to the authorization it resumes (the flow, marked signed in, goes along).
-pub async fn after_sign_in(flows: &SignInFlows, id: &str, flow: SignInFlow) -> String {
+/// An upstream identity the flow was waiting to link to the account signed in to is
+/// linked first.
+pub async fn after_sign_in(flows: &SignInFlows, id: &str, flow: SignInFlow, browser: &Browser) -> String {
+    if let Some(session) = &browser.session {
+        if let Err(err) = flows.link_pending(&flow, session.sub, &browser.origin).await {
+            tracing::warn!(%err, "the identity waiting for this sign-in was not linked");
+        }
+    }
+    let flow = SignInFlow { link: None, ..flow };
     match &flow.then {
         Then::Page(to) => {
             flows.finish(id).await;

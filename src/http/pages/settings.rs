@@ -61,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("logout.html", include_str!("../../../templates/pages/logout.html")),
     ("consent.html", include_str!("../../../templates/pages/consent.html")),
+    (
+        "upstreams.html",
+        include_str!("../../../templates/pages/upstreams.html"),
+    ),
 ];
 
 /// The hosted pages' settings and templates.
@@ -72,6 +76,8 @@ pub struct PageSettings {
     origins: Vec<String>,
     views: Environment<'static>,
     stylesheet: String,
+    /// The upstream providers the sign-in pages offer: (id, name).
+    upstreams: Vec<(String, String)>,
 }
 
 /// The stylesheet as written, with the default accent colour.
@@ -101,7 +107,13 @@ impl PageSettings {
             secure_cookies: public.scheme() == "https",
             origins,
             views,
+            upstreams: Vec::new(),
         })
+    }
+
+    /// The same settings offering "Continue with ..." for `upstreams` (id, name).
+    pub fn with_upstreams(self, upstreams: Vec<(String, String)>) -> Self {
+        Self { upstreams, ..self }
     }
 
     /// Whether a form posted with this `Origin` header came from one of the server's pages.
@@ -127,7 +139,8 @@ impl PageSettings {
     /// with `status`.
     pub fn render(&self, status: StatusCode, template: &str, page: Value) -> Response {
         let brand = context! { name => self.brand.name, logo => self.brand.logo.is_some() };
-        let values = context! { brand, ..page };
+        let upstreams: Vec<Value> = self.upstreams.iter().map(|(id, name)| context! { id, name }).collect();
+        let values = context! { brand, upstreams, ..page };
         match self.views.get_template(template).and_then(|t| t.render(values)) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(err) => {

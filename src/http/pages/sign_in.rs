@@ -85,7 +85,7 @@ pub async fn login_page(
     let flow = onward.flow(&browser, &flows).await;
     let fresh = flow.as_ref().is_some_and(|(_, flow)| flow.fresh);
     if browser.session.is_some() && !fresh {
-        let to = next_after_sign_in(&flows, &onward, flow).await;
+        let to = next_after_sign_in(&flows, &onward, flow, &browser).await;
         return browser.redirect(&to);
     }
     // An application may name who signs in (`login_hint`): the form starts filled in.
@@ -94,7 +94,11 @@ pub async fn login_page(
         .and_then(|(_, flow)| flow.authorization())
         .and_then(|request| request.asks.as_ref().ok())
         .and_then(|asks| asks.login_hint.clone());
-    let values = context! { onward => onward.for_page(), email };
+    // An upstream identity waits for this account to be proved: say so, address filled in.
+    let pending = flow.as_ref().and_then(|(_, flow)| flow.link.clone());
+    let email = pending.as_ref().and_then(|p| p.email.clone()).or(email);
+    let pending = pending.map(|p| p.provider_name);
+    let values = context! { onward => onward.for_page(), email, pending };
     browser.page(StatusCode::OK, "login.html", values)
 }
 
@@ -117,7 +121,7 @@ pub async fn login(
     match login.login(&form.email, form.password, &browser.origin).await {
         Ok(LoginOutcome::Authenticated(credential)) => {
             browser.start_session(&credential);
-            let to = next_after_sign_in(&flows, &onward, flow).await;
+            let to = next_after_sign_in(&flows, &onward, flow, &browser).await;
             browser.redirect(&to)
         }
         Ok(LoginOutcome::SecondFactorRequired { hash, strategies }) => {
@@ -169,7 +173,7 @@ pub async fn login_with_passkey(
         Ok(credential) => {
             browser.start_session(&credential);
             let flow = onward.flow(&browser, &flows).await;
-            let to = next_after_sign_in(&flows, &onward, flow).await;
+            let to = next_after_sign_in(&flows, &onward, flow, &browser).await;
             browser.redirect(&to)
         }
         Err(err) => login_form_again(browser, Message::from(err), "", &onward),
@@ -329,7 +333,7 @@ pub async fn answer(
     match challenges.submit_code(&hash, answer, &browser.origin).await {
         Ok(credential) => {
             browser.start_session(&credential);
-            let to = after_sign_in(&flows, &id, flow).await;
+            let to = after_sign_in(&flows, &id, flow, &browser).await;
             browser.redirect(&to)
         }
         Err(AuthError::InvalidHash) => start_again(browser, &flows, Some((id, flow))).await,

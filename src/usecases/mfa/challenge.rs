@@ -84,11 +84,13 @@ impl Challenges {
         }
     }
 
-    /// After a correct password: the strategies to choose from and the hash to choose with,
-    /// or `None` when the user has no validated factor.
+    /// After a correct password (or an upstream provider's sign-in, `upstream` naming it):
+    /// the strategies to choose from and the hash to choose with, or `None` when the user
+    /// has no validated factor.
     pub(crate) async fn second_factor_challenge(
         &self,
         user: &User,
+        upstream: Option<&str>,
     ) -> Result<Option<(String, Vec<Strategy>)>, AuthError> {
         let factors = self.factors.factors_of(user.id).await?;
         if !factors.iter().any(|f| f.enabled) {
@@ -98,6 +100,7 @@ impl Challenges {
         let challenge = LoginChallenge {
             user_id: user.id,
             strategies: strategies.clone(),
+            upstream: upstream.map(str::to_owned),
         };
         let hash = self.store_challenge(LOGIN_STAGE, &challenge).await?;
         Ok(Some((hash, strategies)))
@@ -215,6 +218,7 @@ impl Challenges {
             factor_id: factor.filter(|f| f.strategy != Strategy::Passkey).map(|f| f.id),
             code_digest,
             passkey_state,
+            upstream: challenge.upstream,
         };
         let hash = self.store_challenge(CODE_STAGE, &next).await?;
         Ok(ChosenStep { hash, public_key })
@@ -235,8 +239,10 @@ impl Challenges {
         match verdict {
             CodeVerdict::Accepted => {
                 let user = self.take_challenge(&key, challenge.user_id).await?;
-                let proof = SignInMethod::SecondFactor(challenge.strategy);
-                self.sessions.open(&user, proof, origin).await
+                let proof = SignInMethod::then(challenge.upstream.is_some(), challenge.strategy);
+                self.sessions
+                    .open_by(&user, proof, challenge.upstream.as_deref(), origin)
+                    .await
             }
             CodeVerdict::Exhausted => Err(AuthError::InvalidHash),
             CodeVerdict::Wrong | CodeVerdict::WrongAndSpent => Err(AuthError::InvalidCode),
