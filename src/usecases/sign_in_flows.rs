@@ -60,9 +60,10 @@ impl SignInFlows {
     }
 
     /// The live flow `id` of `browser`, taken: nobody can read it again (a `state` is
-    /// single use). `None` as for [`SignInFlows::get`].
+    /// single use). `None` as for [`SignInFlows::get`]; another browser's read leaves the
+    /// flow to its own browser, and of two reads at once only one takes it.
     pub async fn take(&self, id: &str, browser: &str) -> Result<Option<SignInFlow>, AuthError> {
-        if id.is_empty() {
+        if self.get(id, browser).await?.is_none() {
             return Ok(None);
         }
         let text = self.cache.take(&self.key(id)).await?;

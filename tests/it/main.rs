@@ -30,6 +30,8 @@ mod revocation;
 mod sessions;
 mod throttling;
 mod tokens;
+mod upstream;
+mod upstream_refusals;
 mod usecases;
 mod user_sessions;
 mod users;

@@ -87,8 +87,8 @@ impl UserStore for SqlStore {
     async fn insert_user(&self, user: &User, event: &SecurityEvent) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
-            "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO users (id, name, email, email_normalized, phone, password_hash, is_admin, created_at, \
+             email_verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind_id(user.id)
         .bind(&user.name)
@@ -98,6 +98,7 @@ impl UserStore for SqlStore {
         .bind(&user.password_hash)
         .bind(i64::from(user.is_admin))
         .bind(user.created_at.unix_timestamp())
+        .bind(user.email_verified.then_some(user.created_at.unix_timestamp()))
         .execute(&mut *tx)
         .await
         .map_err(|e| on_constraint(e, Constraint::UserEmail))?;

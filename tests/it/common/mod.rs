@@ -8,11 +8,13 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod oidc;
 pub mod passkey;
 pub mod proxy;
 pub mod smtp;
 pub mod twilio;
+pub mod upstream;
 pub mod webhook;
 
 use std::path::PathBuf;
