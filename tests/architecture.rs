@@ -153,7 +153,7 @@ fn the_domain_imports_nothing_of_the_crate() {
 #[test]
 fn use_cases_and_handlers_reach_no_adapter() {
     let graph = dependency_graph();
-    for adapter in ["storage", "crypto", "notifications"] {
+    for adapter in ["storage", "crypto", "notifications", "federation"] {
         assert!(!graph["usecases"].contains(adapter), "use cases import {adapter}");
         assert!(!graph["http"].contains(adapter), "handlers import {adapter}");
     }

@@ -9,7 +9,7 @@ use super::reauth::Reauthentication;
 use super::{account_of, Ports};
 use crate::domain::events::{EventKind, Origin, SecurityEvent};
 use crate::domain::token::Claims;
-use crate::domain::upstream::Identity;
+use crate::domain::upstream::{Identity, ProviderId, UpstreamRefusal};
 use crate::domain::AuthError;
 use crate::ports::{Clock, IdentityStore, PasskeyStore, UserStore};
 
@@ -61,5 +61,42 @@ impl ConnectedAccounts {
             true => Ok(()),
             false => Err(AuthError::NotFound("identity")),
         }
+    }
+}
+
+/// Links `subject` at `provider` to `user_id`, recording `identity.linked`; linked to
+/// another account already, it is refused.
+pub(crate) async fn link_identity(
+    identities: &dyn IdentityStore,
+    clock: &dyn Clock,
+    user_id: Uuid,
+    provider: &str,
+    subject: &str,
+    email: Option<String>,
+    origin: Option<&Origin>,
+) -> Result<(), AuthError> {
+    let provider = ProviderId::parse(provider).map_err(|_| AuthError::Upstream(UpstreamRefusal::BadState))?;
+    let now = clock.unix_now();
+    let identity = Identity {
+        id: clock.new_id(),
+        user_id,
+        provider: provider.clone(),
+        subject: subject.to_owned(),
+        email,
+        created_at: now,
+        last_used_at: Some(now),
+    };
+    let mut event = SecurityEvent::new(EventKind::IdentityLinked, Some(user_id), clock.stamp_at(now))
+        .with("identityId", identity.id.to_string())
+        .with("provider", provider.as_str());
+    if let Some(origin) = origin {
+        event = event.from(origin);
+    }
+    if identities.link_identity(&identity, &event).await? {
+        return Ok(());
+    }
+    match identities.identity(&provider, subject).await? {
+        Some(existing) if existing.user_id == user_id => Ok(()),
+        _ => Err(AuthError::Upstream(UpstreamRefusal::LinkedElsewhere)),
     }
 }

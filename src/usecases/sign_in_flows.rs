@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq as _;
 
 use uuid::Uuid;
 
-use super::upstream_sign_in::link_identity;
+use super::connected_accounts::link_identity;
 use super::Ports;
 use crate::domain::events::Origin;
 use crate::domain::flow::{SignInFlow, Stage, Then};

@@ -11,6 +11,7 @@ use secrecy::ExposeSecret as _;
 use uuid::Uuid;
 
 use super::accounts::Accounts;
+use super::connected_accounts::link_identity;
 use super::mfa::challenge::Challenges;
 use super::sessions::Sessions;
 use super::sign_in_flows::SignInFlows;
@@ -390,42 +391,5 @@ impl UpstreamSignIn {
 
     fn callback(&self, provider: &ProviderId) -> String {
         format!("{}/login/upstream/{}/callback", self.public_url, provider.as_str())
-    }
-}
-
-/// Links `subject` at `provider` to `user_id`, recording `identity.linked`; linked to
-/// another account already, it is refused.
-pub(crate) async fn link_identity(
-    identities: &dyn IdentityStore,
-    clock: &dyn Clock,
-    user_id: Uuid,
-    provider: &str,
-    subject: &str,
-    email: Option<String>,
-    origin: Option<&Origin>,
-) -> Result<(), AuthError> {
-    let provider = ProviderId::parse(provider).map_err(|_| AuthError::Upstream(UpstreamRefusal::BadState))?;
-    let now = clock.unix_now();
-    let identity = Identity {
-        id: clock.new_id(),
-        user_id,
-        provider: provider.clone(),
-        subject: subject.to_owned(),
-        email,
-        created_at: now,
-        last_used_at: Some(now),
-    };
-    let mut event = SecurityEvent::new(EventKind::IdentityLinked, Some(user_id), clock.stamp_at(now))
-        .with("identityId", identity.id.to_string())
-        .with("provider", provider.as_str());
-    if let Some(origin) = origin {
-        event = event.from(origin);
-    }
-    if identities.link_identity(&identity, &event).await? {
-        return Ok(());
-    }
-    match identities.identity(&provider, subject).await? {
-        Some(existing) if existing.user_id == user_id => Ok(()),
-        _ => Err(AuthError::Upstream(UpstreamRefusal::LinkedElsewhere)),
     }
 }

@@ -2,6 +2,10 @@
 //! read by their owner and by administrators, pruned past retention, counted in /metrics,
 //! and posted to a webhook that is down at first.
 
+use authd::domain::upstream::{Linking, ProviderKind};
+
+use crate::common::browser::WebBrowser;
+use crate::common::upstream::FakeOidc;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -245,8 +249,17 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
     let smtp_url = smtp.url();
     let receiver = WebhookReceiver::start("hook-secret", 0).await;
     let hook = receiver.url.clone();
+    let fake = FakeOidc::start("authd", "upstream-secret", "", false).await;
+    let corp = crate::upstream::provider(
+        "corp",
+        ProviderKind::Oidc,
+        &fake.issuer,
+        ("authd", "upstream-secret"),
+        Linking::Confirm,
+    );
     let (server, admin, clock) = backend
         .start_with_admin_on_clock(|c| {
+            c.upstreams = vec![corp];
             c.webhook_url = Some(hook);
             c.webhook_secret = Some("hook-secret".to_owned().into());
             c.smtp_url = Some(smtp_url);
@@ -272,6 +285,28 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
         .await; // login.failed
     let token = server.login(&email).await; // login.succeeded
     server.patch("/user", Some(&token), json!({ "name": "Renamed" })).await; // user.updated
+
+    // The browser signed in with this session connects an account at the upstream.
+    let browser = WebBrowser::new();
+    let here = url::Url::parse(&server.url("/"))
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    browser.set_cookie(&here, "__Host-authd_session", &token);
+    browser.stop_at("https://auth.example.com/");
+    let out = browser.open(&server.url("/login/upstream/corp?link=1")).await;
+    let back = server.url(&out.url[url::Position::BeforePath..]);
+    let connected = browser.open(&back).await;
+    assert!(connected.url.as_str().ends_with("done=connected"), "{}", connected.url); // identity.linked
+    let identity = server.get("/user/identities", Some(&token)).await.body["list"][0]["id"].clone();
+    let path = format!("/user/identities/{}", identity.as_str().unwrap());
+    assert_eq!(
+        server
+            .request(reqwest::Method::DELETE, &path, Some(&token), None)
+            .await
+            .status,
+        204
+    ); // identity.unlinked
 
     let factor = server.post("/mfa", Some(&token), json!({ "strategy": "EMAIL" })).await;
     let factor = factor.body["mfaId"].as_str().unwrap().to_owned();

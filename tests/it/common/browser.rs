@@ -66,6 +66,15 @@ impl WebBrowser {
             .and_then(|cookies| cookies.get(name).cloned())
     }
 
+    /// Sets the cookie `name` for `origin`, as a server would have.
+    pub fn set_cookie(&self, origin: &str, name: &str, value: &str) {
+        self.jar
+            .lock()
+            .entry(origin.to_owned())
+            .or_default()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
     /// Forgets the cookies of `origin` (the person signs out by clearing them).
     pub fn clear(&self, origin: &str) {
         self.jar.lock().remove(origin);
