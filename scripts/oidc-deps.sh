@@ -6,7 +6,7 @@
 # fails instead).
 set -euo pipefail
 cd "$(dirname "$0")/../tests/oidc"
-if [ -d node_modules/openid-client ] && [ -d node_modules/oidc-client-ts ]; then
+if [ -d node_modules/openid-client ] && [ -d node_modules/oidc-client-ts ] && [ -d node_modules/oidc-provider ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then

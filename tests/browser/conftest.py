@@ -187,6 +187,9 @@ def authd(request):
     marker = request.node.get_closest_marker("authd_env")
     if marker:
         env.update(marker.kwargs)
+    # A test that needs a configuration file (upstream providers) names it by this fixture.
+    if "authd_config_file" in request.fixturenames:
+        env["AUTH_CONFIG"] = str(request.getfixturevalue("authd_config_file"))
     log = open(Path(folder.name) / "server.log", "w")
     process = subprocess.Popen([binary, "serve"], cwd=folder.name, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
