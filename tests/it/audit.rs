@@ -4,7 +4,6 @@
 
 use authd::domain::upstream::{Linking, ProviderKind};
 
-use crate::common::browser::WebBrowser;
 use crate::common::upstream::FakeOidc;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -286,18 +285,7 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
     let token = server.login(&email).await; // login.succeeded
     server.patch("/user", Some(&token), json!({ "name": "Renamed" })).await; // user.updated
 
-    // The browser signed in with this session connects an account at the upstream.
-    let browser = WebBrowser::new();
-    let here = url::Url::parse(&server.url("/"))
-        .unwrap()
-        .origin()
-        .ascii_serialization();
-    browser.set_cookie(&here, "__Host-authd_session", &token);
-    browser.stop_at("https://auth.example.com/");
-    let out = browser.open(&server.url("/login/upstream/corp?link=1")).await;
-    let back = server.url(&out.url[url::Position::BeforePath..]);
-    let connected = browser.open(&back).await;
-    assert!(connected.url.as_str().ends_with("done=connected"), "{}", connected.url); // identity.linked
+    crate::common::upstream::connect(&server, &token, "corp", "https://auth.example.com").await; // identity.linked
     let identity = server.get("/user/identities", Some(&token)).await.body["list"][0]["id"].clone();
     let path = format!("/user/identities/{}", identity.as_str().unwrap());
     assert_eq!(

@@ -1,5 +1,8 @@
 //! Account deletion (by the owner with their password, by an administrator) and export.
 
+use authd::domain::upstream::{Linking, ProviderKind};
+
+use crate::common::upstream::{FakeOidc, Person};
 use std::time::Duration;
 
 use crate::common::{Backend, PASSWORD};
@@ -41,8 +44,24 @@ async fn pool(backend: &Backend) -> sqlx::AnyPool {
 
 async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     let origin = "https://auth.example.com";
-    let server = backend.start_with(|c| c.public_url = origin.into()).await;
+    let fake = FakeOidc::start("authd", "upstream-secret", "", false).await;
+    let corp = crate::upstream::provider(
+        "corp",
+        ProviderKind::Oidc,
+        &fake.issuer,
+        ("authd", "upstream-secret"),
+        Linking::Confirm,
+    );
+    let server = backend
+        .start_with(|c| {
+            c.public_url = origin.into();
+            c.upstreams = vec![corp];
+        })
+        .await;
     let (id, email, token) = server.new_session().await;
+    // An identity at an upstream provider, whose subject names nobody else.
+    fake.signs_in(Person::new(&format!("corp-{id}"), "corp-person@example.com", true));
+    crate::common::upstream::connect(&server, &token, "corp", origin).await;
     let other = server.login(&email).await;
     let totp = server.post("/mfa", Some(&token), json!({ "strategy": "TOTP" })).await;
     assert_eq!(totp.status, 201);
@@ -65,6 +84,7 @@ async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     assert_eq!(export.body["factors"][0]["strategy"], "GOOGLE_AUTHENTICATOR");
     assert_eq!(export.body["factors"][1]["strategy"], "PASSKEY");
     assert_eq!(export.body["memberships"][0]["role"], "owner");
+    assert_eq!(export.body["identities"][0]["provider"], "corp");
     assert_eq!(export.body["sessions"].as_array().unwrap().len(), 2);
     let session = export.body["sessions"][0].as_object().unwrap();
     let fields: Vec<&str> = session.keys().map(String::as_str).collect();

@@ -416,3 +416,31 @@ impl FakeGithub {
         *self.emails.lock() = emails.as_array().unwrap().clone();
     }
 }
+
+/// Connects the provider `provider` to the account of the session `token` on `server`,
+/// whose public URL is `public_url` (the callback is sent there: the browser is stopped
+/// at it and opens the same path on the server's own address).
+pub async fn connect(server: &crate::common::TestServer, token: &str, provider: &str, public_url: &str) {
+    let browser = crate::common::browser::WebBrowser::new();
+    let here = url::Url::parse(&server.url("/"))
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let cookie = match public_url.starts_with("https:") {
+        true => "__Host-authd_session",
+        false => "authd_session",
+    };
+    browser.set_cookie(&here, cookie, token);
+    browser.stop_at(public_url);
+    let out = browser
+        .open(&server.url(&format!("/login/upstream/{provider}?link=1")))
+        .await;
+    let back = server.url(&out.url[url::Position::BeforePath..]);
+    let connected = browser.open(&back).await;
+    assert!(
+        connected.url.as_str().ends_with("done=connected"),
+        "{} {}",
+        connected.url,
+        connected.body
+    );
+}
