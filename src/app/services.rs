@@ -177,6 +177,7 @@ pub(super) fn services(
             sessions.clone(),
             audit.clone(),
             throttle.clone(),
+            reauth.clone(),
             config.session_policy().token_ttl,
         )),
         verification,

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use super::audit::Audit;
+use super::reauth::Reauthentication;
 use super::sessions::Sessions;
 use super::throttle::{check_own_password, Throttle};
 use super::{account_of, Ports};
@@ -46,6 +47,7 @@ pub struct AccountData {
     clock: Arc<dyn Clock>,
     sessions: Arc<Sessions>,
     audit: Arc<Audit>,
+    reauth: Reauthentication,
     /// Wrong passwords at deletion count like sign-in failures.
     throttle: Throttle,
     /// How long a token lives: no token of the account outlives a deletion by more.
@@ -58,10 +60,12 @@ impl AccountData {
         sessions: Arc<Sessions>,
         audit: Arc<Audit>,
         throttle: Throttle,
+        reauth: Reauthentication,
         token_ttl: Duration,
     ) -> Self {
         Self {
             throttle,
+            reauth,
             users: ports.users.clone(),
             organizations: ports.organizations.clone(),
             sessions_store: ports.sessions.clone(),
@@ -77,10 +81,16 @@ impl AccountData {
     /// Deletes the caller's account once their password is confirmed (the confirmation is
     /// the recent authentication this needs); wrong passwords are throttled like `/login`,
     /// so a token holder cannot test passwords here.
+    /// An account without a password (made through an upstream provider) needs recent
+    /// authentication instead.
     pub async fn delete_own(&self, caller: &Claims, password: SecretString, origin: &Origin) -> Result<(), AuthError> {
-        check_presented_password("password", password.expose_secret())?;
         let user = account_of(self.users.as_ref(), caller).await?;
-        check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await?;
+        if user.has_password() {
+            check_presented_password("password", password.expose_secret())?;
+            check_own_password(&self.throttle, self.hasher.as_ref(), &user, password, origin.ip).await?;
+        } else {
+            self.reauth.ensure_recent(caller).await?;
+        }
         self.erase(user.id, "self", Some(origin)).await
     }
 

@@ -432,10 +432,13 @@ async fn the_last_way_in_is_not_disconnected_and_deletion_takes_the_identities(b
         .as_str()
         .unwrap()
         .to_owned();
+    // No password to confirm with: the fresh upstream sign-in is the recent authentication.
     let deleted = here
-        .request(Method::DELETE, &format!("/user/{user_id}"), Some(&admin), None)
+        .request(Method::DELETE, "/user/me", Some(&token), Some(json!({})))
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let events = here.get(&format!("/events?userId={user_id}"), Some(&admin)).await;
+    assert_eq!(events.body["list"][0]["type"], "user.deleted");
     // Signing in upstream again makes a new account: the old identity went with the old one.
     let origin = url::Url::parse(&here.url("/")).unwrap().origin().ascii_serialization();
     browser.clear(&origin);

@@ -59,8 +59,15 @@ pub async fn resend(
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteBody {
+    /// Required when the account has a password; one made through an upstream provider
+    /// without one needs a recent sign-in instead.
     #[schema(value_type = String)]
+    #[serde(default = "no_password")]
     password: SecretString,
+}
+
+fn no_password() -> SecretString {
+    SecretString::from(String::new())
 }
 
 /// Deletes the caller's account and everything held about it; every session ends.
