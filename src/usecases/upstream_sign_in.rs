@@ -231,11 +231,7 @@ impl UpstreamSignIn {
             policy,
         ) {
             Whose::Linked(user_id) => {
-                let user = self
-                    .users
-                    .user_by_id(user_id)
-                    .await?
-                    .ok_or(refused(UpstreamRefusal::NoAccount))?;
+                let user = self.account(user_id).await?;
                 if let Some(identity) = &linked {
                     self.identities
                         .touch_identity(identity.id, self.clock.unix_now())
@@ -244,27 +240,12 @@ impl UpstreamSignIn {
                 self.sign_in(user, provider, flow, browser, origin).await
             }
             Whose::LinkByEmail(user_id) => {
-                let user = self
-                    .users
-                    .user_by_id(user_id)
-                    .await?
-                    .ok_or(refused(UpstreamRefusal::NoAccount))?;
-                self.link(
-                    user.id,
-                    provider.id.as_str(),
-                    &profile.subject,
-                    profile.email.clone(),
-                    origin,
-                )
-                .await?;
+                let user = self.account(user_id).await?;
+                self.link(user.id, provider, &profile, origin).await?;
                 self.sign_in(user, provider, flow, browser, origin).await
             }
             Whose::ProveFirst(user_id) => {
-                let user = self
-                    .users
-                    .user_by_id(user_id)
-                    .await?
-                    .ok_or(refused(UpstreamRefusal::NoAccount))?;
+                let user = self.account(user_id).await?;
                 let pending = PendingLink {
                     user_id,
                     provider: provider.id.as_str().to_owned(),
@@ -285,14 +266,7 @@ impl UpstreamSignIn {
                     .accounts
                     .create_from_upstream(&profile, &provider.id, origin)
                     .await?;
-                self.link(
-                    user.id,
-                    provider.id.as_str(),
-                    &profile.subject,
-                    profile.email.clone(),
-                    origin,
-                )
-                .await?;
+                self.link(user.id, provider, &profile, origin).await?;
                 self.verification.offer_link(&user).await;
                 self.sign_in(user, provider, flow, browser, origin).await
             }
@@ -314,9 +288,7 @@ impl UpstreamSignIn {
             Some(identity) if identity.user_id == user_id => Ok(Arrived::Connected),
             Some(_) => Err(AuthError::Upstream(UpstreamRefusal::LinkedElsewhere)),
             None => {
-                let email = profile.email.clone();
-                self.link(user_id, provider.id.as_str(), &profile.subject, email, origin)
-                    .await?;
+                self.link(user_id, provider, profile, origin).await?;
                 Ok(Arrived::Connected)
             }
         }
@@ -369,24 +341,23 @@ impl UpstreamSignIn {
         })
     }
 
+    /// Links the identity `profile` describes at `provider` to `user_id`.
     async fn link(
         &self,
         user_id: Uuid,
-        provider: &str,
-        subject: &str,
-        email: Option<String>,
+        provider: &OfferedProvider,
+        profile: &UpstreamProfile,
         origin: &Origin,
     ) -> Result<(), AuthError> {
-        link_identity(
-            self.identities.as_ref(),
-            self.clock.as_ref(),
-            user_id,
-            provider,
-            subject,
-            email,
-            Some(origin),
-        )
-        .await
+        let (identities, clock) = (self.identities.as_ref(), self.clock.as_ref());
+        let (provider, subject, email) = (provider.id.as_str(), &profile.subject, profile.email.clone());
+        link_identity(identities, clock, user_id, provider, subject, email, Some(origin)).await
+    }
+
+    /// The account `user_id` whose identity or address the provider's answer named.
+    async fn account(&self, user_id: Uuid) -> Result<User, AuthError> {
+        let user = self.users.user_by_id(user_id).await?;
+        user.ok_or(AuthError::Upstream(UpstreamRefusal::NoAccount))
     }
 
     fn callback(&self, provider: &ProviderId) -> String {

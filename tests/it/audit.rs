@@ -2,9 +2,6 @@
 //! read by their owner and by administrators, pruned past retention, counted in /metrics,
 //! and posted to a webhook that is down at first.
 
-use authd::domain::upstream::{Linking, ProviderKind};
-
-use crate::common::upstream::FakeOidc;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -248,14 +245,7 @@ async fn every_event_type_of_the_contract_is_recorded(backend: Backend) {
     let smtp_url = smtp.url();
     let receiver = WebhookReceiver::start("hook-secret", 0).await;
     let hook = receiver.url.clone();
-    let fake = FakeOidc::start("authd", "upstream-secret", "", false).await;
-    let corp = crate::upstream::provider(
-        "corp",
-        ProviderKind::Oidc,
-        &fake.issuer,
-        ("authd", "upstream-secret"),
-        Linking::Confirm,
-    );
+    let (_fake, corp) = crate::common::upstream::fake_corp().await;
     let (server, admin, clock) = backend
         .start_with_admin_on_clock(|c| {
             c.upstreams = vec![corp];

@@ -1,8 +1,6 @@
 //! Account deletion (by the owner with their password, by an administrator) and export.
 
-use authd::domain::upstream::{Linking, ProviderKind};
-
-use crate::common::upstream::{FakeOidc, Person};
+use crate::common::upstream::Person;
 use std::time::Duration;
 
 use crate::common::{Backend, PASSWORD};
@@ -44,14 +42,7 @@ async fn pool(backend: &Backend) -> sqlx::AnyPool {
 
 async fn deleting_an_account_leaves_no_row_of_it(backend: Backend) {
     let origin = "https://auth.example.com";
-    let fake = FakeOidc::start("authd", "upstream-secret", "", false).await;
-    let corp = crate::upstream::provider(
-        "corp",
-        ProviderKind::Oidc,
-        &fake.issuer,
-        ("authd", "upstream-secret"),
-        Linking::Confirm,
-    );
+    let (fake, corp) = crate::common::upstream::fake_corp().await;
     let server = backend
         .start_with(|c| {
             c.public_url = origin.into();

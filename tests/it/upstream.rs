@@ -106,6 +106,15 @@ pub async fn sign_in_upstream(
         .await
 }
 
+/// A browser signed in to `here` through the upstream as `email`, and its session token.
+async fn signed_in_upstream(here: &TestServer, email: &str) -> (WebBrowser, String) {
+    let browser = WebBrowser::new();
+    let at_upstream = browser.open(&here.url("/login/upstream/corp")).await;
+    sign_in_upstream(&browser, at_upstream, email).await;
+    let token = session_of(&browser, here);
+    (browser, token)
+}
+
 /// The session token the browser holds for `server` (the pages' cookie).
 pub fn session_of(browser: &WebBrowser, server: &TestServer) -> String {
     let origin = url::Url::parse(&server.url("/"))
@@ -241,10 +250,7 @@ async fn an_account_with_the_address_is_linked_only_after_its_own_sign_in(backen
 async fn a_second_factor_is_still_asked_and_the_session_says_both(backend: Backend) {
     let Pair { here, admin, upstream } = pair(&backend, |_, _| {}).await;
     upstream.sign_up("Ada Upstream", "ada@example.com").await;
-    let browser = WebBrowser::new();
-    let at_upstream = browser.open(&here.url("/login/upstream/corp")).await;
-    sign_in_upstream(&browser, at_upstream, "ada@example.com").await;
-    let token = session_of(&browser, &here);
+    let (browser, token) = signed_in_upstream(&here, "ada@example.com").await;
     let enrolled = here
         .post("/mfa", Some(&token), json!({"strategy": "GOOGLE_AUTHENTICATOR"}))
         .await;
@@ -408,10 +414,7 @@ async fn connecting_and_disconnecting_on_the_account_page(backend: Backend) {
 async fn the_last_way_in_is_not_disconnected_and_deletion_takes_the_identities(backend: Backend) {
     let Pair { here, admin, upstream } = pair(&backend, |_, _| {}).await;
     upstream.sign_up("Ada Upstream", "ada@example.com").await;
-    let browser = WebBrowser::new();
-    let at_upstream = browser.open(&here.url("/login/upstream/corp")).await;
-    sign_in_upstream(&browser, at_upstream, "ada@example.com").await;
-    let token = session_of(&browser, &here);
+    let (browser, token) = signed_in_upstream(&here, "ada@example.com").await;
     let list = here.get("/user/identities", Some(&token)).await.body["list"].clone();
     let id = list[0]["id"].as_str().unwrap().to_owned();
     here.request(Method::DELETE, &format!("/user/identities/{id}"), Some(&token), None)

@@ -417,6 +417,16 @@ impl FakeGithub {
     }
 }
 
+/// A fake provider and the `[upstream.corp]` table naming it, for tests whose subject is
+/// something else (the audit log, deletion).
+pub async fn fake_corp() -> (FakeOidc, authd::upstream_config::UpstreamProvider) {
+    let fake = FakeOidc::start("authd", "upstream-secret", "", false).await;
+    let kind = authd::domain::upstream::ProviderKind::Oidc;
+    let linking = authd::domain::upstream::Linking::Confirm;
+    let corp = crate::upstream::provider("corp", kind, &fake.issuer, ("authd", "upstream-secret"), linking);
+    (fake, corp)
+}
+
 /// Connects the provider `provider` to the account of the session `token` on `server`,
 /// whose public URL is `public_url` (the callback is sent there: the browser is stopped
 /// at it and opens the same path on the server's own address).
