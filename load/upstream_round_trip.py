@@ -26,7 +26,7 @@ import tempfile
 import time
 import urllib.parse
 
-BINARY = sys.argv[1] if len(sys.argv) > 1 else "target/release/authd"
+BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/authd")
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 PASSWORD = "correct horse battery staple"
 
