@@ -59,9 +59,9 @@ pub enum Arrived {
     },
     /// A second factor is due: the flow `0` (its id) waits at `/ui/mfa`.
     SecondFactor(String),
-    /// An account has the address: its owner signs in to it (flow `flow`, for `email`)
+    /// An account has the address: its owner signs in to it in the flow `0` (its id)
     /// before the identity is linked.
-    ProveAccount { flow: String, email: String },
+    ProveAccount(String),
     /// The identity was linked to the signed-in account that asked for it.
     Connected,
 }
@@ -245,7 +245,6 @@ impl UpstreamSignIn {
                 self.sign_in(user, provider, flow, browser, origin).await
             }
             Whose::ProveFirst(user_id) => {
-                let user = self.account(user_id).await?;
                 let pending = PendingLink {
                     user_id,
                     provider: provider.id.as_str().to_owned(),
@@ -255,11 +254,7 @@ impl UpstreamSignIn {
                 };
                 let mut next = flow.at(Stage::Credentials).fresh();
                 next.link = Some(pending);
-                let id = self.flows.begin(next).await?;
-                Ok(Arrived::ProveAccount {
-                    flow: id,
-                    email: user.email.as_str().to_owned(),
-                })
+                Ok(Arrived::ProveAccount(self.flows.begin(next).await?))
             }
             Whose::NewAccount => {
                 let user = self

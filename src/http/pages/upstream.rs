@@ -141,9 +141,7 @@ pub async fn arrive(
             browser.redirect(&to)
         }
         Ok(Arrived::SecondFactor(id)) => browser.redirect(&format!("/ui/mfa{}", Onward::in_flow(&id).query())),
-        Ok(Arrived::ProveAccount { flow, .. }) => {
-            browser.redirect(&format!("/ui/login{}", Onward::in_flow(&flow).query()))
-        }
+        Ok(Arrived::ProveAccount(flow)) => browser.redirect(&format!("/ui/login{}", Onward::in_flow(&flow).query())),
         Ok(Arrived::Connected) => browser.redirect("/ui/account?done=connected"),
         Err(err) => refused(browser, err),
     }
